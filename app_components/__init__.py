@@ -1,0 +1,1 @@
+"""Streamlit-only drawing helpers shared by the app's pages (the ``postergenre`` core never imports these)."""

@@ -1,0 +1,78 @@
+"""Drawing one poster's colour/composition analysis in Streamlit (used by the Predict page).
+
+    from app_components.analysis import draw_palette, draw_measures
+    draw_palette(analysis)                       # swatches + share bar
+    draw_measures(analysis, atlas, "Horror")     # each measure placed in the genre's range
+
+``atlas`` may be None (no atlas built): the measures are then listed without a genre comparison.
+"""
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from postergenre.analysis import MEASURES, PosterAnalysis
+from postergenre.atlas import Atlas, compare_analysis
+
+
+def swatches_html(colours: list[dict]) -> str:
+    """A share bar (segments as wide as each colour's share) and a wrapping row of labelled chips.
+    ``colours``: dicts with hex, name, share. Wraps on narrow screens; nothing has a fixed width."""
+    bar = "".join(
+        f'<div title="{html.escape(c["name"])} {c["share"]:.0%}" '
+        f'style="background:{c["hex"]};flex:{max(c["share"], 0.001):.4f} 1 0;height:28px"></div>'
+        for c in colours)
+    chips = "".join(
+        f'<span style="display:inline-flex;align-items:center;margin:4px 10px 4px 0;font-size:0.85rem">'
+        f'<span style="width:18px;height:18px;border-radius:4px;border:1px solid #8884;background:{c["hex"]};'
+        f'margin-right:6px"></span>{html.escape(c["name"])} · <code>{c["hex"]}</code> · {c["share"]:.0%}</span>'
+        for c in colours)
+    return (f'<div style="display:flex;width:100%;border-radius:6px;overflow:hidden;border:1px solid #8884">'
+            f"{bar}</div><div style='display:flex;flex-wrap:wrap'>{chips}</div>")
+
+
+def draw_palette(analysis: PosterAnalysis) -> None:
+    """The poster's dominant colours: share bar + chips with name, hex and share."""
+    st.markdown(swatches_html([c.to_dict() for c in analysis.palette]), unsafe_allow_html=True)
+    st.caption(f"Dominant hue: {analysis.dominant_hue}. Colours by k-means in CIELAB; shares are of the "
+               "poster's area.")
+
+
+def percentile_figure(comparisons: list, genre: str) -> go.Figure:
+    """One row per measure: the genre's middle half (25th–75th percentile) as a band and this poster
+    as a dot, on a shared 0–100 percentile axis (so measures with different units line up)."""
+    rows = list(reversed(comparisons))
+    labels = [c.label for c in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=labels, x=[50] * len(rows), base=[25] * len(rows), orientation="h",
+                         marker_color="rgba(120,120,120,0.25)", hoverinfo="skip", name=f"middle half of {genre}"))
+    fig.add_trace(go.Scatter(
+        y=labels, x=[c.percentile for c in rows], mode="markers", marker=dict(size=12, color="#d62728"),
+        name="this poster",
+        hovertext=[f"{c.label}: {MEASURES[c.measure].format(c.value)} — {c.phrase}" for c in rows],
+        hoverinfo="text"))
+    fig.update_layout(
+        xaxis=dict(range=[0, 100], title=f"percentile among {genre} posters", ticksuffix="%"),
+        height=90 + 26 * len(rows), margin=dict(l=10, r=10, t=10, b=40), barmode="overlay",
+        legend=dict(orientation="h", y=-0.25), showlegend=True)
+    return fig
+
+
+def draw_measures(analysis: PosterAnalysis, atlas: Atlas | None, genre: str | None) -> None:
+    """Every measure with its value; with an atlas and a genre, also where it sits in the genre's range
+    ("darker than 85% of Horror posters"), most unusual first."""
+    if atlas is None or genre is None or genre not in atlas.genres:
+        rows = [{"measure": MEASURES[k].label, "value": MEASURES[k].format(v), "what it is": MEASURES[k].help}
+                for k, v in analysis.measures.items()]
+        st.dataframe(rows, hide_index=True)
+        if atlas is not None and genre is not None:
+            st.caption(f"The Genre Atlas has no statistics for {genre}.")
+    else:
+        comps = compare_analysis(atlas, genre, analysis)
+        st.plotly_chart(percentile_figure(comps, genre), config={"displayModeBar": False})
+        st.dataframe([{"measure": c.label, "value": MEASURES[c.measure].format(c.value), f"vs {genre}": c.phrase}
+                      for c in comps], hide_index=True)
+    for note in analysis.notes:
+        st.caption(note)

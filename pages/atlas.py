@@ -1,0 +1,90 @@
+"""Genre Atlas: how each genre's posters look — palette, measures against other genres, decades,
+what the model sees, and (with a local dataset folder) the most typical posters."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app_components import atlas as view
+from app_components.analysis import swatches_html
+from postergenre.atlas import default_atlas_path, describe_genre, load_atlas, typical_posters
+from postergenre.errors import PosterGenreError
+
+
+@st.cache_data(show_spinner=False)
+def get_atlas(path: str, mtime: float):  # the file's mtime in the key: a rebuilt atlas is re-read
+    return load_atlas(path)
+
+
+@st.cache_resource(show_spinner="Loading the genre model…")
+def get_predictor():
+    import postergenre
+
+    return postergenre.load()
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def get_typical(data_dir: str, genre: str):
+    return typical_posters(data_dir, genre, get_predictor(), n=6)
+
+
+st.title("Genre Atlas")
+atlas_path = default_atlas_path()
+try:
+    atlas = get_atlas(str(atlas_path), atlas_path.stat().st_mtime if atlas_path.exists() else 0.0)
+except PosterGenreError as e:
+    st.error(str(e))
+    st.stop()
+source = atlas.data["source"]
+st.caption(f"How {len(atlas.genres)} genres look, from {source['posters']:,} posters "
+           f"({source['sampling']}, {source['split'] or 'all'} split). Statistics only; no posters are stored.")
+
+genre = st.selectbox("Genre", atlas.genres, index=atlas.genres.index("Horror") if "Horror" in atlas.genres else 0)
+other = st.selectbox("Contrast with", ["(none)"] + [g for g in atlas.genres if g != genre])
+picked = [genre] + ([other] if other != "(none)" else [])
+
+st.subheader("Typical palette")
+for g in picked:
+    st.markdown(f"**{g}** · {atlas.group(g)['count']:,} posters")
+    st.markdown(swatches_html(atlas.group(g)["palette"]), unsafe_allow_html=True)
+
+st.subheader("What sets it apart")
+for g in picked:
+    st.write(describe_genre(atlas, g))
+st.plotly_chart(view.effect_figure(atlas, picked), config={"displayModeBar": False})
+
+st.subheader("Against the other genres")
+top_measure = atlas.group(genre)["effect_sizes"][0]["measure"]
+measure = st.selectbox("Measure", atlas.measures, index=atlas.measures.index(top_measure),
+                       format_func=lambda m: view.label(atlas, m))
+st.caption(atlas.data["measures"][measure]["help"])
+violin = st.toggle("Violin plots", value=False)
+st.plotly_chart(view.distribution_figure(atlas, measure, picked, violin=violin), config={"displayModeBar": False})
+
+st.subheader("Over the decades")
+decades = view.decade_figure(atlas, measure, picked)
+if decades is None:
+    st.caption("The atlas has no decades with enough posters for this genre.")
+else:
+    st.plotly_chart(decades, config={"displayModeBar": False})
+
+st.subheader("Hues")
+st.plotly_chart(view.hue_figure(atlas, picked), config={"displayModeBar": False})
+
+model_fig = view.model_figure(atlas, genre)
+if model_fig is not None:
+    st.subheader("What the model sees")
+    st.caption(f"Mean probability the model gives each genre on {genre} posters.")
+    st.plotly_chart(model_fig, config={"displayModeBar": False})
+
+st.subheader("Typical posters")
+data_dir = view.dataset_dir_setting()
+if data_dir is None:
+    st.caption("Set POSTERGENRE_DATA (environment or .streamlit/secrets.toml) to a local dataset folder "
+               "to see the posters the model finds most typical of each genre.")
+else:
+    try:
+        with st.spinner(f"Scoring {genre} posters…"):
+            posters = get_typical(str(data_dir), genre)
+        view.draw_typical(posters)
+    except PosterGenreError as e:
+        st.error(str(e))

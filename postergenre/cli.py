@@ -1,0 +1,62 @@
+"""The ``postergenre`` command line: one sub-command per module in ``postergenre/commands/``.
+
+Each command module defines ``register(subparsers)`` (adds its parser and sets ``func``) and keeps its
+heavy imports inside the function it runs, so ``postergenre --help`` answers instantly.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import PosterGenreError
+
+# (module under postergenre.commands, in --help order)
+COMMANDS = ("predict", "explain", "analyze", "train", "evaluate", "atlas", "dataset", "serve")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="postergenre",
+        description="Read a movie poster: ranked genres, why the model thinks so (Grad-CAM), colours and composition.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"postergenre.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"postergenre.commands.{name}":
+                raise
+            continue  # command not built yet
+        module.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("postergenre")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except PosterGenreError as e:
+        print(f"postergenre {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

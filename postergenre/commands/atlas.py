@@ -1,0 +1,54 @@
+"""``postergenre atlas --data DIR --out weights/atlas.json``: build the Genre Atlas from a dataset folder."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "atlas", help="build the Genre Atlas (per-genre colour/composition statistics) from a dataset folder",
+        description="Analyse a sample of a dataset folder (labels.csv + images), predict its genres with the "
+                    "model, and write a small JSON of aggregate statistics per genre: typical palette, each "
+                    "measure's distribution, decade trends, effect sizes. Per-poster results are cached, so "
+                    "an interrupted build resumes.",
+    )
+    p.add_argument("--data", required=True, help="dataset folder with labels.csv")
+    p.add_argument("--out", default=None, help="output JSON (default: atlas.json in the weights folder)")
+    p.add_argument("--split", default="train", choices=["train", "val", "test", "all"],
+                   help="rows of labels.csv to use (default train)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--per-genre", type=int, default=300, metavar="N",
+                       help="up to N posters per genre, each poster once (default 300; 0 = every poster)")
+    group.add_argument("--limit", type=int, default=None, metavar="N", help="instead: N posters at random")
+    p.add_argument("--no-model", action="store_true", help="skip the model's predictions (no weights needed)")
+    p.add_argument("--no-text", action="store_true", help="skip text detection (faster)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--cache-dir", default=None, help="per-poster cache (default: the postergenre cache folder)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..atlas import default_atlas_path
+    from ..atlas_build import AtlasConfig, build_atlas
+    from ..dataset import load_dataset
+    from ..errors import DatasetError
+
+    for name in ("per_genre", "limit"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise DatasetError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
+    ds = load_dataset(args.data)
+    cfg = AtlasConfig(split=None if args.split == "all" else args.split, per_genre=args.per_genre or None,
+                      limit=args.limit or None, seed=args.seed, text=not args.no_text)
+    predictor = None
+    if not args.no_model:
+        import postergenre
+
+        predictor = postergenre.load()
+    out = args.out or default_atlas_path()
+    atlas = build_atlas(ds, out, cfg, predictor=predictor, cache_dir=args.cache_dir)
+    src = atlas["source"]
+    print(f"wrote {out}: {src['posters']} posters ({src['sampling']}, split {args.split}), "
+          f"{len(atlas['genres'])} genres, {src['build_seconds']} s"
+          + (f"; {src['unreadable']} unreadable poster(s) skipped" if src["unreadable"] else ""))
+    return 0

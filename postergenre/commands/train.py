@@ -1,0 +1,30 @@
+"""postergenre train --data DIR [--out weights/]"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..train import TrainConfig
+
+    p = sub.add_parser("train", help="train the genre head on a dataset folder and write weights/",
+                       description="Caches backbone features (once per dataset), trains the head on the train "
+                                   "split, tunes per-genre thresholds on val, prints val metrics, writes the weights.")
+    p.add_argument("--data", required=True, type=Path, help="dataset folder with labels.csv (file, genres, split)")
+    p.add_argument("--out", type=Path, default=None, help="weights folder to write (default: the bundled weights/)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default ~/.cache/postergenre)")
+    for f in fields(TrainConfig):
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
+                       help=f"head training: {f.name} (default {f.default})")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..model import default_weights_dir
+    from ..train import TrainConfig, train
+
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    train(args.data, args.out or default_weights_dir(), cfg, cache_dir=args.cache_dir)
+    return 0

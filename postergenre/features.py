@@ -1,0 +1,82 @@
+"""On-disk cache of backbone features for a dataset folder, so a retrain takes minutes, not hours.
+
+Features are computed once per (dataset file list, backbone config) with the same ONNX Runtime
+graph the predictor deploys, for each poster and its horizontal mirror, and stored as float16
+``features.npy`` of shape N x 2 x D (view 0 = poster, view 1 = mirror). Interrupted runs resume.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from .backbone import BackboneConfig, resize_poster, to_nchw
+from .dataset import PosterDataset
+from .images import load_image
+
+__all__ = ["default_cache_dir", "cache_features"]
+
+
+def default_cache_dir() -> Path:
+    """$POSTERGENRE_CACHE, else $XDG_CACHE_HOME/postergenre, else ~/.cache/postergenre."""
+    import os
+
+    if os.environ.get("POSTERGENRE_CACHE"):
+        return Path(os.environ["POSTERGENRE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "postergenre"
+
+
+def _key(ds: PosterDataset, cfg: BackboneConfig) -> str:
+    h = hashlib.sha1((ds.fingerprint() + json.dumps(cfg.to_dict(), sort_keys=True)).encode())
+    return h.hexdigest()[:20]
+
+
+def cache_features(
+    ds: PosterDataset,
+    cfg: BackboneConfig,
+    cache_dir: str | Path | None = None,
+    *,
+    batch_size: int = 8,
+    progress: bool = True,
+) -> np.ndarray:
+    """N x 2 x D float16 features for every row of ``ds`` (in table order), computed or read back."""
+    from tqdm.auto import tqdm
+
+    from .runtime import feature_extractor
+
+    folder = Path(cache_dir or default_cache_dir()) / "features" / _key(ds, cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    extractor = feature_extractor(cfg, device="cpu")
+    n, d = len(ds), extractor.dim
+    path, done_path = folder / "features.npy", folder / "done.npy"
+    if path.exists() and done_path.exists():
+        feats = np.load(path, mmap_mode="r+")
+        done = np.load(done_path)
+        if feats.shape != (n, 2, d) or done.shape != (n,):
+            feats, done = None, None
+    else:
+        feats, done = None, None
+    if feats is None:
+        feats = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(n, 2, d))
+        done = np.zeros(n, dtype=bool)
+    (folder / "info.json").write_text(json.dumps({"root": str(ds.root), "n": n, "dim": d, "backbone": cfg.to_dict()}))
+    todo = np.flatnonzero(~done)
+    paths = [ds.root / f for f in ds.table["file"]]
+    bar = tqdm(total=n, initial=n - len(todo), desc="backbone features", unit="poster", disable=not progress)
+    for start in range(0, len(todo), batch_size):
+        idx = todo[start : start + batch_size]
+        arrays = []
+        for i in idx:
+            arrays.append(resize_poster(load_image(paths[i]), cfg))
+        out = extractor(to_nchw(arrays, flip=True))
+        feats[idx] = out.reshape(len(idx), 2, d).astype(np.float16)
+        done[idx] = True
+        if start // batch_size % 50 == 0:
+            feats.flush()
+            np.save(done_path, done)
+        bar.update(len(idx))
+    bar.close()
+    feats.flush()
+    np.save(done_path, done)
+    return np.asarray(feats)

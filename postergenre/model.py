@@ -1,0 +1,280 @@
+"""The genre model: backbone features -> an ensemble of small MLP heads -> one sigmoid per genre.
+
+``load()`` reads ``weights/`` (``head.npz`` + ``metadata.json``) and returns a ``Predictor`` with its
+preprocessing (from the metadata, never re-typed), on CUDA when available and CPU otherwise.
+On CPU the backbone runs in ONNX Runtime and the head in NumPy, so prediction never imports torch;
+``Predictor.torch_model()`` builds the equivalent differentiable PyTorch model for Grad-CAM.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .backbone import BackboneConfig, resize_poster, to_nchw
+from .errors import UnknownGenreError, WeightsError
+from .images import ImageSource, load_image
+
+__all__ = ["GenreScore", "Prediction", "Predictor", "load", "available_models", "default_weights_dir"]
+
+HEAD_FILE, META_FILE = "head.npz", "metadata.json"
+
+
+def default_weights_dir() -> Path:
+    """$POSTERGENRE_WEIGHTS, else the ``weights/`` folder shipped next to the package."""
+    env = os.environ.get("POSTERGENRE_WEIGHTS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+
+
+def available_models() -> list[str]:
+    """Names accepted by ``load()``: the bundled model (if its weights are present)."""
+    return ["postergenre-lite2"] if (default_weights_dir() / META_FILE).exists() else []
+
+
+@dataclass
+class GenreScore:
+    genre: str
+    probability: float
+    threshold: float   # the genre's decision threshold, tuned on the val split
+    predicted: bool    # probability >= threshold
+
+
+@dataclass
+class Prediction:
+    scores: list[GenreScore]          # every trained genre, highest probability first
+    source: str | None = None         # file name / URL, when known
+
+    @property
+    def predicted(self) -> list[str]:
+        """Genres that clear their thresholds, highest probability first."""
+        return [s.genre for s in self.scores if s.predicted]
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        return {s.genre: s.probability for s in self.scores}
+
+    @property
+    def summary(self) -> str:
+        """One line, e.g. 'Horror · Thriller'."""
+        if self.predicted:
+            return " · ".join(self.predicted)
+        top = self.scores[0]
+        return f"No genre clears its threshold (closest: {top.genre}, {top.probability:.0%})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "predicted": self.predicted,
+            "summary": self.summary,
+            "genres": [
+                {"genre": s.genre, "probability": round(s.probability, 6), "threshold": round(s.threshold, 6),
+                 "predicted": s.predicted}
+                for s in self.scores
+            ],
+        }
+
+
+# ----------------------------------------------------------------------------------------------------
+# the head: standardise -> Linear -> ReLU -> Linear, K members averaged in logit space
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0, out=x)
+
+
+def head_logits(params: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
+    """NumPy forward of the head ensemble: N x D features -> N x G logits (mean over members)."""
+    z = (feats.astype(np.float32) - params["mu"]) / params["sigma"]
+    w1, b1, w2, b2 = params["w1"], params["b1"], params["w2"], params["b2"]  # K x D x H, K x H, K x H x G, K x G
+    out = np.zeros((len(z), w2.shape[-1]), dtype=np.float32)
+    for k in range(len(w1)):
+        out += _relu(z @ w1[k] + b1[k]) @ w2[k] + b2[k]
+    return out / len(w1)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+class Predictor:
+    """A loaded genre model. Use ``postergenre.load()`` rather than building one by hand."""
+
+    def __init__(self, params: dict[str, np.ndarray], meta: dict, device: str | None = None,
+                 backend: str | None = None, weights_dir: Path | None = None):
+        from .runtime import feature_extractor
+
+        self.meta = meta
+        self.weights_dir = weights_dir
+        self.cfg = BackboneConfig.from_dict(meta["preprocessing"])
+        self.genres: list[str] = list(meta["genres"])
+        self.thresholds = np.asarray([meta["thresholds"][g] for g in self.genres], dtype=np.float32)
+        self.tta_flip: bool = bool(meta.get("tta_flip", True))
+        self.params = params
+        self._extractor = feature_extractor(self.cfg, device, backend=backend)
+        self.device, self.backend = self._extractor.device, self._extractor.backend
+        self.batch_size = int(meta.get("inference_batch_size", 4))
+        self._torch_model = None
+        if self._extractor.dim != params["mu"].shape[-1]:
+            raise WeightsError(
+                f"head expects {params['mu'].shape[-1]} features but the backbone gives {self._extractor.dim}; "
+                "the weights do not match this backbone config: retrain with `postergenre train`"
+            )
+
+    def __repr__(self) -> str:
+        return f"Predictor({self.name!r}, genres={len(self.genres)}, device={self.device!r}, backend={self.backend!r})"
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name", "postergenre-lite2")
+
+    # --- preprocessing ---------------------------------------------------------------------------
+    def preprocess(self, image: ImageSource) -> np.ndarray:
+        """Any accepted image input -> H x W x 3 uint8 at the model's input size."""
+        return resize_poster(load_image(image), self.cfg)
+
+    # --- inference ---------------------------------------------------------------------------------
+    def _logits_from_arrays(self, arrays: list[np.ndarray]) -> np.ndarray:
+        batch = to_nchw(arrays, flip=self.tta_flip)
+        feats = self._extractor(batch)
+        logits = head_logits(self.params, feats)
+        if self.tta_flip:
+            logits = logits.reshape(len(arrays), 2, -1).mean(axis=1)
+        return logits
+
+    def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
+        """N x G probabilities (columns in ``self.genres`` order)."""
+        arrays = [self.preprocess(im) for im in images]
+        if not arrays:
+            return np.zeros((0, len(self.genres)), dtype=np.float32)
+        return sigmoid(self._logits_from_arrays(arrays))
+
+    def _to_prediction(self, probs: np.ndarray, source: str | None) -> Prediction:
+        order = np.argsort(-probs, kind="stable")
+        scores = [GenreScore(self.genres[j], float(probs[j]), float(self.thresholds[j]),
+                             bool(probs[j] >= self.thresholds[j])) for j in order]
+        return Prediction(scores, source)
+
+    def predict(self, image: ImageSource) -> Prediction:
+        """Every genre ranked by probability, each marked whether it clears its threshold."""
+        return self._to_prediction(self.predict_proba([image])[0], _source_name(image))
+
+    def predict_batch(self, images: Iterable[ImageSource], batch_size: int | None = None,
+                      progress: bool = False) -> list[Prediction]:
+        """Predictions for many images, batched at the fastest batch size measured for this runtime.
+        Any unreadable image raises ImageLoadError naming it (use ``iter_predictions`` to keep going)."""
+        return [p for p, err in self.iter_predictions(images, batch_size, progress, strict=True)]
+
+    def iter_predictions(self, images: Iterable[ImageSource], batch_size: int | None = None,
+                         progress: bool = False, strict: bool = False):
+        """Yield ``(Prediction | None, error message | None)`` per image, in order; bad images do not
+        stop the run unless ``strict``."""
+        from .errors import ImageLoadError
+
+        images = list(images)
+        bs = batch_size or self.batch_size
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(images), desc="predicting", unit="poster")
+        for start in range(0, len(images), bs):
+            chunk = images[start : start + bs]
+            arrays, slots = [], []
+            results: list[tuple[Prediction | None, str | None]] = []
+            for im in chunk:
+                try:
+                    arrays.append(self.preprocess(im))
+                    slots.append(len(results))
+                    results.append((None, None))
+                except ImageLoadError as e:
+                    if strict:
+                        raise ImageLoadError(f"{_source_name(im) or 'image'}: {e}") from None
+                    results.append((None, str(e)))
+            if arrays:
+                probs = sigmoid(self._logits_from_arrays(arrays))
+                for slot, p, im in zip(slots, probs, [c for c, r in zip(chunk, results) if r == (None, None)]):
+                    results[slot] = (self._to_prediction(p, _source_name(im)), None)
+            yield from results
+            if bar:
+                bar.update(len(chunk))
+        if bar:
+            bar.close()
+
+    def genre_index(self, genre: str) -> int:
+        """Column of ``genre`` (case-insensitive, TMDB aliases accepted); UnknownGenreError otherwise."""
+        from .genres import normalise_genre
+
+        name = normalise_genre(genre) or genre
+        if name not in self.genres:
+            raise UnknownGenreError(f"genre {genre!r} is not predicted by this model; available = {', '.join(self.genres)}")
+        return self.genres.index(name)
+
+    # --- PyTorch twin (Grad-CAM) -----------------------------------------------------------------
+    def torch_model(self):
+        """Differentiable PyTorch model: N x 3 x H x W float (0..255 RGB) -> N x G logits.
+        ``model.target_layer`` is the last convolutional block, for Grad-CAM. Built once, cached."""
+        if self._torch_model is None:
+            from .torch_model import build_torch_model
+
+            device = self.device if self.device.startswith("cuda") else "cpu"
+            self._torch_model = build_torch_model(self.cfg, self.params).to(device).eval()
+        return self._torch_model
+
+
+def _source_name(image: Any) -> str | None:
+    if isinstance(image, (str, Path)):
+        return Path(image).name if not str(image).startswith(("http://", "https://")) else str(image)
+    return getattr(image, "filename", None) or getattr(image, "name", None) if not isinstance(image, bytes) else None
+
+
+def dequantize_head(stored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """float32 head parameters from ``head.npz``'s arrays: the first layer is stored as int8 with one
+    scale per hidden unit (``w1 = w1_int8 * w1_scale``), the rest as float32."""
+    params = {k: v.astype(np.float32) for k, v in stored.items()}
+    if "w1_int8" in params:
+        params["w1"] = params.pop("w1_int8") * params.pop("w1_scale")
+    return params
+
+
+def read_weights(weights_dir: str | Path | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """(head params, metadata) from a weights folder; WeightsError says how to get them."""
+    folder = Path(weights_dir) if weights_dir else default_weights_dir()
+    meta_path, head_path = folder / META_FILE, folder / HEAD_FILE
+    if not meta_path.is_file() or not head_path.is_file():
+        raise WeightsError(
+            f"model weights not found in {folder} (need {META_FILE} and {HEAD_FILE}); "
+            "use a checkout that includes weights/, set POSTERGENRE_WEIGHTS, or train them with "
+            "`postergenre train --data DIR`"
+        )
+    try:
+        meta = json.loads(meta_path.read_text())
+        with np.load(head_path) as z:
+            params = dequantize_head({k: z[k] for k in z.files})
+    except (OSError, ValueError) as e:
+        raise WeightsError(f"could not read the weights in {folder}: {e}; restore the files or retrain") from None
+    missing = [k for k in ("mu", "sigma", "w1", "b1", "w2", "b2") if k not in params]
+    missing += [k for k in ("genres", "thresholds", "preprocessing") if k not in meta]
+    if missing:
+        raise WeightsError(f"weights in {folder} are incomplete (missing {', '.join(missing)}); retrain them")
+    return params, meta
+
+
+def load(name_or_dir: str | Path | None = None, device: str | None = None, backend: str | None = None) -> Predictor:
+    """Load the genre model with its preprocessing.
+
+    ``name_or_dir``: None or 'postergenre-lite2' for the bundled weights, or a weights folder.
+    ``device``: 'cpu', 'cuda', 'cuda:N' or None (CUDA when available, else CPU).
+    ``backend``: None (ONNX Runtime on CPU, PyTorch on CUDA) or 'torch'.
+    """
+    if name_or_dir in (None, "postergenre-lite2"):
+        folder = default_weights_dir()
+    elif Path(name_or_dir).is_dir():
+        folder = Path(name_or_dir)
+    else:
+        raise WeightsError(f"model {str(name_or_dir)!r} not found; available = {available_models()} or a weights folder")
+    params, meta = read_weights(folder)
+    return Predictor(params, meta, device=device, backend=backend, weights_dir=folder)

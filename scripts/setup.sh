@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Idempotent set-up: .venv/ in the project root with the pinned requirements and this package.
+# Re-runs only the steps whose inputs changed (requirements.txt / pyproject.toml), so it is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.postergenre-installed
+want=$(cat requirements.txt pyproject.toml | sha1sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "[setup] installing requirements into .venv (first time: a few minutes; torch is large)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r requirements.txt
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,126 @@
+"""End to end on a small generated dataset: train -> weights -> load -> predict/evaluate, via the CLI."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import postergenre
+from postergenre.cli import main
+from postergenre.dataset import load_dataset
+from postergenre.errors import DatasetError
+
+ROOT = Path(__file__).resolve().parent.parent
+# three colour-coded "genres": the model must learn the colour -> genre rule from the train split
+COLOURS = {"Horror": (150, 10, 10), "Science Fiction": (20, 40, 170), "Comedy": (240, 210, 40)}
+
+
+def _poster(genres: list[str], seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (120, 180), tuple(int(v) for v in rng.integers(90, 140, 3)))
+    d = ImageDraw.Draw(img)
+    for k, g in enumerate(genres):
+        x0, y0 = rng.integers(0, 50), rng.integers(0, 100)
+        d.rectangle([x0, y0, x0 + 70, y0 + 80], fill=COLOURS[g])
+    return img
+
+
+@pytest.fixture(scope="module")
+def toy_dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("toy")
+    (root / "img").mkdir()
+    rng = np.random.default_rng(0)
+    names = list(COLOURS)
+    rows = []
+    for i in range(72):
+        genres = [names[i % 3]] + ([names[(i + 1) % 3]] if rng.random() < 0.3 else [])
+        _poster(genres, i).save(root / "img" / f"p{i}.png")
+        split = "train" if i < 48 else "val" if i < 60 else "test"
+        rows.append({"file": f"img/p{i}.png", "genres": "|".join(genres), "split": split, "title": f"Toy {i}"})
+    with open(root / "labels.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["file", "genres", "split", "title"])
+        w.writeheader()
+        w.writerows(rows)
+    return root
+
+
+@pytest.fixture(scope="module")
+def toy_weights(toy_dataset, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("weights")
+    cache = tmp_path_factory.mktemp("cache")
+    rc = main(["train", "--data", str(toy_dataset), "--out", str(out), "--cache-dir", str(cache),
+               "--members", "2", "--hidden", "32", "--epochs", "40", "--batch-size", "32",
+               "--input-dropout", "0.0", "--dropout", "0.0", "--lr", "0.003"])
+    assert rc == 0
+    return out
+
+
+def test_train_writes_weights_and_card(toy_weights):
+    meta = json.loads((toy_weights / "metadata.json").read_text())
+    assert meta["genres"] == ["Comedy", "Horror", "Science Fiction"]  # TMDB order, only genres the data has
+    assert set(meta["thresholds"]) == set(meta["genres"])
+    assert meta["training_data"]["n_train"] == 48 and meta["training_data"]["n_val"] == 12
+    assert meta["metrics"]["val"]["macro_ap"] > 0.9   # colour -> genre is learnable
+    card = (toy_weights / "MODEL_CARD.md").read_text()
+    assert "## Limitations and biases" in card and "Label noise" in card
+    assert (toy_weights / "head.npz").stat().st_size < 5_000_000
+
+
+def test_evaluate_json_and_record(toy_weights, toy_dataset, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    rc = main(["evaluate", "--data", str(toy_dataset), "--weights", str(toy_weights), "--json", str(out), "--record"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "training prior" in text and "no genre" in text and "macro_ap" in text
+    r = json.loads(out.read_text())
+    assert r["n_posters"] == 12 and r["split"] == "test"
+    assert r["macro_ap"] > r["baselines"]["training_prior"]["macro_ap"] + 0.3
+    meta = json.loads((toy_weights / "metadata.json").read_text())
+    assert meta["metrics"]["test"]["macro_ap"] == pytest.approx(r["macro_ap"])
+    assert "### test split: 12 posters" in (toy_weights / "MODEL_CARD.md").read_text()
+
+
+def test_predict_cli_text_json_and_csv(toy_weights, toy_dataset, tmp_path, capsys):
+    red = tmp_path / "red.png"
+    _poster(["Horror"], 999).save(red)
+    assert main(["predict", str(red), "--weights", str(toy_weights), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["genres"][0]["genre"] == "Horror" and obj["predicted"][0] == "Horror"
+    csv_path = tmp_path / "out.csv"
+    assert main(["predict", str(toy_dataset / "img"), "--weights", str(toy_weights), "--out", str(csv_path)]) == 0
+    rows = list(csv.DictReader(open(csv_path)))
+    assert len(rows) == 72 and {"file", "predicted", "Horror", "Comedy"} <= set(rows[0])
+    assert "Horror" in capsys.readouterr().out
+
+
+def test_predict_cli_bad_inputs_exit_cleanly(toy_weights, tmp_path, capsys):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"GIF89a not really")
+    assert main(["predict", str(bad), "--weights", str(toy_weights)]) == 1
+    assert "ERROR" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "missing.jpg"), "--weights", str(toy_weights)]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_dataset_format_errors(tmp_path):
+    with pytest.raises(DatasetError, match="labels.csv"):
+        load_dataset(tmp_path)
+    (tmp_path / "labels.csv").write_text("path,genre\nx.jpg,Drama\n")
+    with pytest.raises(DatasetError, match="lacks column"):
+        load_dataset(tmp_path)
+    (tmp_path / "labels.csv").write_text("file,genres\nx.jpg,Drama|Film-Noir\n")
+    with pytest.raises(DatasetError, match="missing"):
+        load_dataset(tmp_path)
+    ds = load_dataset(tmp_path, check_files=False)
+    assert set(ds.table["split"]) == {"test"} and ds.unknown_genres == ["Film-Noir"]
+
+
+def test_console_script_help_is_fast_and_lists_commands():
+    out = subprocess.run([sys.executable, "-m", "postergenre", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0
+    for cmd in ("predict", "train", "evaluate"):
+        assert cmd in out.stdout
