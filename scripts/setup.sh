@@ -17,3 +17,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi
+# export/cache the ONNX backbone once, so the first app start or prediction is fast (no-op when cached)
+.venv/bin/python -c "import postergenre; postergenre.load(device='cpu')" >/dev/null 2>&1 || \
+  echo "[setup] note: the model could not be loaded yet (weights/ missing?); postergenre will say why"
