@@ -73,7 +73,9 @@ st.plotly_chart(view.hue_figure(atlas, picked), config={"displayModeBar": False}
 model_fig = view.model_figure(atlas, genre)
 if model_fig is not None:
     st.subheader("What the model sees")
-    st.caption(f"Mean probability the model gives each genre on {genre} posters.")
+    st.caption(f"Mean probability the model gives each genre on {genre} posters"
+               + (" of the training split, which the model learned from, so these are optimistic."
+                  if source["split"] == "train" else "."))
     st.plotly_chart(model_fig, config={"displayModeBar": False})
 
 st.subheader("Typical posters")

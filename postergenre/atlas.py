@@ -7,6 +7,8 @@ Built by ``postergenre atlas`` (``atlas_build.build_atlas``). The JSON holds, pe
 ``decades[YYYY][measures][m]`` = q25, median, q75, mean; per genre also ``effect_sizes`` (Cohen's d of
 the genre against all other posters, strongest first) and, with a model, ``model`` (mean probability
 on its posters vs the rest, average precision, mean probability of every genre on its posters).
+Top level: ``source`` (sample size, split, sampling, build settings), ``model`` (name, genres and the
+fingerprint of the weights' metadata, or null), ``measures`` (label, unit, words for lower/higher).
 
 Reading it: ``load_atlas()``, ``percentile_in_genre()`` and ``compare_to_genre()`` ("darker than 85%
 of Horror posters"), and ``typical_posters()`` for example posters from a local dataset folder.

@@ -168,7 +168,8 @@ def build_atlas(ds: PosterDataset, out: str | Path | None = None, cfg: AtlasConf
     folder = cache_folder(ds, cache_dir)
     records = _analyse(ds, table, cfg, folder, progress)
     probs = _predict(ds, table, predictor, folder, progress) if predictor is not None else None
-    model = {"name": predictor.name, "genres": list(predictor.genres)} if predictor is not None else None
+    model = ({"name": predictor.name, "genres": list(predictor.genres), "fingerprint": model_fingerprint(predictor)}
+             if predictor is not None else None)
     atlas = summarise(table, records, probs, model, cfg)
     atlas["source"].update({"dataset": ds.root.name, "build_seconds": round(time.perf_counter() - t0, 1)})
     if out is not None:

@@ -11,7 +11,7 @@ from conftest import make_poster
 from postergenre.atlas import (
     Atlas, compare_analysis, compare_to_genre, load_atlas, percentile_in_genre, typical_posters,
 )
-from postergenre.atlas_build import AtlasConfig, build_atlas, summarise
+from postergenre.atlas_build import AtlasConfig, build_atlas, model_fingerprint, summarise
 from postergenre.cli import main
 from postergenre.dataset import load_dataset
 from postergenre.errors import UnknownGenreError, WeightsError
@@ -156,6 +156,7 @@ def test_atlas_with_model_predictions(predictor, dataset_dir, tmp_path):
     data = build_atlas(load_dataset(dataset_dir), tmp_path / "atlas.json", AtlasConfig(per_genre=None),
                        predictor=predictor, cache_dir=tmp_path, progress=False)
     assert data["model"]["genres"] == list(predictor.genres)
+    assert data["model"]["fingerprint"] == model_fingerprint(predictor)   # tells which weights it saw
     m = data["genres"]["Horror"]["model"]
     assert 0.0 <= m["mean_probability"] <= 1.0 and 0.0 <= m["rest_mean_probability"] <= 1.0
     assert set(m["profile"]) == set(predictor.genres)

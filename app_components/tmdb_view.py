@@ -1,0 +1,189 @@
+"""TMDB in the app: search a film by title, pick its poster from a grid, compare genres, attribution.
+
+    choice = tmdb_search_ui()                   # None until the user picks a film
+    if choice:
+        prediction = predictor.predict(choice.poster)
+        draw_genre_comparison(prediction.predicted, list(choice.movie.genres), predictor.genres)
+    tmdb_attribution()                          # TMDB's required notice, in the footer / about
+
+Credentials come from the environment or st.secrets (TMDB_API_TOKEN / TMDB_API_KEY); without them the
+search says how to add one and the rest of the app works. TMDB answers are cached with st.cache_data
+(ttl 1 h). Grid thumbnails are TMDB image URLs (w185, no credentials in them); the picked poster is
+downloaded at w500 for the model.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+from dataclasses import dataclass
+
+import streamlit as st
+
+from postergenre.errors import PosterGenreError
+from postergenre.tmdb import (ATTRIBUTION, BASE_URL_ENV, KEY_ENV, MISSING_CREDENTIALS, TOKEN_ENV, Movie, SearchPage,
+                              TMDBClient, compare_genres)
+
+GRID_SIZE, ANALYSIS_SIZE = "w185", "w500"   # TMDB poster widths: thumbnails, and what the model reads
+GRID_COLUMNS = 5
+TMDB_URL = "https://www.themoviedb.org/"
+_TTL = 3600
+
+
+@dataclass(frozen=True)
+class TMDBChoice:
+    poster: bytes      # the w500 poster, checked to be an image
+    movie: Movie       # title, year, genres (TMDB's), poster_path...
+
+    @property
+    def label(self) -> str:
+        return f"{self.movie.title} ({self.movie.year})" if self.movie.year else self.movie.title
+
+
+def _settings() -> dict[str, str]:
+    """TMDB_* values from st.secrets (environment variables win inside TMDBClient.from_env)."""
+    try:
+        return {k: str(st.secrets[k]) for k in (TOKEN_ENV, KEY_ENV, BASE_URL_ENV) if k in st.secrets}
+    except Exception:  # no secrets.toml, or an unreadable one: environment only
+        return {}
+
+
+def _client_key() -> str | None:
+    """A fingerprint of the credentials in use (cache key; the secrets themselves are never a key), or None."""
+    import os
+
+    values = [os.environ.get(k) or _settings().get(k) or "" for k in (TOKEN_ENV, KEY_ENV, BASE_URL_ENV)]
+    if not (values[0] or values[1]):
+        return None
+    return hashlib.sha256("\0".join(values).encode()).hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner=False)
+def _client(client_key: str) -> TMDBClient:
+    return TMDBClient.from_env(secrets=_settings())
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def search_tmdb(client_key: str, query: str, year: int | None) -> SearchPage:
+    return _client(client_key).search_movies(query, year=year)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def poster_link(client_key: str, poster_path: str, size: str) -> str:
+    return _client(client_key).poster_url(poster_path, size)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def poster_bytes(client_key: str, poster_path: str, size: str) -> bytes:
+    return _client(client_key).download_poster(poster_path, size)
+
+
+def tmdb_available() -> bool:
+    return _client_key() is not None
+
+
+def tmdb_search_ui(key: str = "tmdb") -> TMDBChoice | None:
+    """Search box -> grid of matching films -> the picked film's poster and metadata (None until picked)."""
+    client_key = _client_key()
+    if client_key is None:
+        st.info(MISSING_CREDENTIALS + " Uploads and image links work without it.")
+        return None
+    left, right = st.columns([4, 1])
+    query = left.text_input("Film title", key=f"{key}_query", placeholder="e.g. Alien",
+                            help="Searches The Movie Database (TMDB) by title.")
+    year = right.number_input("Year (optional)", min_value=1874, max_value=2100, value=None, step=1,
+                              key=f"{key}_year")
+    if not query.strip():
+        st.caption("Type a film title to see its posters on TMDB.")
+        return None
+    try:
+        with st.spinner("Searching TMDB…"):
+            page = search_tmdb(client_key, query.strip(), int(year) if year else None)
+    except PosterGenreError as e:
+        st.error(str(e))
+        return None
+    if not page.results:
+        st.warning(f"No film on TMDB matches “{query.strip()}”{f' in {int(year)}' if year else ''}; "
+                   "check the spelling or leave the year empty.")
+        return None
+    shown = page.results[:20]
+    st.caption(f"{page.total_results:,} film(s) match; showing the first {len(shown)}. Pick a poster to read it.")
+    picked_key = f"{key}_picked"
+    _draw_grid(client_key, shown, picked_key)
+    movie = next((m for m in shown if m.id == st.session_state.get(picked_key)), None)
+    if movie is None:
+        return None
+    try:
+        with st.spinner(f"Downloading the poster of {movie.title}…"):
+            data = poster_bytes(client_key, movie.poster_path, ANALYSIS_SIZE)
+    except PosterGenreError as e:
+        st.error(str(e))
+        return None
+    return TMDBChoice(poster=data, movie=movie)
+
+
+def _draw_grid(client_key: str, movies: list[Movie], picked_key: str) -> None:
+    for start in range(0, len(movies), GRID_COLUMNS):
+        for column, movie in zip(st.columns(GRID_COLUMNS), movies[start:start + GRID_COLUMNS]):
+            with column:
+                _draw_card(client_key, movie, picked_key)
+
+
+def _draw_card(client_key: str, movie: Movie, picked_key: str) -> None:
+    title = f"{movie.title} ({movie.year})" if movie.year else movie.title
+    if movie.has_poster:
+        try:
+            st.image(poster_link(client_key, movie.poster_path, GRID_SIZE), width="stretch", alt=f"Poster of {title}")
+        except PosterGenreError as e:
+            st.caption(f"Poster unavailable: {e}")
+    else:
+        st.markdown('<div style="aspect-ratio:2/3;display:flex;align-items:center;justify-content:center;'
+                    'border:1px dashed #8886;border-radius:6px;font-size:0.8rem;opacity:0.7">no poster on TMDB</div>',
+                    unsafe_allow_html=True)
+    st.markdown(f"**{_escape(title)}**")
+    chosen = st.session_state.get(picked_key) == movie.id
+    st.button("Chosen" if chosen else "Use this poster", key=f"{picked_key}_{movie.id}", disabled=not movie.has_poster,
+              type="primary" if chosen else "secondary", width="stretch",
+              on_click=st.session_state.__setitem__, args=(picked_key, movie.id),
+              help=None if movie.has_poster else "TMDB has no poster for this film.")
+
+
+def draw_genre_comparison(predicted: list[str], tmdb_genres: list[str], trained: list[str]) -> dict[str, list[str]]:
+    """The model's genres beside TMDB's: hits, misses, extras (and TMDB genres the model cannot predict)."""
+    result = compare_genres(predicted, tmdb_genres, trained)
+    st.subheader("Model vs TMDB")
+    if not tmdb_genres:
+        st.caption("TMDB lists no genres for this film, so there is nothing to compare.")
+        return result
+    columns = st.columns(3)
+    groups = (("Hits", "hits", "#2e7d32", "predicted, and on TMDB"),
+              ("Misses", "misses", "#c62828", "on TMDB, not predicted"),
+              ("Extras", "extras", "#ef6c00", "predicted, not on TMDB"))
+    for column, (title, name, colour, meaning) in zip(columns, groups):
+        with column:
+            st.markdown(f"**{title}** · {len(result[name])}")
+            st.caption(meaning)
+            st.markdown(_chips(result[name], colour) or "—", unsafe_allow_html=True)
+    if result["untrained"]:
+        st.caption(f"TMDB also lists {', '.join(result['untrained'])}, which the model is not trained to "
+                   "predict, so it counts as neither a hit nor a miss.")
+    return result
+
+
+def tmdb_attribution() -> None:
+    """TMDB's required notice with a link to TMDB (their logo's wording and colours, less prominent than ours)."""
+    badge = ('<a href="{url}" target="_blank" rel="noopener" style="text-decoration:none">'
+             '<span style="font-weight:700;padding:1px 6px;border-radius:4px;color:#0d253f;'
+             'background:linear-gradient(90deg,#90cea1,#01b4e4)">TMDB</span></a>').format(url=TMDB_URL)
+    st.markdown(f'<div style="font-size:0.8rem;opacity:0.8">{badge} {html.escape(ATTRIBUTION)} '
+                f'Film data and posters: <a href="{TMDB_URL}" target="_blank" rel="noopener">themoviedb.org</a>.</div>',
+                unsafe_allow_html=True)
+
+
+def _chips(names: list[str], colour: str) -> str:
+    return " ".join(f'<span style="display:inline-block;margin:2px 4px 2px 0;padding:2px 8px;border-radius:10px;'
+                    f'border:1px solid {colour};color:{colour};font-size:0.85rem">{html.escape(n)}</span>' for n in names)
+
+
+def _escape(text: str) -> str:
+    """Markdown-safe film title (titles may contain *, _, [ ] ...)."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~$" else c for c in text)

@@ -1,0 +1,193 @@
+"""Two to four posters side by side, for people choosing between them: genre probabilities, palettes,
+composition measures against a genre's range, heatmaps for one genre, and the whole thing as CSV.
+
+    from postergenre.compare import compare_posters
+    comparison = compare_posters(predictor, ["a.jpg", "b.jpg"], atlas=load_atlas())
+    comparison.probabilities()          # genre x poster table
+    comparison.measures("Horror")       # measure x poster table with Horror's typical range
+    comparison.to_csv("Horror")         # every number, one row per poster and item
+    to_html_report(comparison, ...)     # in postergenre.compare_report
+
+The page and the report draw from these tables, so what people see and what they export agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+from PIL import Image
+
+from .errors import ImageLoadError, PosterGenreError
+from .images import ImageSource, load_image
+
+__all__ = ["MIN_POSTERS", "MAX_POSTERS", "ComparedPoster", "PosterComparison", "compare_posters", "explain_posters"]
+
+MIN_POSTERS, MAX_POSTERS = 2, 4
+
+
+@dataclass
+class ComparedPoster:
+    name: str            # unique within the comparison (file name, title or URL)
+    image: Image.Image   # the decoded poster (RGB)
+    prediction: Any      # postergenre.model.Prediction
+    analysis: Any        # postergenre.analysis.PosterAnalysis
+
+
+@dataclass
+class PosterComparison:
+    posters: list[ComparedPoster]
+    genres: list[str]               # the model's genres, model order
+    thresholds: dict[str, float]    # the model's decision threshold per genre
+    atlas: Any = None               # postergenre.atlas.Atlas for genre ranges, or None
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.posters]
+
+    def default_genre(self) -> str:
+        """The genre the posters score highest on together (a sensible reference for ranges/heatmaps)."""
+        return str(self.probabilities().mean(axis=1).idxmax())
+
+    def probabilities(self) -> pd.DataFrame:
+        """Genre x poster probabilities (0..1), genres by their highest probability, descending."""
+        table = pd.DataFrame({p.name: p.prediction.probabilities for p in self.posters}).reindex(self.genres)
+        return table.loc[table.max(axis=1).sort_values(ascending=False, kind="stable").index]
+
+    def predicted(self) -> dict[str, list[str]]:
+        """Poster name -> the genres it clears the threshold for."""
+        return {p.name: p.prediction.predicted for p in self.posters}
+
+    def range_genre(self, genre: str | None) -> str | None:
+        """The atlas's spelling of ``genre``; None without an atlas or genre. UnknownGenreError otherwise."""
+        return None if self.atlas is None or genre is None else self.atlas.genre_name(genre)
+
+    def measures(self, genre: str | None = None) -> pd.DataFrame:
+        """Measure x poster values (raw numbers); with an atlas and ``genre`` also the genre's middle half
+        (``<genre> 25%`` / ``<genre> 75%``) and each poster's percentile within the genre."""
+        from .analysis import MEASURES
+
+        genre = self.range_genre(genre)
+        rows = []
+        for key, measure in MEASURES.items():
+            values = {p.name: p.analysis.measures.get(key) for p in self.posters}
+            if all(v is None for v in values.values()):
+                continue  # e.g. text coverage without a text detector
+            row: dict[str, Any] = {"measure": measure.label, "key": key, **values}
+            if genre is not None and key in self.atlas.measures:
+                row.update(self._genre_range(genre, key, values))
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("measure")
+
+    def _genre_range(self, genre: str, key: str, values: dict[str, float | None]) -> dict[str, Any]:
+        from .atlas import compare_to_genre
+
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            if value is not None:
+                c = compare_to_genre(self.atlas, genre, key, value)
+                out[f"{genre} 25%"], out[f"{genre} 75%"] = c.typical
+                out[f"{name} percentile"], out[f"{name} vs {genre}"] = round(c.percentile, 1), c.phrase
+        return out
+
+    def palettes(self) -> dict[str, list[dict]]:
+        """Poster name -> its palette colours (hex, rgb, lab, share, name), largest first."""
+        return {p.name: [c.to_dict() for c in p.analysis.palette] for p in self.posters}
+
+    def to_frame(self, genre: str | None = None) -> pd.DataFrame:
+        """Every number in one long table: one row per poster and item, ``section`` = genre, measure or
+        palette. Genre rows carry threshold and predicted; measure rows the genre range and percentile."""
+        genre = self.range_genre(genre)
+        rows: list[dict[str, Any]] = []
+        for p in self.posters:
+            for s in p.prediction.scores:
+                rows.append({"poster": p.name, "section": "genre", "item": s.genre, "value": s.probability,
+                             "threshold": s.threshold, "predicted": s.predicted})
+        table = self.measures(genre)
+        for label, row in table.iterrows():
+            for name in self.names:
+                entry = {"poster": name, "section": "measure", "item": row["key"], "label": label, "value": row[name]}
+                if genre is not None and f"{name} percentile" in row:
+                    entry.update({"genre": genre, "genre_q25": row[f"{genre} 25%"], "genre_q75": row[f"{genre} 75%"],
+                                  "percentile": row[f"{name} percentile"], "text": row[f"{name} vs {genre}"]})
+                rows.append(entry)
+        for name, colours in self.palettes().items():
+            for i, c in enumerate(colours, 1):
+                rows.append({"poster": name, "section": "palette", "item": f"colour {i}", "value": c["share"],
+                             "text": f"{c['hex']} {c['name']}"})
+        columns = ["poster", "section", "item", "label", "value", "threshold", "predicted", "genre", "genre_q25",
+                   "genre_q75", "percentile", "text"]
+        return pd.DataFrame(rows).reindex(columns=columns)
+
+    def to_csv(self, genre: str | None = None) -> str:
+        return self.to_frame(genre).to_csv(index=False, float_format="%.6g")
+
+    def probability_figure(self):
+        """Grouped bars: genres on x (highest first), one bar per poster, thresholds as dashes."""
+        import plotly.graph_objects as go
+
+        table = self.probabilities()
+        fig = go.Figure()
+        for i, name in enumerate(table.columns):
+            fig.add_trace(go.Bar(x=table.index, y=table[name], name=name, marker_color=POSTER_COLOURS[i],
+                                 hovertemplate="%{x}: %{y:.0%}<extra>" + name.replace("<", "&lt;") + "</extra>"))
+        fig.add_trace(go.Scatter(x=table.index, y=[self.thresholds[g] for g in table.index], mode="markers",
+                                 name="threshold", marker=dict(symbol="line-ew-open", size=28, color="#444",
+                                                               line=dict(width=2)),
+                                 hovertemplate="%{x} threshold: %{y:.0%}<extra></extra>"))
+        fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=10),
+                          yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"), xaxis_tickangle=-40,
+                          legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+        return fig
+
+
+POSTER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")  # one per poster, in every chart
+
+
+def compare_posters(predictor: Any, images: Sequence[ImageSource], names: Sequence[str] | None = None, *,
+                    atlas: Any = None, progress: Callable[[float, str], None] | None = None) -> PosterComparison:
+    """Predict and analyse 2-4 posters. ``names`` label them (default: "Poster 1", ...); duplicates get
+    a suffix. ``atlas`` adds genre ranges to the measures. ``progress(fraction, message)`` is called
+    before each poster. ImageLoadError names the poster that could not be read."""
+    from .analysis import analyze_poster
+
+    if not MIN_POSTERS <= len(images) <= MAX_POSTERS:
+        raise PosterGenreError(f"compare {MIN_POSTERS} to {MAX_POSTERS} posters at a time; got {len(images)}")
+    names = unique_names(list(names) if names else [f"Poster {i + 1}" for i in range(len(images))])
+    if len(names) != len(images):
+        raise PosterGenreError(f"got {len(names)} names for {len(images)} posters; give one name per poster")
+    posters = []
+    for i, (name, src) in enumerate(zip(names, images)):
+        if progress:
+            progress(i / len(images), f"Reading {name}…")
+        try:
+            image = load_image(src)
+        except ImageLoadError as e:
+            raise ImageLoadError(f"{name}: {e}") from None
+        prediction = predictor.predict(image)
+        prediction.source = name
+        posters.append(ComparedPoster(name, image, prediction, analyze_poster(image)))
+    if progress:
+        progress(1.0, "Done")
+    thresholds = {g: float(t) for g, t in zip(predictor.genres, predictor.thresholds)}
+    return PosterComparison(posters, list(predictor.genres), thresholds, atlas)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Names made unique by numbering repeats: ["a", "a"] -> ["a", "a (2)"]; blanks become "Poster N"."""
+    out: list[str] = []
+    for i, name in enumerate(names):
+        base = (name or "").strip() or f"Poster {i + 1}"
+        candidate, n = base, 2
+        while candidate in out:
+            candidate, n = f"{base} ({n})", n + 1
+        out.append(candidate)
+    return out
+
+
+def explain_posters(predictor: Any, comparison: PosterComparison, genre: str) -> list[Image.Image]:
+    """Grad-CAM heatmap of ``genre`` over each poster of the comparison, in order."""
+    from .explain import explain, overlay
+
+    genre = predictor.genres[predictor.genre_index(genre)]
+    return [overlay(p.image, explain(predictor, p.image, genres=[genre])[0]) for p in comparison.posters]

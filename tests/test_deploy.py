@@ -1,0 +1,112 @@
+"""The Hugging Face Space set-up, as far as it can be checked without a Docker engine: README front
+matter, the Dockerfile's user/port/command, .dockerignore, and the command the image runs."""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def front_matter() -> dict:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.startswith("---\n"), "README.md must start with the Space's YAML front matter"
+    return yaml.safe_load(text.split("---\n", 2)[1])
+
+
+def instructions(name: str) -> list[str]:
+    """Arguments of every ``name`` instruction, continuation lines joined."""
+    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    return [line.split(None, 1)[1].strip() for line in joined.splitlines() if line.upper().startswith(name + " ")]
+
+
+def cmd_args() -> list[str]:
+    (cmd,) = instructions("CMD")
+    return shlex.split(cmd)
+
+
+def dockerfile_env() -> dict[str, str]:
+    env = {}
+    for block in instructions("ENV"):
+        env.update(dict(part.split("=", 1) for part in shlex.split(block)))
+    return env
+
+
+def test_front_matter_describes_a_docker_space():
+    meta = front_matter()
+    assert meta["sdk"] == "docker" and meta["license"] == "mit"
+    assert {"title", "emoji", "colorFrom", "colorTo", "app_port", "short_description"} <= set(meta)
+    assert len(meta["short_description"]) <= 60  # the Hub's limit
+
+
+def test_dockerfile_serves_the_app_on_the_front_matter_port():
+    port = front_matter()["app_port"]
+    assert instructions("EXPOSE") == [str(port)]
+    args = cmd_args()
+    assert args[:3] == ["streamlit", "run", "app.py"]
+    given = args[args.index("--server.port") + 1]
+    assert given == str(port) or (given == "$PORT" and dockerfile_env()["PORT"] == str(port))
+    assert args[args.index("--server.address") + 1] == "0.0.0.0"
+
+
+def test_dockerfile_runs_as_uid_1000_with_pinned_requirements():
+    assert instructions("FROM")[0].startswith("python:3.11-slim")
+    assert any("useradd" in r and "-u 1000" in r for r in instructions("RUN"))
+    users = instructions("USER")
+    assert users and users[-1] in ("user", "1000")
+    assert DOCKERFILE.index("USER") < DOCKERFILE.index("pip install")  # installs as the user too
+    assert any("-r requirements.txt" in r for r in instructions("RUN"))
+    assert any("postergenre.load(" in r for r in instructions("RUN"))  # ONNX export at build time
+    assert "TMDB_API_TOKEN" in DOCKERFILE and "TMDB_API_TOKEN=" not in "".join(instructions("ENV"))
+
+
+def test_dockerignore_keeps_local_state_out():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".venv/", ".git/", ".streamlit/secrets.toml"} <= ignored
+    for src in instructions("COPY"):
+        paths = [p for p in shlex.split(src) if not p.startswith("--")][:-1]
+        assert all(p == "." or (ROOT / p).exists() for p in paths), src
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_image_command_starts_the_app_from_the_venv():
+    """The Dockerfile's CMD, run from this venv on 127.0.0.1, answers Streamlit's health check."""
+    if not (ROOT / "app.py").is_file():
+        pytest.fail("app.py is missing: the image's command has nothing to run")
+    port = _free_port()
+    args = [sys.executable, "-m"] + cmd_args()
+    args = [str(port) if a == "$PORT" else "127.0.0.1" if a == "0.0.0.0" else a for a in args]
+    env = {**os.environ, "PORT": str(port)}
+    env.pop("TMDB_API_TOKEN", None)  # the app must start without the secret too
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline, answer = time.monotonic() + 30, None
+        while time.monotonic() < deadline and proc.poll() is None and answer is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    answer = (r.status, r.read().decode())
+            except OSError:
+                time.sleep(0.5)
+        assert answer == (200, "ok"), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else answer
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
