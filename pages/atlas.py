@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_components import atlas as view
 from app_components.analysis import swatches_html
+from app_components.model_cache import get_predictor
 from postergenre.atlas import default_atlas_path, describe_genre, load_atlas, typical_posters
 from postergenre.errors import PosterGenreError
 
@@ -13,13 +14,6 @@ from postergenre.errors import PosterGenreError
 @st.cache_data(show_spinner=False)
 def get_atlas(path: str, mtime: float):  # the file's mtime in the key: a rebuilt atlas is re-read
     return load_atlas(path)
-
-
-@st.cache_resource(show_spinner="Loading the genre model…")
-def get_predictor():
-    import postergenre
-
-    return postergenre.load()
 
 
 @st.cache_data(ttl=3600, show_spinner=False)

@@ -106,3 +106,65 @@ def test_wrong_poster_counts_and_bad_images_are_clear_errors(predictor):
         compare_posters(predictor, POSTERS * 2)
     with pytest.raises(ImageLoadError, match="^Broken: "):
         compare_posters(predictor, [POSTERS[0], b"not an image"], ["Good", "Broken"])
+
+
+# --- the Compare page (Streamlit AppTest) ------------------------------------------------------------
+
+PAGE = str(ROOT / "pages" / "compare.py")
+
+
+@pytest.fixture
+def page_env(monkeypatch, predictor):
+    monkeypatch.syspath_prepend(str(ROOT))  # pages import app_components from the repo root
+    for name in ("TMDB_API_TOKEN", "TMDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    if predictor.weights_dir is not None:
+        monkeypatch.setenv("POSTERGENRE_WEIGHTS", str(predictor.weights_dir))
+
+
+def test_compare_page_asks_for_two_posters(page_env):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Compare posters"
+    assert "at least two posters" in at.info[-1].value
+    at.file_uploader[0].set_value([("only.jpg", POSTERS[0], "image/jpeg")]).run()
+    assert "1 so far" in at.info[-1].value
+
+
+def test_compare_page_draws_and_exports_a_comparison(page_env, predictor):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.file_uploader[0].set_value([("teaser.jpg", POSTERS[0], "image/jpeg"),
+                                   ("final.png", POSTERS[1], "image/png")]).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    headers = [h.value for h in at.subheader]
+    assert headers == ["Genre probabilities", "Palettes", "Composition", "Where the model looks", "Export"]
+    assert len(at.get("plotly_chart")) == 1
+    summaries = [c.value for c in at.caption]
+    for data in POSTERS[:2]:
+        assert predictor.predict(data).summary in summaries
+    table = at.dataframe[0].value
+    assert {"teaser", "final"} <= set(table.columns) and "Brightness (L*)" in set(table["measure"])
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["CSV of all numbers", "HTML report", "PNG summary"]
+    images = at.get("imgs")
+    assert len(images) == 4  # two posters, two heatmaps
+    heat = next(s for s in at.selectbox if s.label == "Heatmaps for the genre")
+    other = next(g for g in predictor.genres if g != heat.value)
+    heat.select(other).run()
+    assert not at.exception and not at.error
+    assert len(at.get("imgs")) == 4
+
+
+def test_compare_page_reports_a_broken_upload(page_env):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.file_uploader[0].set_value([("good.jpg", POSTERS[0], "image/jpeg"),
+                                   ("broken.jpg", POSTERS[1][:300], "image/jpeg")]).run()
+    assert not at.exception, at.exception
+    assert at.error and at.error[0].value.startswith("broken: ")

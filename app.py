@@ -1,0 +1,34 @@
+"""postergenre: the Streamlit entry point. It only draws the frame and routes to the pages."""
+import streamlit as st
+
+st.set_page_config(page_title="postergenre: what genre is this poster?", page_icon="🎬", layout="wide",
+                   initial_sidebar_state="auto")
+
+pages = [
+    st.Page("pages/predict.py", title="Predict", icon="🎬", default=True),
+    st.Page("pages/compare.py", title="Compare", icon="🆚"),
+    st.Page("pages/atlas.py", title="Genre Atlas", icon="🗺️"),
+    st.Page("pages/model.py", title="Model card", icon="📊"),
+]
+page = st.navigation(pages)
+
+with st.sidebar:
+    from app_components.model_cache import get_predictor
+    from postergenre.errors import PosterGenreError
+
+    st.markdown("### 🎬 postergenre")
+    try:
+        predictor = get_predictor()
+        st.caption(f"Model **{predictor.name}** · {len(predictor.genres)} genres  \n"
+                   f"Running on **{predictor.device.upper()}** ({predictor.backend})")
+    except PosterGenreError as e:
+        st.error(f"The genre model could not be loaded: {e}")
+    with st.expander("About"):
+        st.markdown("Reads a movie poster and ranks its genres, shows where the model looked (Grad-CAM) "
+                    "and what the colours and composition say. Predictions are guesses from the image "
+                    "alone; see the Model card for how good they are.")
+        from app_components.tmdb_view import tmdb_attribution
+
+        tmdb_attribution()
+
+page.run()

@@ -1,0 +1,46 @@
+"""Plotly charts of predictions (Streamlit-free: they return figures)."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+PREDICTED, OTHER, THRESHOLD = "#e4572e", "#6c6f85", "#f3c969"
+
+
+def genre_bar_chart(prediction: dict, height_per_genre: int = 24) -> go.Figure:
+    """Every genre as a horizontal bar (highest on top); the genres that clear their thresholds are
+    coloured as the prediction, and each genre's threshold is a tick."""
+    rows = list(reversed(prediction["genres"]))
+    names = [r["genre"] for r in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        x=[r["probability"] for r in rows], y=names, orientation="h", name="probability",
+        marker_color=[PREDICTED if r["predicted"] else OTHER for r in rows],
+        text=[f"{r['probability']:.0%}" for r in rows], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=[r["threshold"] for r in rows], y=names, mode="markers", name="threshold",
+        marker=dict(symbol="line-ns", size=16, line=dict(width=3, color=THRESHOLD)),
+        hovertemplate="%{y} threshold: %{x:.2f}<extra></extra>"))
+    fig.update_layout(
+        height=60 + height_per_genre * len(rows), margin=dict(l=8, r=40, t=8, b=30),
+        xaxis=dict(range=[0, 1.08], tickformat=".0%", title=None, fixedrange=True),
+        yaxis=dict(fixedrange=True), bargap=0.25,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), showlegend=True)
+    return fig
+
+
+def per_genre_ap_chart(test: dict) -> go.Figure:
+    """Per-genre AP of the model beside the training-prior baseline (model card page)."""
+    prior = test.get("baselines", {}).get("training_prior", {}).get("per_genre", {})
+    items = sorted(test["per_genre"].items(), key=lambda kv: kv[1]["ap"] or 0)
+    names = [g for g, _ in items]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=names, x=[prior.get(g, {}).get("ap") for g in names], orientation="h",
+                         name="training prior", marker_color=OTHER))
+    fig.add_trace(go.Bar(y=names, x=[m["ap"] for _, m in items], orientation="h", name="model",
+                         marker_color=PREDICTED, text=[f"{m['ap']:.2f}" for _, m in items], textposition="outside",
+                         cliponaxis=False))
+    fig.update_layout(barmode="group", height=80 + 34 * len(names), margin=dict(l=8, r=40, t=8, b=30),
+                      xaxis=dict(range=[0, 1.0], title="average precision (test split)", fixedrange=True),
+                      yaxis=dict(fixedrange=True), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+    return fig
