@@ -16,7 +16,7 @@ with st.sidebar:
     from app_components.model_cache import get_predictor
     from postergenre.errors import PosterGenreError
 
-    st.markdown("### 🎬 postergenre")
+    st.markdown("### postergenre")
     try:
         predictor = get_predictor()
         st.caption(f"Model **{predictor.name}** · {len(predictor.genres)} genres  \n"

@@ -6,7 +6,7 @@ from app_components.model_cache import get_predictor
 from postergenre.errors import PosterGenreError
 from postergenre.model_card import LIMITATIONS
 
-st.title("📊 Model card")
+st.title("Model card")
 try:
     meta = get_predictor().meta
 except PosterGenreError as e:

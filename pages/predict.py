@@ -13,7 +13,7 @@ from postergenre.images import load_image
 log = logging.getLogger("postergenre.app")
 POSTER_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 
-st.title("🎬 What genre is this poster?")
+st.title("What genre is this poster?")
 st.caption("Upload a movie poster, paste an image link or search TMDB: the model ranks every genre, "
            "shows where it looked, and reads the poster's colours and composition.")
 
@@ -68,7 +68,7 @@ except Exception:  # never a traceback in the page
 st.subheader(pred["summary"])
 left, right = st.columns([2, 3], gap="large")
 with left:
-    st.image(poster, caption=name, width="stretch")
+    st.image(poster, caption=name, width=360)
 with right:
     st.plotly_chart(genre_bar_chart(pred), config={"displayModeBar": False}, key="genre_chart")
     st.caption("Bars in orange clear their genre's threshold (the yellow tick, tuned on held-out posters): "
@@ -97,7 +97,7 @@ if chosen:
     for start in range(0, len(maps), per_row):
         cols = st.columns(per_row)
         for col, h in zip(cols, maps[start:start + per_row]):
-            col.image(overlay(poster, h.cam, alpha), caption=f"{h.genre} · {probs[h.genre]:.0%}", width="stretch")
+            col.image(overlay(poster, h.cam, alpha), caption=f"{h.genre} · {probs[h.genre]:.0%}", width=260)
 
 with st.expander("Table and JSON"):
     st.dataframe([{"genre": g["genre"], "probability": g["probability"], "threshold": g["threshold"],

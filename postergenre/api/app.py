@@ -161,7 +161,8 @@ def create_app(weights: str | Path | None = None, config: APIConfig | None = Non
         return out
 
     @app.post("/v1/explain", tags=["model"], openapi_extra=POSTER_BODY,
-              responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the heatmap over the poster"}})
+              responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the heatmap over the poster; "
+                                                                                  "headers X-Genre and X-Probability"}})
     async def explain(request: Request, predictor: Any = Depends(get_predictor),
                       genre: str | None = Query(None, description="genre to explain (default: the top one)"),
                       alpha: float = Query(0.45, ge=0.0, le=1.0, description="heatmap opacity")) -> Response:
@@ -170,22 +171,22 @@ def create_app(weights: str | Path | None = None, config: APIConfig | None = Non
         if genre is not None:
             genre = predictor.genres[predictor.genre_index(genre)]  # UnknownGenreError -> 422 before any work
         data, _ = await read_poster(request, state, deadline)
-        png = await run_gated(state, state.gradcam_lock, lambda: _explain_png(predictor, _decode(data, config), genre,
-                              alpha), deadline=deadline)
-        return Response(png, media_type="image/png")
+        heatmap, png = await run_gated(state, state.gradcam_lock, lambda: _explain_png(
+            predictor, _decode(data, config), genre, alpha), deadline=deadline)
+        return Response(png, media_type="image/png", headers={
+            "X-Genre": heatmap.genre, "X-Probability": f"{heatmap.probability:.6f}"})
 
     return app
 
 
-def _explain_png(predictor: Any, image: Any, genre: str | None, alpha: float) -> bytes:
-    from ..explain import explain, overlay
+def _explain_png(predictor: Any, image: Any, genre: str | None, alpha: float) -> tuple[Any, bytes]:
+    """(the Heatmap, the poster with it blended on top as PNG); ``genre`` None = the most probable one."""
+    from ..explain import explain
 
-    if genre is None:
-        genre = predictor.predict(image).scores[0].genre
-    result = explain(predictor, image, genres=[genre])
+    heatmap = explain(predictor, image, genres=[genre] if genre else None, top_k=1)[0]
     buf = io.BytesIO()
-    overlay(image, result[0].heatmap if isinstance(result, list) else result, alpha=alpha).save(buf, "PNG")
-    return buf.getvalue()
+    heatmap.overlay(image, alpha).save(buf, "PNG")
+    return heatmap, buf.getvalue()
 
 
 def _warm_up(state: ModelState) -> None:

@@ -1,0 +1,118 @@
+"""A real browser drives the app: `streamlit run app.py` on 127.0.0.1 + Debian's headless Chromium.
+
+Screenshots land in the test's tmp dir (and in $POSTERGENRE_SCREENSHOTS when set, to look at them).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (scripts/test.sh installs it)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, predictor):
+    home = tmp_path_factory.mktemp("home")
+    port = free_port()
+    env = dict(os.environ, HOME=str(home), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+               STREAMLIT_SERVER_FILE_WATCHER_TYPE="none", POSTERGENRE_CACHE=os.environ.get(
+                   "POSTERGENRE_CACHE", str(Path.home() / ".cache" / "postergenre")))
+    for k in ("TMDB_API_TOKEN", "TMDB_API_KEY", "POSTERGENRE_DATA"):
+        env.pop(k, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=1).text == "ok":
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not answer /_stcore/health within 60 s")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"],
+                              env={**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config"),
+                                   "XDG_CACHE_HOME": str(tmp_path / ".cache")})
+        yield b
+        b.close()
+
+
+def _full_page_shot(page, path: Path) -> None:
+    """Streamlit scrolls inside stMain: grow the viewport to its height for a full screenshot."""
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": min(int(height) + 40, 6000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
+    if os.environ.get("POSTERGENRE_SCREENSHOTS"):
+        out = Path(os.environ["POSTERGENRE_SCREENSHOTS"])
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, out / path.name)
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
+def test_upload_shows_chart_and_heatmaps(app_url, browser, sample_poster_path, tmp_path, width, height):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(app_url)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(sample_poster_path))
+    page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first.wait_for(timeout=90_000)
+    page.get_by_role("heading", name="Where the model looked").wait_for(timeout=60_000)
+    page.locator("[data-testid=stImage] img").nth(3).wait_for(timeout=90_000)  # poster + 3 heatmaps
+    assert page.get_by_text("Heatmap opacity").is_visible()
+    assert page.locator("[data-testid=stException]").count() == 0
+    shot = tmp_path / f"predict_{width}x{height}.png"
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(tmp_path / f"predict_{width}x{height}_viewport.png"))
+    _full_page_shot(page, shot)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1  # no sideways scrolling
+    from PIL import Image
+
+    assert np.asarray(Image.open(shot).convert("L"), dtype=np.float32).std() > 10
+
+
+def test_model_card_page(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{app_url}/model")
+    page.get_by_role("heading", name="Per genre").wait_for(timeout=60_000)
+    page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    _full_page_shot(page, tmp_path / "model_card.png")
+    assert page.locator("[data-testid=stException]").count() == 0
