@@ -15,7 +15,9 @@ __all__ = ["get_predictor", "get_atlas", "predict_bytes", "explain_bytes", "anal
 
 @st.cache_resource(show_spinner="Loading the genre model…")
 def get_predictor() -> postergenre.Predictor:
-    return postergenre.load()
+    predictor = postergenre.load()
+    predictor.warm_up_explanations()  # Grad-CAM's PyTorch model loads while the user picks a poster
+    return predictor
 
 
 @st.cache_resource(show_spinner=False)

@@ -106,10 +106,13 @@ def tmdb_search_ui(key: str = "tmdb") -> TMDBChoice | None:
                    "check the spelling or leave the year empty.")
         return None
     shown = page.results[:20]
-    st.caption(f"{page.total_results:,} film(s) match; showing the first {len(shown)}. Pick a poster to read it.")
     picked_key = f"{key}_picked"
-    _draw_grid(client_key, shown, picked_key)
     movie = next((m for m in shown if m.id == st.session_state.get(picked_key)), None)
+    label = (f"{page.total_results:,} film(s) match; showing the first {len(shown)}"
+             + (f" · chosen: {movie.title}" if movie else ". Pick a poster to read it."))
+    with st.expander(label, expanded=movie is None):   # folds away once a poster is chosen
+        _draw_grid(client_key, shown, picked_key)
+    tmdb_attribution()
     if movie is None:
         return None
     try:
@@ -148,9 +151,9 @@ def _draw_card(client_key: str, movie: Movie, picked_key: str) -> None:
 
 
 def draw_genre_comparison(predicted: list[str], tmdb_genres: list[str], trained: list[str]) -> dict[str, list[str]]:
-    """The model's genres beside TMDB's: hits, misses, extras (and TMDB genres the model cannot predict)."""
+    """The model's genres beside TMDB's: hits, misses, extras (and TMDB genres the model cannot predict).
+    The page draws the heading."""
     result = compare_genres(predicted, tmdb_genres, trained)
-    st.subheader("Model vs TMDB")
     if not tmdb_genres:
         st.caption("TMDB lists no genres for this film, so there is nothing to compare.")
         return result

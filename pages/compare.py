@@ -4,41 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 import streamlit as st
 
 from app_components.analysis import swatches_html
-from postergenre.compare import MAX_POSTERS, POSTER_COLOURS, compare_posters, explain_posters
+from app_components.model_cache import explain_bytes, fetch_bytes, get_atlas, get_predictor
+from postergenre.compare import MAX_POSTERS, POSTER_COLOURS, compare_posters
 from postergenre.compare_report import measure_rows, to_html_report, to_png_report
 from postergenre.errors import PosterGenreError
-from postergenre.fetch import fetch_url
 
+log = logging.getLogger("postergenre.app")
 POSTER_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
-
-
-@st.cache_resource(show_spinner="Loading the genre model…")
-def get_predictor():
-    import postergenre
-
-    return postergenre.load()
-
-
-@st.cache_resource(show_spinner=False)
-def get_atlas():
-    from postergenre.atlas import load_atlas
-    from postergenre.errors import WeightsError
-
-    try:
-        return load_atlas()
-    except WeightsError:
-        return None  # no atlas built: measures are shown without genre ranges
-
-
-@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def fetch(url: str) -> bytes:
-    return fetch_url(url)
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
@@ -46,13 +25,9 @@ def compare(posters: tuple[tuple[str, bytes], ...]):
     return compare_posters(get_predictor(), [d for _, d in posters], [n for n, _ in posters], atlas=get_atlas())
 
 
-@st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
-def heatmaps(key: str, genre: str, _comparison):
-    return explain_posters(get_predictor(), _comparison, genre)
-
-
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
 def reports(key: str, genre: str | None, heatmap_genre: str, _comparison, _heatmaps) -> tuple[str, bytes, bytes]:
+    """CSV, HTML report and PNG sheet (``key`` identifies the posters; the _ arguments are not hashed)."""
     return (_comparison.to_csv(genre),
             to_html_report(_comparison, genre, _heatmaps, heatmap_genre).encode(),
             to_png_report(_comparison, _heatmaps, heatmap_genre))
@@ -72,7 +47,7 @@ def gather_posters() -> list[tuple[str, bytes]]:
     for url in [u.strip() for u in links.splitlines() if u.strip()]:
         try:
             with st.spinner(f"Downloading {url_name(url)}…"):
-                posters.append((url_name(url), fetch(url)))
+                posters.append((url_name(url), fetch_bytes(url)))
         except PosterGenreError as e:
             st.error(str(e))
     posters += tmdb_picks()
@@ -113,6 +88,11 @@ try:
 except PosterGenreError as e:
     st.error(str(e))
     st.stop()
+except Exception:  # never a traceback in the page
+    log.exception("comparison failed")
+    st.error("Something went wrong while reading these posters. Try other images; if it keeps happening, "
+             "report it with the files.")
+    st.stop()
 key = hashlib.sha1(b"".join(hashlib.sha1(d).digest() for _, d in posters)).hexdigest()
 predictor, atlas = get_predictor(), get_atlas()
 
@@ -123,7 +103,7 @@ for i, (column, poster) in enumerate(zip(st.columns(len(comparison.posters)), co
         st.caption(poster.prediction.summary)
 
 st.subheader("Genre probabilities")
-st.caption("One bar per poster; the dash is the genre's decision threshold.")
+st.caption("One bar per poster; the grey tick is the genre's decision threshold: a bar past it is a predicted genre.")
 st.plotly_chart(comparison.probability_figure(), config={"displayModeBar": False})
 
 st.subheader("Palettes")
@@ -144,12 +124,17 @@ st.dataframe(measure_rows(comparison, range_genre), hide_index=True)
 st.subheader("Where the model looks")
 heat_genre = st.selectbox("Heatmaps for the genre", predictor.genres, index=predictor.genres.index(top_genre))
 try:
-    with st.spinner(f"Computing {heat_genre} heatmaps…"):
-        maps = heatmaps(key, heat_genre, comparison)
+    with st.spinner(f"Computing {heat_genre} heatmaps…"):  # cached per poster, shared with the Predict page
+        maps = [explain_bytes(data, (heat_genre,))[0].overlay(poster.image)
+                for (_, data), poster in zip(posters, comparison.posters)]
     for column, name, image in zip(st.columns(len(maps)), comparison.names, maps):
         column.image(image, caption=name, width="stretch")
 except PosterGenreError as e:
     st.error(str(e))
+    maps = None
+except Exception:
+    log.exception("heatmaps failed")
+    st.error("The heatmaps could not be computed for these posters; the rest of the comparison stands.")
     maps = None
 
 st.subheader("Export")

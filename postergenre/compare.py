@@ -9,6 +9,7 @@ composition measures against a genre's range, heatmaps for one genre, and the wh
     to_html_report(comparison, ...)     # in postergenre.compare_report
 
 The page and the report draw from these tables, so what people see and what they export agree.
+Heatmaps come from ``postergenre.explain`` (one ``explain(predictor, poster.image, genres=[g])`` per poster).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from PIL import Image
 from .errors import ImageLoadError, PosterGenreError
 from .images import ImageSource, load_image
 
-__all__ = ["MIN_POSTERS", "MAX_POSTERS", "ComparedPoster", "PosterComparison", "compare_posters", "explain_posters"]
+__all__ = ["MIN_POSTERS", "MAX_POSTERS", "POSTER_COLOURS", "ComparedPoster", "PosterComparison", "compare_posters",
+           "unique_names"]
 
 MIN_POSTERS, MAX_POSTERS = 2, 4
 
@@ -122,22 +124,24 @@ class PosterComparison:
     def to_csv(self, genre: str | None = None) -> str:
         return self.to_frame(genre).to_csv(index=False, float_format="%.6g")
 
-    def probability_figure(self):
-        """Grouped bars: genres on x (highest first), one bar per poster, thresholds as dashes."""
+    def probability_figure(self, top: int | None = None):
+        """Grouped horizontal bars: genres down the side (strongest on top, the ``top`` strongest or all),
+        one bar per poster, each genre's threshold as a tick. Reads on a phone as well as a desktop."""
         import plotly.graph_objects as go
 
-        table = self.probabilities()
-        fig = go.Figure()
-        for i, name in enumerate(table.columns):
-            fig.add_trace(go.Bar(x=table.index, y=table[name], name=name, marker_color=POSTER_COLOURS[i],
-                                 hovertemplate="%{x}: %{y:.0%}<extra>" + name.replace("<", "&lt;") + "</extra>"))
-        fig.add_trace(go.Scatter(x=table.index, y=[self.thresholds[g] for g in table.index], mode="markers",
-                                 name="threshold", marker=dict(symbol="line-ew-open", size=28, color="#444",
-                                                               line=dict(width=2)),
-                                 hovertemplate="%{x} threshold: %{y:.0%}<extra></extra>"))
-        fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=10),
-                          yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"), xaxis_tickangle=-40,
-                          legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+        table = self.probabilities().iloc[:top].iloc[::-1]  # plotly draws the first row at the bottom
+        fig = go.Figure(go.Scatter(y=table.index, x=[self.thresholds[g] for g in table.index], mode="markers",
+                                   name="threshold", marker=dict(symbol="line-ns-open", size=6 + 7 * len(self.posters),
+                                                                 color="#888", line=dict(width=2)),
+                                   hovertemplate="%{y} threshold: %{x:.0%}<extra></extra>"))
+        for i, name in reversed(list(enumerate(table.columns))):  # first poster on top within a group
+            fig.add_trace(go.Bar(y=table.index, x=table[name], name=name, orientation="h", marker_color=POSTER_COLOURS[i],
+                                 hovertemplate="%{y}: %{x:.0%}<extra>" + name.replace("<", "&lt;") + "</extra>"))
+        fig.update_layout(barmode="group", height=70 + len(table) * (10 + 9 * len(self.posters)),
+                          margin=dict(l=10, r=10, t=10, b=10), bargap=0.2,
+                          xaxis=dict(range=[0, 1], tickformat=".0%", title="probability", fixedrange=True),
+                          yaxis=dict(fixedrange=True), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0,
+                                                                   traceorder="reversed"))
         return fig
 
 
@@ -184,10 +188,3 @@ def unique_names(names: list[str]) -> list[str]:
         out.append(candidate)
     return out
 
-
-def explain_posters(predictor: Any, comparison: PosterComparison, genre: str) -> list[Image.Image]:
-    """Grad-CAM heatmap of ``genre`` over each poster of the comparison, in order."""
-    from .explain import explain, overlay
-
-    genre = predictor.genres[predictor.genre_index(genre)]
-    return [overlay(p.image, explain(predictor, p.image, genres=[genre])[0]) for p in comparison.posters]

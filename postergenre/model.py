@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -119,6 +120,7 @@ class Predictor:
         self.device, self.backend = self._extractor.device, self._extractor.backend
         self.batch_size = int(meta.get("inference_batch_size", 4))
         self._torch_model = None
+        self._torch_lock = threading.Lock()
         if self._extractor.dim != params["mu"].shape[-1]:
             raise WeightsError(
                 f"head expects {params['mu'].shape[-1]} features but the backbone gives {self._extractor.dim}; "
@@ -221,12 +223,29 @@ class Predictor:
     def torch_model(self):
         """Differentiable PyTorch model: N x 3 x H x W float (0..255 RGB) -> N x G logits.
         ``model.target_layer`` is the last convolutional block, for Grad-CAM. Built once, cached."""
-        if self._torch_model is None:
-            from .torch_model import build_torch_model
+        with self._torch_lock:  # one build even when a warm-up thread and a request race
+            if self._torch_model is None:
+                from .torch_model import build_torch_model
 
-            device = self.device if self.device.startswith("cuda") else "cpu"
-            self._torch_model = build_torch_model(self.cfg, self.params).to(device).eval()
+                device = self.device if self.device.startswith("cuda") else "cpu"
+                self._torch_model = build_torch_model(self.cfg, self.params).to(device).eval()
+                import pytorch_grad_cam  # noqa: F401  (2 s of imports; Grad-CAM is what the twin is for)
         return self._torch_model
+
+    def warm_up_explanations(self, delay: float = 2.0) -> None:
+        """Build the PyTorch twin in a background thread (importing torch and pytorch-grad-cam takes
+        seconds), so the first Grad-CAM request does not wait for it. It starts after ``delay`` seconds
+        at the lowest CPU priority, so a first prediction right after start-up is not slowed down."""
+        def build() -> None:
+            try:  # lowest CPU priority for this thread (Linux): a prediction running meanwhile goes first
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            except (AttributeError, OSError):
+                pass
+            self.torch_model()
+
+        timer = threading.Timer(delay, build)
+        timer.daemon = True
+        timer.start()
 
 
 def _source_name(image: Any) -> str | None:

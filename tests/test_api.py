@@ -159,16 +159,18 @@ def test_analyze_palette_composition_and_genre_ranges(real_client):
         assert_error(real_client.post("/v1/analyze?genre=Opera", **upload()), 422, "unknown_genre")
 
 
-def test_explain_returns_a_png_heatmap(real_client):
-    pytest.importorskip("postergenre.explain")
-    r = real_client.post("/v1/explain?genre=Horror", **upload())
+def test_explain_returns_a_png_heatmap(real_client, predictor):
+    r = real_client.post("/v1/explain?genre=horror", **upload())
     assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == "image/png"
+    assert r.headers["content-type"] == "image/png" and r.headers["x-genre"] == "Horror"
+    assert float(r.headers["x-probability"]) == pytest.approx(predictor.predict(POSTER).probabilities["Horror"], abs=1e-4)
     heatmap = Image.open(io.BytesIO(r.content))
     assert heatmap.format == "PNG" and heatmap.width > 50 and heatmap.height > 50
     plain = np.asarray(Image.open(io.BytesIO(POSTER)).convert("RGB").resize(heatmap.size), dtype=float)
     assert np.abs(np.asarray(heatmap.convert("RGB"), dtype=float) - plain).mean() > 3  # something drawn over it
     assert_error(real_client.post("/v1/explain?genre=Opera", **upload()), 422, "unknown_genre")
+    top = real_client.post("/v1/explain", **upload())  # no genre: the most probable one
+    assert top.status_code == 200 and top.headers["x-genre"] == predictor.predict(POSTER).scores[0].genre
 
 
 # --- error paths (fake model) -----------------------------------------------------------------------

@@ -151,13 +151,13 @@ def test_compare_page_draws_and_exports_a_comparison(page_env, predictor):
     assert {"teaser", "final"} <= set(table.columns) and "Brightness (L*)" in set(table["measure"])
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["CSV of all numbers", "HTML report", "PNG summary"]
-    images = at.get("imgs")
+    images = at.get("image")
     assert len(images) == 4  # two posters, two heatmaps
     heat = next(s for s in at.selectbox if s.label == "Heatmaps for the genre")
     other = next(g for g in predictor.genres if g != heat.value)
     heat.select(other).run()
     assert not at.exception and not at.error
-    assert len(at.get("imgs")) == 4
+    assert len(at.get("image")) == 4
 
 
 def test_compare_page_reports_a_broken_upload(page_env):

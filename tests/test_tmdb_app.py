@@ -56,11 +56,12 @@ def test_search_grid_pick_and_compare(app_env):
     assert all(u.startswith(app_env.image_base + "w185/poster") for u in images)   # grid size, no credentials
     pick = next(b for b in buttons if not b.disabled)
     movie_id = int(pick.key.rsplit("_", 1)[1])
+    assert at.expander[0].proto.expanded
     pick.click().run()
     assert not at.exception and not at.error
+    assert "chosen: " in at.expander[0].label and not at.expander[0].proto.expanded   # the grid folds away
     chosen = next(m.value for m in at.markdown if m.value.startswith("chosen"))
     assert chosen.startswith(f"chosen {movie_id} · ") and "bytes" in chosen
-    assert [s.value for s in at.subheader] == ["Model vs TMDB"]
     tmdb_genres = [genre_by_id(g).name for g in app_env.film(movie_id)["genre_ids"]]
     expected = compare_genres(["Drama", "Horror"], tmdb_genres, TRAINED_GENRES)
     text = markdown(at)
@@ -100,3 +101,22 @@ def test_tmdb_trouble_is_a_message_not_a_traceback(app_env):
     app_env.script("/3/search/movie", 200, b"{broken json")
     at = run_search("broken json query")
     assert not at.exception and "malformed" in at.error[0].value
+
+
+def test_predict_page_reads_a_poster_found_on_tmdb(app_env, predictor):
+    """The whole Predict page: TMDB search -> pick -> prediction beside TMDB's genres."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.radio(key="source").set_value("TMDB search").run()
+    at.text_input(key="tmdb_query").input("alien").run()
+    pick = next(b for b in at.button if b.key.startswith("tmdb_picked_") and not b.disabled)
+    movie_id = int(pick.key.rsplit("_", 1)[1])
+    pick.click().run()
+    assert not at.exception and not at.error
+    film = app_env.film(movie_id)
+    assert at.get("plotly_chart")                                   # the ranked genres
+    assert "The model vs TMDB's genres" in [s.value for s in at.subheader]
+    predicted = [g for g in predictor.genres if g in at.subheader[0].value.split(" · ")]
+    tmdb_genres = [genre_by_id(g).name for g in film["genre_ids"]]
+    expected = compare_genres(predicted, tmdb_genres, predictor.genres)
+    assert f"**Hits** · {len(expected['hits'])}" in markdown(at)
+    assert any(film["title"] in (i.proto.imgs[0].caption or "") for i in at.get("image"))
