@@ -12,9 +12,11 @@ stamp=.venv/.postergenre-installed
 want=$(cat requirements.txt pyproject.toml | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[setup] installing requirements into .venv (first time: a few minutes; torch is large)"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements.txt
-  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+  log=.venv/install.log
+  { .venv/bin/python -m pip install -q --upgrade pip &&
+    .venv/bin/python -m pip install -q -r requirements.txt &&
+    .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . ; } >"$log" 2>&1 ||
+    { tail -n 40 "$log"; echo "[setup] pip install failed; full log in $log"; exit 1; }
   echo "$want" > "$stamp"
 fi
 # export/cache the ONNX backbone once, so the first app start or prediction is fast (no-op when cached)

@@ -85,7 +85,9 @@ def image_server():
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            ok = self.path == "/poster.jpg"
+            if self.path == "/slow.jpg":
+                time.sleep(1.5)
+            ok = self.path in ("/poster.jpg", "/slow.jpg")
             self.send_response(200 if ok else 404)
             self.send_header("Content-Type", "image/jpeg" if ok else "text/plain")
             body = POSTER if ok else b"no"
@@ -225,6 +227,13 @@ def test_slow_model_work_times_out_with_504():
     t0 = time.monotonic()
     assert_error(client.post("/v1/predict", **upload()), 504, "timeout")
     assert time.monotonic() - t0 < 1.2  # answered at the deadline, not when the model finished
+
+
+def test_a_slow_url_fetch_times_out_with_504(image_server):
+    client = client_with(FakePredictor(), request_timeout_s=0.4, allow_private_urls=True)
+    t0 = time.monotonic()
+    assert_error(client.post("/v1/predict", json={"url": f"{image_server}/slow.jpg"}), 504, "timeout")
+    assert time.monotonic() - t0 < 1.2
 
 
 def test_concurrent_requests_share_one_model_within_the_bound():

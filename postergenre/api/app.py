@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import WeightsError
-from .guards import (APIConfig, BodySizeLimit, ErrorBody, InvalidRequest, ModelState, get_predictor,
-                     install_error_handlers, run_gated)
+from .guards import (APIConfig, BodySizeLimit, ErrorBody, InvalidRequest, ModelState, RequestTimeout, get_predictor,
+                     install_error_handlers, run_gated, timeout_message)
 
 __all__ = ["create_app", "PredictionOut"]
 
@@ -53,7 +53,15 @@ ERRORS = {code: {"model": ErrorBody} for code in (400, 413, 415, 422, 503, 504)}
 
 async def read_poster(request: Request, state: ModelState, deadline: float) -> tuple[bytes, str | None]:
     """(encoded image bytes, source name) from a multipart ``file``, a JSON ``{"url": ...}`` (fetched
-    safely) or a raw image body."""
+    safely) or a raw image body; RequestTimeout when the upload or the fetch runs past ``deadline``."""
+    try:
+        with anyio.fail_after(max(0.0, deadline - time.monotonic())):
+            return await _read_poster(request, state)
+    except TimeoutError:
+        raise RequestTimeout(timeout_message(state)) from None
+
+
+async def _read_poster(request: Request, state: ModelState) -> tuple[bytes, str | None]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
         async with request.form(max_files=1, max_fields=4) as form:
@@ -68,9 +76,7 @@ async def read_poster(request: Request, state: ModelState, deadline: float) -> t
         except ValueError:
             raise InvalidRequest('the JSON body must be {"url": "https://..."} naming a poster image') from None
         cfg = state.config
-        fetch = lambda: _fetch(url, cfg)  # noqa: E731
-        with anyio.fail_after(max(0.0, deadline - time.monotonic())):
-            return await anyio.to_thread.run_sync(fetch, abandon_on_cancel=True), url
+        return await anyio.to_thread.run_sync(lambda: _fetch(url, cfg), abandon_on_cancel=True), url
     if ctype.startswith("image/") or ctype == "application/octet-stream":
         return await request.body(), None
     raise StarletteHTTPException(415, f"content type {ctype or '(none)'!r} is not accepted; send multipart/form-data "

@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import FetchError, ImageLoadError, PosterGenreError, UnknownGenreError, WeightsError
 
 __all__ = ["APIConfig", "InvalidRequest", "PayloadTooLarge", "RequestTimeout", "ErrorBody", "BodySizeLimit",
-           "ModelState", "get_state", "get_predictor", "run_gated", "error_response", "install_error_handlers"]
+           "ModelState", "get_state", "get_predictor", "run_gated", "timeout_message", "error_response",
+           "install_error_handlers"]
 
 MiB = 2**20
 
@@ -206,7 +207,7 @@ async def run_gated(state: ModelState, lock: Any, fn: Callable, *args: Any, dead
 
     def work() -> Any:
         if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise RequestTimeout(_timeout_message(state))
+            raise RequestTimeout(timeout_message(state))
         try:
             return fn(*args)
         finally:
@@ -216,9 +217,9 @@ async def run_gated(state: ModelState, lock: Any, fn: Callable, *args: Any, dead
         with anyio.fail_after(max(0.0, deadline - time.monotonic())):
             return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
     except TimeoutError:
-        raise RequestTimeout(_timeout_message(state)) from None
+        raise RequestTimeout(timeout_message(state)) from None
 
 
-def _timeout_message(state: ModelState) -> str:
+def timeout_message(state: ModelState) -> str:
     return (f"the request took longer than {state.config.request_timeout_s:g} s (the server is busy or the "
             "image is very large); try again shortly or send a smaller image")
