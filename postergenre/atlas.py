@@ -137,6 +137,13 @@ class Comparison:
         return {**vars(self), "typical": list(self.typical)}
 
 
+def _share(fraction: float) -> str:
+    """A share as a whole percentage that never rounds up to "100%" (or "0%") when it is not exact."""
+    if 0.99 < fraction < 1.0:
+        return "99%"
+    return f"{fraction:.0%}"
+
+
 def compare_to_genre(atlas: Atlas, genre: str, measure: str, value: float) -> Comparison:
     """Where ``value`` sits in the genre's range, with a plain sentence for people."""
     name = atlas.genre_name(genre)
@@ -147,9 +154,9 @@ def compare_to_genre(atlas: Atlas, genre: str, measure: str, value: float) -> Co
     if max(below, above) < 0.6:  # within the middle fifth, or tied with most posters (0 faces)
         phrase = f"typical of {who}"
     elif below >= above:
-        phrase = f"{meta['higher']} than {below:.0%} of {who}"
+        phrase = f"{meta['higher']} than {_share(below)} of {who}"
     else:
-        phrase = f"{meta['lower']} than {above:.0%} of {who}"
+        phrase = f"{meta['lower']} than {_share(above)} of {who}"
     return Comparison(
         measure=measure, label=meta["label"], value=float(value), genre=name,
         percentile=percentile_in_genre(atlas, name, measure, value), below=100 * below, above=100 * above,

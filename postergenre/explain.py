@@ -7,6 +7,7 @@ share one forward pass: the poster is batched once per genre and each row's targ
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,10 @@ from PIL import Image
 from .images import ImageSource, load_image
 
 __all__ = ["Heatmap", "GenreLogit", "explain", "overlay"]
+
+# GradCAM hooks the one shared PyTorch model: two threads (app sessions, API requests) explaining at
+# once would read each other's activations, so one explanation runs at a time.
+_HOOK_LOCK = threading.Lock()
 
 
 @dataclass
@@ -58,7 +63,7 @@ def explain(predictor, image: ImageSource, genres: list[str] | None = None, top_
     x = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))).float()[None].to(device)
     x = x.repeat(len(cols), 1, 1, 1).requires_grad_(True)            # one row per genre, one forward;
     # the weights are frozen, so the input must ask for gradients for the activations to get them
-    with GradCAM(model=model, target_layers=[model.target_layer]) as cam:
+    with _HOOK_LOCK, GradCAM(model=model, target_layers=[model.target_layer]) as cam:
         maps = cam(input_tensor=x, targets=[GenreLogit(int(c)) for c in cols])  # N x h x w in [0, 1]
     out = []
     for c, m in zip(cols, maps):
