@@ -6,75 +6,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 
-from conftest import ROOT
+from conftest import browser_marks, streamlit_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (scripts/test.sh installs it)"),
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = browser_marks
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, predictor):
-    home = tmp_path_factory.mktemp("home")
-    port = free_port()
-    env = dict(os.environ, HOME=str(home), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-               STREAMLIT_SERVER_FILE_WATCHER_TYPE="none", POSTERGENRE_CACHE=os.environ.get(
-                   "POSTERGENRE_CACHE", str(Path.home() / ".cache" / "postergenre")))
-    for k in ("TMDB_API_TOKEN", "TMDB_API_KEY", "POSTERGENRE_DATA"):
-        env.pop(k, None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not answer /_stcore/health within 60 s")
+    with streamlit_server("app.py", tmp_path_factory.mktemp("home"),
+                          drop=("TMDB_API_TOKEN", "TMDB_API_KEY", "POSTERGENRE_DATA")) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-@pytest.fixture()
-def browser(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"],
-                              env={**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config"),
-                                   "XDG_CACHE_HOME": str(tmp_path / ".cache")})
-        yield b
-        b.close()
 
 
 def _full_page_shot(page, path: Path) -> None:
