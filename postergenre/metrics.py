@@ -94,12 +94,11 @@ def multilabel_report(y: np.ndarray, probs: np.ndarray, thresholds: np.ndarray |
 def baseline_reports(y: np.ndarray, genres: list[str], train_prior: np.ndarray) -> dict[str, dict]:
     """The trivial baselines, scored exactly like the model.
 
-    - ``no_genre``: every probability 0 (predicts nothing; AP = prevalence, AUC = 0.5).
-    - ``training_prior``: every poster gets each genre's training frequency; thresholded at 0.5 it
-      predicts the genres that are in the majority (none here), so its F1 comes from thresholds tuned
-      like the model's would be meaningless; we threshold at the prior itself (predict the frequent
-      genres only if their prior >= 0.5).
-    Constant scores tie everywhere: AP of a constant = prevalence, AUC = 0.5.
+    - ``no_genre``: every probability 0, so nothing is predicted.
+    - ``training_prior``: every poster gets each genre's training frequency, thresholded at 0.5 (a genre
+      would be predicted only if most training posters had it; none does here).
+    A constant score ties every poster: its AP is the genre's prevalence and its ROC-AUC 0.5; the prior
+    only helps micro-AP, where frequent genres rank above rare ones.
     """
     n = len(y)
     zeros = np.zeros_like(y, dtype=np.float64)
