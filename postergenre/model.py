@@ -189,21 +189,20 @@ class Predictor:
             bar = tqdm(total=len(images), desc="predicting", unit="poster")
         for start in range(0, len(images), bs):
             chunk = images[start : start + bs]
-            arrays, slots = [], []
-            results: list[tuple[Prediction | None, str | None]] = []
-            for im in chunk:
+            arrays, slots = [], []  # slots: (position in chunk, source) of the readable images
+            results: list[tuple[Prediction | None, str | None]] = [(None, None)] * len(chunk)
+            for k, im in enumerate(chunk):
                 try:
                     arrays.append(self.preprocess(im))
-                    slots.append(len(results))
-                    results.append((None, None))
+                    slots.append((k, im))
                 except ImageLoadError as e:
                     if strict:
                         raise ImageLoadError(f"{_source_name(im) or 'image'}: {e}") from None
-                    results.append((None, str(e)))
+                    results[k] = (None, str(e))
             if arrays:
                 probs = sigmoid(self._logits_from_arrays(arrays))
-                for slot, p, im in zip(slots, probs, [c for c, r in zip(chunk, results) if r == (None, None)]):
-                    results[slot] = (self._to_prediction(p, _source_name(im)), None)
+                for (k, im), p in zip(slots, probs):
+                    results[k] = (self._to_prediction(p, _source_name(im)), None)
             yield from results
             if bar:
                 bar.update(len(chunk))
@@ -249,9 +248,14 @@ class Predictor:
 
 
 def _source_name(image: Any) -> str | None:
+    """A short name for a prediction's ``source``: the file name, the URL, or an open file's name."""
     if isinstance(image, (str, Path)):
-        return Path(image).name if not str(image).startswith(("http://", "https://")) else str(image)
-    return getattr(image, "filename", None) or getattr(image, "name", None) if not isinstance(image, bytes) else None
+        text = str(image)
+        return text if text.startswith(("http://", "https://")) else Path(text).name
+    if isinstance(image, (bytes, bytearray)):
+        return None
+    name = getattr(image, "filename", None) or getattr(image, "name", None)
+    return Path(name).name if isinstance(name, str) and name else None
 
 
 def dequantize_head(stored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
