@@ -3,27 +3,31 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-PREDICTED, OTHER, THRESHOLD = "#e4572e", "#6c6f85", "#f3c969"
+PREDICTED, OTHER, THRESHOLD, MUTED = "#e4572e", "#6c6f85", "#f3c969", "#9a9cb0"
 
 
 def genre_bar_chart(prediction: dict, height_per_genre: int = 24) -> go.Figure:
     """Every genre as a horizontal bar (highest on top); the genres that clear their thresholds are
-    coloured as the prediction, and each genre's threshold is a tick."""
+    coloured as the prediction, and each genre's threshold is a tick. The percentages stand in a
+    column at the right, where no threshold tick can cover them."""
     rows = list(reversed(prediction["genres"]))
     names = [r["genre"] for r in rows]
     fig = go.Figure()
     fig.add_trace(go.Bar(
         x=[r["probability"] for r in rows], y=names, orientation="h", name="probability",
         marker_color=[PREDICTED if r["predicted"] else OTHER for r in rows],
-        text=[f"{r['probability']:.0%}" for r in rows], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
     fig.add_trace(go.Scatter(
         x=[r["threshold"] for r in rows], y=names, mode="markers", name="threshold",
         marker=dict(symbol="line-ns", size=16, line=dict(width=3, color=THRESHOLD)),
-        hovertemplate="%{y} threshold: %{x:.2f}<extra></extra>"))
+        hovertemplate="%{y} threshold: %{x:.0%}<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=[1.04] * len(rows), y=names, mode="text", text=[f"{r['probability']:.0%}" for r in rows],
+        textposition="middle right", showlegend=False, hoverinfo="skip", cliponaxis=False,
+        textfont=dict(color=[PREDICTED if r["predicted"] else MUTED for r in rows])))
     fig.update_layout(
-        height=60 + height_per_genre * len(rows), margin=dict(l=8, r=40, t=8, b=30),
-        xaxis=dict(range=[0, 1.08], tickformat=".0%", title=None, fixedrange=True),
+        height=60 + height_per_genre * len(rows), margin=dict(l=8, r=44, t=8, b=30),
+        xaxis=dict(range=[0, 1.04], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", title=None, fixedrange=True),
         yaxis=dict(fixedrange=True), bargap=0.25,
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), showlegend=True)
     return fig

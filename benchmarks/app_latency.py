@@ -85,7 +85,7 @@ def app_start_to_first_prediction(poster: Path) -> tuple[float, float] | None:
             page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(poster))
             page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first.wait_for(timeout=120_000)
             t_pred = time.perf_counter() - t0
-            page.locator("[data-testid=stImage] img").nth(3).wait_for(timeout=120_000)
+            page.locator("[data-testid=stImage] img").nth(4).wait_for(timeout=120_000)  # poster, poster tile, 3 heatmaps
             t_cam = time.perf_counter() - t0
         finally:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from app_components.analysis import swatches_html
+from app_components.inputs import POSTER_TYPES
 from app_components.model_cache import explain_bytes, fetch_bytes, get_atlas, get_predictor
 from postergenre.compare import MAX_POSTERS, POSTER_COLOURS, compare_posters
 from postergenre.compare_report import measure_rows, to_html_report, to_png_report
 from postergenre.errors import PosterGenreError
 
 log = logging.getLogger("postergenre.app")
-POSTER_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)

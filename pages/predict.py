@@ -1,77 +1,74 @@
 """Predict: a poster in (upload, image link or TMDB search) -> ranked genres, Grad-CAM, colours."""
 import json
-import logging
 
 import streamlit as st
 
 from app_components.charts import genre_bar_chart
-from app_components.model_cache import analyze_bytes, explain_bytes, fetch_bytes, get_atlas, get_predictor, predict_bytes
-from postergenre.errors import PosterGenreError
-from postergenre.explain import overlay
+from app_components.inputs import PosterInput, call_or_report, poster_link, poster_upload
+from app_components.model_cache import analyze_bytes, explain_bytes, get_atlas, get_predictor, predict_bytes
 from postergenre.images import load_image
 
-log = logging.getLogger("postergenre.app")
-POSTER_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+HEATMAP_WIDTH = 170  # px: four tiles in a row on a laptop, two on a phone
 
 st.title("What genre is this poster?")
 st.caption("Upload a movie poster, paste an image link or search TMDB: the model ranks every genre, "
            "shows where it looked, and reads the poster's colours and composition.")
 
-try:
-    predictor = get_predictor()
-except PosterGenreError as e:
-    st.error(str(e))
+predictor = call_or_report(get_predictor, failure="The genre model could not be loaded")
+if predictor is None:
     st.stop()
 
-# --- input --------------------------------------------------------------------------------------
-source = st.radio("Poster from", ["Upload", "Image link", "TMDB search"], horizontal=True, key="source",
-                  label_visibility="collapsed")
-data, name, tmdb_choice = None, None, None
-if source == "Upload":
-    f = st.file_uploader("Poster image (JPEG, PNG, WebP, GIF, BMP or TIFF; up to 15 MB)", type=POSTER_TYPES, key="poster")
-    if f is not None:
-        data, name = f.getvalue(), f.name
-elif source == "Image link":
-    url = st.text_input("Image link (http or https)", key="url", placeholder="https://…/poster.jpg")
-    if url.strip():
-        try:
-            with st.spinner("Fetching the image…"):
-                data, name = fetch_bytes(url.strip()), url.strip()
-        except PosterGenreError as e:
-            st.error(f"Could not use that link: {e}")
-else:
-    from app_components.tmdb_view import tmdb_search_ui
+# --- input: only the open tab runs ------------------------------------------------------------------
+upload_tab, link_tab, tmdb_tab = st.tabs(["Upload", "Image link", "TMDB search"], key="source", on_change="rerun")
+poster_in, tmdb_choice = None, None
+if upload_tab.open:
+    with upload_tab:
+        poster_in = poster_upload(key="poster")
+if link_tab.open:
+    with link_tab:
+        poster_in = poster_link(key="url")
+if tmdb_tab.open:
+    with tmdb_tab:
+        from app_components.tmdb_view import tmdb_search_ui
 
-    tmdb_choice = tmdb_search_ui()
-    if tmdb_choice is not None:
-        data, name = tmdb_choice.poster, tmdb_choice.label
+        tmdb_choice = tmdb_search_ui()
+        if tmdb_choice is not None:
+            poster_in = PosterInput(tmdb_choice.poster, tmdb_choice.label)
 
-if data is None:
-    st.info("Choose a poster to start. Nothing you upload is stored.")
+if poster_in is None:
+    if upload_tab.open:  # the other tabs say themselves what they need
+        st.info("Choose a poster to start. Nothing you upload is stored.", icon=":material/movie:")
+        with st.container(horizontal=True, gap="medium"):
+            for icon, title, text in [
+                (":material/bar_chart:", "Ranked genres", f"All {len(predictor.genres)} genres with their "
+                 "probabilities; the ones that clear their thresholds are the prediction."),
+                (":material/visibility:", "Where it looked", "Grad-CAM heatmaps show which parts of the poster "
+                 "raised each genre's score."),
+                (":material/palette:", "Colours and composition", "The palette, faces, text and balance, "
+                 "placed within the genre's typical range.")]:
+                with st.container(border=True):
+                    st.markdown(f"**{icon} {title}**")
+                    st.caption(text)
     st.stop()
+data = poster_in.data
 
-# --- one call into the core -----------------------------------------------------------------------
-try:
-    with st.spinner("Reading the poster…"):
-        pred = predict_bytes(data)
-        poster = load_image(data)
-except PosterGenreError as e:
-    st.error(f"That file could not be read as a poster: {e}")
+# --- one call into the core -------------------------------------------------------------------------
+with st.spinner("Reading the poster…"):
+    pred = call_or_report(predict_bytes, data, failure="That file could not be read as a poster")
+if pred is None:
     st.stop()
-except Exception:  # never a traceback in the page
-    log.exception("prediction failed")
-    st.error("Something went wrong while reading this poster. Try another image; if it keeps happening, "
-             "report it with the file.")
-    st.stop()
+poster = load_image(data)  # it just decoded for the prediction
+probabilities = {g["genre"]: g["probability"] for g in pred["genres"]}
+ranked = list(probabilities)
 
-# --- drawing ------------------------------------------------------------------------------------------
+# --- the ranked genres ----------------------------------------------------------------------------------
 st.subheader(pred["summary"])
-left, right = st.columns([2, 3], gap="large")
+left, right = st.columns([2, 3], gap="medium")
 with left:
-    st.image(poster, caption=name, width=360)
+    st.image(poster, caption=poster_in.name, width="stretch")
 with right:
     st.plotly_chart(genre_bar_chart(pred), config={"displayModeBar": False}, key="genre_chart")
-    st.caption("Bars in orange clear their genre's threshold (the yellow tick, tuned on held-out posters): "
+    st.caption("Orange bars clear their genre's threshold (the yellow tick, tuned on held-out posters): "
                "that is the prediction. Several genres per film are normal.")
 
 if tmdb_choice is not None:
@@ -80,43 +77,42 @@ if tmdb_choice is not None:
     st.subheader("The model vs TMDB's genres")
     draw_genre_comparison(pred["predicted"], list(tmdb_choice.movie.genres), predictor.genres)
 
-st.subheader("Where the model looked")
-ranked = [g["genre"] for g in pred["genres"]]
-chosen = st.multiselect("Genres to explain", ranked, default=ranked[:3], key="cam_genres",
-                        help="Grad-CAM on the head's logit for each genre: warm areas raised that genre's score.")
-alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key="cam_alpha")
-if chosen:
-    try:
-        with st.spinner("Computing heatmaps…"):
-            maps = explain_bytes(data, tuple(chosen))
-    except PosterGenreError as e:
-        st.error(str(e))
-        maps = []
-    probs = {g["genre"]: g["probability"] for g in pred["genres"]}
-    per_row = 4
-    for start in range(0, len(maps), per_row):
-        cols = st.columns(per_row)
-        for col, h in zip(cols, maps[start:start + per_row]):
-            col.image(overlay(poster, h.cam, alpha), caption=f"{h.genre} · {probs[h.genre]:.0%}", width=260)
-
-with st.expander("Table and JSON"):
+with st.expander("Table and JSON", icon=":material/table:"):
     st.dataframe([{"genre": g["genre"], "probability": g["probability"], "threshold": g["threshold"],
-                   "predicted": g["predicted"]} for g in pred["genres"]], hide_index=True,
+                   "predicted": g["predicted"]} for g in pred["genres"]], hide_index=True, height="content",
                  column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1),
                                 "threshold": st.column_config.NumberColumn(format="%.2f")})
-    st.download_button("Download JSON", json.dumps(dict(pred, source=name), indent=2), file_name="postergenre.json",
-                       mime="application/json", key="download_json")
+    st.download_button("Download JSON", json.dumps(dict(pred, source=poster_in.name), indent=2),
+                       file_name="postergenre.json", mime="application/json", key="download_json",
+                       icon=":material/download:")
 
-st.subheader("Colours and composition")
-try:
-    with st.spinner("Analysing colours and composition…"):
-        analysis = analyze_bytes(data)
-except PosterGenreError as e:
-    st.error(str(e))
+# --- Grad-CAM ---------------------------------------------------------------------------------------------
+st.subheader("Where the model looked")
+pick, opacity = st.columns([3, 1], vertical_alignment="bottom")
+chosen = pick.multiselect("Genres to explain", ranked, default=ranked[:3], key="cam_genres",
+                          help="Grad-CAM on the head's logit for each genre: warm areas raised that genre's score.")
+alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key="cam_alpha")
+if chosen:
+    with st.spinner("Computing heatmaps…"):
+        maps = call_or_report(explain_bytes, data, tuple(chosen), failure="The heatmaps could not be computed")
+    if maps:
+        with st.container(horizontal=True, gap="small"):
+            st.image(poster, caption="Poster", width=HEATMAP_WIDTH)
+            for h in maps:
+                st.image(h.overlay(poster, alpha), caption=f"{h.genre} · {probabilities[h.genre]:.0%}",
+                         width=HEATMAP_WIDTH)
+        st.caption("Red and yellow: the areas that raised the genre's score most; untinted areas barely "
+                   "mattered. The maps come from the network's last, coarse layer: they show regions, not details.")
 else:
+    st.caption("Pick one or more genres to see where the model found evidence for them.")
+
+# --- colours and composition --------------------------------------------------------------------------
+st.subheader("Colours and composition")
+with st.spinner("Analysing colours and composition…"):
+    analysis = call_or_report(analyze_bytes, data, failure="The colours and composition could not be measured")
+if analysis is not None:
     from app_components.analysis import draw_measures, draw_palette
 
     draw_palette(analysis)
-    atlas = get_atlas()
     genre = st.selectbox("Compare with the typical range of", ranked, index=0, key="atlas_genre")
-    draw_measures(analysis, atlas, genre)
+    draw_measures(analysis, get_atlas(), genre)

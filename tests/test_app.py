@@ -1,4 +1,5 @@
 """AppTest for the Predict and Model card pages (the Atlas and Compare pages have their own files)."""
+import io
 import json
 from pathlib import Path
 
@@ -11,8 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 
 
-def _images(at):
-    return at.get("image")
+def _image_captions(at) -> list[str]:
+    """Captions of every image drawn (st.image elements may hold several images each)."""
+    return [img.caption for element in at.get("image") for img in element.proto.imgs]
 
 
 @pytest.fixture()
@@ -23,23 +25,32 @@ def app(predictor, monkeypatch):  # predictor: skips with a reason when the weig
     return AppTest.from_file(APP, default_timeout=180).run()
 
 
-def test_predict_page_ranks_genres_and_shows_heatmaps(app, sample_poster_bytes):
+def _open_tab(at, label: str):
+    at.session_state["source"] = label  # what clicking the input tab does
+    return at.run()
+
+
+def test_predict_page_ranks_genres_and_shows_heatmaps(app, predictor, sample_poster_bytes):
     assert not app.exception
-    assert app.sidebar.caption and "CPU" in app.sidebar.caption[0].value.upper()
+    assert app.sidebar.caption and predictor.device.upper() in app.sidebar.caption[0].value.upper()
     app.file_uploader(key="poster").upload("poster.jpg", sample_poster_bytes, "image/jpeg").run()
     assert not app.exception and not app.error
-    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
-    bars = chart["data"][0]
-    assert len(bars["y"]) == 17
-    probs = bars["x"]
-    assert probs == sorted(probs)  # highest on top (plotly draws the last row at the top)
-    summary = app.subheader[0].value
-    assert summary and summary != "Where the model looked"
-    # the poster + 3 heatmaps (top 3 genres by default)
-    assert len(_images(app)) >= 4
-    assert len(app.multiselect(key="cam_genres").value) == 3
+    expected = predictor.predict(sample_poster_bytes)
+    assert app.subheader[0].value == expected.summary
+    bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert bars["y"] == [s.genre for s in reversed(expected.scores)]   # plotly draws the last row on top
+    assert bars["x"] == pytest.approx([s.probability for s in reversed(expected.scores)], abs=1e-4)
+    from app_components.charts import OTHER, PREDICTED
+
+    colours = dict(zip(bars["y"], bars["marker"]["color"]))            # the prediction is marked
+    assert colours == {g: PREDICTED if g in expected.predicted else OTHER for g in colours}
+    # the poster, then the poster again beside a heatmap for each of the top 3 genres
+    top3 = [s.genre for s in expected.scores[:3]]
+    assert app.multiselect(key="cam_genres").value == top3
+    assert _image_captions(app)[1:] == ["Poster"] + [f"{g} · {expected.probabilities[g]:.0%}" for g in top3]
     app.multiselect(key="cam_genres").set_value(["Horror"]).run()
-    assert not app.exception and len(_images(app)) == 2
+    assert not app.exception and _image_captions(app)[2].startswith("Horror · ")
+    assert len(_image_captions(app)) == 3
     assert app.get("download_button")
 
 
@@ -47,17 +58,20 @@ def test_corrupt_upload_shows_an_error_not_an_exception(app):
     app.file_uploader(key="poster").upload("broken.jpg", b"\xff\xd8\xff\xe0 truncated", "image/jpeg").run()
     assert not app.exception
     assert app.error and "could not be read" in app.error[0].value
+    assert not app.get("plotly_chart")
 
 
-def test_url_input_refuses_private_addresses(app):
-    app.radio(key="source").set_value("Image link").run()
-    app.text_input(key="url").input("http://127.0.0.1:1/poster.jpg").run()
+@pytest.mark.parametrize("url, says", [("http://127.0.0.1:1/poster.jpg", "public internet addresses"),
+                                        ("ftp://example.com/poster.jpg", "http")])
+def test_url_input_refuses_bad_links(app, url, says):
+    _open_tab(app, "Image link")
+    app.text_input(key="url").input(url).run()
     assert not app.exception
-    assert app.error and "Could not use that link" in app.error[0].value
+    assert app.error and "Could not use that link" in app.error[0].value and says in app.error[0].value.lower()
 
 
 def test_tmdb_tab_without_key_says_how_to_add_one(app):
-    app.radio(key="source").set_value("TMDB search").run()
+    _open_tab(app, "TMDB search")
     assert not app.exception
     assert any("TMDB" in i.value for i in app.info)
 
@@ -66,17 +80,23 @@ def test_model_page_numbers_come_from_the_metadata(app, predictor):
     app.switch_page("pages/model.py").run()
     assert not app.exception and not app.error
     test = predictor.meta["metrics"]["test"]
-    shown = {m.label: m.value for m in app.metric}
-    assert shown["macro-AP"] == f"{test['macro_ap']:.3f}"
-    assert shown["micro-AP"] == f"{test['micro_ap']:.3f}"
+    prior = test["baselines"]["training_prior"]
+    shown = {m.label: m for m in app.metric}
+    assert shown["macro-AP"].value == f"{test['macro_ap']:.3f}"
+    assert shown["micro-AP"].value == f"{test['micro_ap']:.3f}"
+    assert shown["macro-AP"].delta == f"{test['macro_ap'] - prior['macro_ap']:+.3f} vs prior"
     chart = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert {t["name"] for t in chart["data"]} == {"model", "training prior"}
+    model = next(t for t in chart["data"] if t["name"] == "model")
+    assert dict(zip(model["y"], model["x"])) == pytest.approx({g: m["ap"] for g, m in test["per_genre"].items()})
+    per_genre = app.dataframe[1].value
+    assert per_genre.set_index("genre")["threshold"].to_dict() == pytest.approx(
+        {g: predictor.meta["thresholds"][g] for g in test["per_genre"]})
 
 
 def test_generated_poster_png_upload(app):
-    import io
-
     buf = io.BytesIO()
     make_poster(seed=4).convert("P").save(buf, "PNG")  # a palette PNG, converted by the core
     app.file_uploader(key="poster").upload("p.png", buf.getvalue(), "image/png").run()
     assert not app.exception and not app.error
+    assert app.get("plotly_chart")

@@ -42,7 +42,7 @@ def test_upload_shows_chart_and_heatmaps(app_url, browser, sample_poster_path, t
     page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(sample_poster_path))
     page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first.wait_for(timeout=90_000)
     page.get_by_role("heading", name="Where the model looked").wait_for(timeout=60_000)
-    page.locator("[data-testid=stImage] img").nth(3).wait_for(timeout=90_000)  # poster + 3 heatmaps
+    page.locator("[data-testid=stImage] img").nth(4).wait_for(timeout=90_000)  # poster, then poster + 3 heatmaps
     assert page.get_by_text("Heatmap opacity").is_visible()
     assert page.locator("[data-testid=stException]").count() == 0
     shot = tmp_path / f"predict_{width}x{height}.png"
@@ -55,10 +55,13 @@ def test_upload_shows_chart_and_heatmaps(app_url, browser, sample_poster_path, t
     assert np.asarray(Image.open(shot).convert("L"), dtype=np.float32).std() > 10
 
 
-def test_model_card_page(app_url, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
+def test_model_card_page(app_url, browser, tmp_path, width, height):
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(f"{app_url}/model")
     page.get_by_role("heading", name="Per genre").wait_for(timeout=60_000)
     page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-    _full_page_shot(page, tmp_path / "model_card.png")
+    assert page.get_by_test_id("stMetric").count() == 4
+    _full_page_shot(page, tmp_path / f"model_card_{width}x{height}.png")
     assert page.locator("[data-testid=stException]").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1

@@ -49,6 +49,12 @@ def test_overlay_blends(sample_poster_path):
     cam[:] = 1.0
     out = np.asarray(overlay(img, cam, 1.0)).astype(int)
     assert (out[..., 0] > 100).all() and (out[..., 2] < 50).all()  # full evidence: jet red everywhere
+    other = np.asarray(overlay(img, cam, 1.0, colormap="viridis")).astype(int)
+    assert (other[..., :2] > 200).all() and (other[..., 2] < 100).all()  # viridis ends in yellow
+    small = np.full((4, 3), 0.5, np.float32)  # a coarse map is resized to the poster
+    assert overlay(img, small, 0.5).size == img.size
+    with pytest.raises(ValueError, match="jet"):
+        overlay(img, cam, 0.5, colormap="rainbow-unicorn")
 
 
 def test_unknown_genre(predictor, sample_poster_path):
@@ -63,3 +69,5 @@ def test_explain_cli(sample_poster_path, tmp_path, capsys, predictor):
     assert Image.open(out).size == (2 * w, h)
     assert "Horror" in capsys.readouterr().out
     assert main(["explain", str(sample_poster_path), "--genre", "Nope", "--out", str(out)]) == 2
+    assert main(["explain", str(sample_poster_path), "--colormap", "nope", "--out", str(out)]) == 2
+    assert "--colormap" in capsys.readouterr().err

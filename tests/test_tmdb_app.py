@@ -106,7 +106,8 @@ def test_tmdb_trouble_is_a_message_not_a_traceback(app_env):
 def test_predict_page_reads_a_poster_found_on_tmdb(app_env, predictor):
     """The whole Predict page: TMDB search -> pick -> prediction beside TMDB's genres."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
-    at.radio(key="source").set_value("TMDB search").run()
+    at.session_state["source"] = "TMDB search"  # the Predict page's input tab
+    at.run()
     at.text_input(key="tmdb_query").input("alien").run()
     pick = next(b for b in at.button if b.key.startswith("tmdb_picked_") and not b.disabled)
     movie_id = int(pick.key.rsplit("_", 1)[1])

@@ -14,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=3, help="how many top genres when no --genre is given (default 3)")
     p.add_argument("--out", type=Path, required=True, help="output PNG")
     p.add_argument("--alpha", type=float, default=0.6, help="heatmap opacity 0..1 (default 0.6)")
+    p.add_argument("--colormap", default="jet", help="heatmap colours: jet (default), turbo, inferno, magma, plasma, viridis or hot")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
     p.set_defaults(func=run)
@@ -24,15 +25,18 @@ def run(args: argparse.Namespace) -> int:
 
     import postergenre
 
-    from ..explain import explain, overlay
+    from ..errors import PosterGenreError
+    from ..explain import COLORMAPS, explain
     from ..fetch import fetch_url
     from ..images import load_image
 
+    if args.colormap not in COLORMAPS:
+        raise PosterGenreError(f"Unknown --colormap {args.colormap!r}: use one of {', '.join(COLORMAPS)}.")
     src = fetch_url(args.poster) if args.poster.startswith(("http://", "https://")) else Path(args.poster)
     poster = load_image(src)
     predictor = postergenre.load(args.weights, device=args.device)
     maps = explain(predictor, poster, args.genre, top_k=args.top)
-    tiles = [overlay(poster, h.cam, args.alpha) for h in maps]
+    tiles = [h.overlay(poster, args.alpha, args.colormap) for h in maps]
     sheet = Image.new("RGB", (poster.width * len(tiles), poster.height), "white")
     for i, tile in enumerate(tiles):
         sheet.paste(tile, (i * poster.width, 0))

@@ -1,0 +1,67 @@
+"""Where a poster comes from: an upload or an image link (the TMDB search lives in tmdb_view.py).
+
+Each input returns a ``PosterInput`` (the image bytes and a name to show) or None while there is
+nothing to read; a link that cannot be fetched becomes an ``st.error`` saying what to do.
+``call_or_report`` runs one call into the core the same way: a result, or a message instead of a
+traceback.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+import streamlit as st
+
+from app_components.model_cache import fetch_bytes
+from postergenre.errors import PosterGenreError
+
+__all__ = ["POSTER_TYPES", "PosterInput", "poster_upload", "poster_link", "call_or_report"]
+
+log = logging.getLogger("postergenre.app")
+T = TypeVar("T")
+
+# file name endings st.file_uploader accepts (the core reads whatever Pillow can decode)
+POSTER_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+
+
+@dataclass(frozen=True)
+class PosterInput:
+    data: bytes   # the image file's bytes, as uploaded or downloaded
+    name: str     # the file name or the link, shown as the poster's caption
+
+
+def poster_upload(key: str = "poster") -> PosterInput | None:
+    """A file drop zone for one poster."""
+    f = st.file_uploader("Poster image (JPEG, PNG, WebP, GIF, BMP or TIFF; up to 15 MB)", type=POSTER_TYPES,
+                         key=key, help="Nothing you upload is stored: the poster is read in memory.")
+    return None if f is None else PosterInput(f.getvalue(), f.name)
+
+
+def poster_link(key: str = "url") -> PosterInput | None:
+    """A text box for an image link, fetched safely (public http/https addresses, size and time limits)."""
+    url = st.text_input("Image link (http or https)", key=key, placeholder="https://…/poster.jpg",
+                        help="A direct link to a JPEG, PNG or WebP image of up to 15 MB.").strip()
+    if not url:
+        return None
+    try:
+        with st.spinner("Fetching the image…"):
+            return PosterInput(fetch_bytes(url), url)
+    except PosterGenreError as e:
+        st.error(f"Could not use that link: {e}")
+        return None
+
+
+def call_or_report(fn: Callable[..., T], *args: Any, failure: str, **kwargs: Any) -> T | None:
+    """``fn(*args, **kwargs)``, or None after an ``st.error``: a core error's own message (it says what
+    to do) after ``failure``; anything unexpected gets a generic message, and its traceback goes to the
+    log only."""
+    try:
+        return fn(*args, **kwargs)
+    except PosterGenreError as e:
+        st.error(f"{failure}: {e}")
+    except Exception:  # never a traceback in the page
+        log.exception("%s (%s)", failure, getattr(fn, "__name__", fn))
+        st.error(f"{failure}: something unexpected went wrong. Try another image; if it keeps happening, "
+                 "report it with the file.")
+    return None
