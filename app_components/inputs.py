@@ -15,6 +15,7 @@ import streamlit as st
 
 from app_components.model_cache import fetch_bytes
 from postergenre.errors import PosterGenreError
+from postergenre.images import SUPPORTED_EXTENSIONS
 
 __all__ = ["POSTER_TYPES", "PosterInput", "poster_upload", "poster_link", "call_or_report"]
 
@@ -22,7 +23,7 @@ log = logging.getLogger("postergenre.app")
 T = TypeVar("T")
 
 # file name endings st.file_uploader accepts (the core reads whatever Pillow can decode)
-POSTER_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+POSTER_TYPES = list(SUPPORTED_EXTENSIONS)
 
 
 @dataclass(frozen=True)

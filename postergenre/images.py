@@ -19,12 +19,14 @@ from PIL import Image, ImageOps
 
 from .errors import ImageLoadError
 
-__all__ = ["ImageSource", "SUPPORTED_FORMATS", "load_image", "image_info"]
+__all__ = ["ImageSource", "SUPPORTED_FORMATS", "SUPPORTED_EXTENSIONS", "load_image", "image_info"]
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO, Image.Image, np.ndarray]
 
 # Pillow format names we decode (its JPEG opener also returns multi-picture "MPO" camera JPEGs).
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+# File-name endings of those formats (upload pickers, folder scans).
+SUPPORTED_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff")
 _SUPPORTED_TEXT = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 _ACCEPTED_TYPES = "a file path (str or pathlib.Path), bytes, an open binary file, a PIL.Image.Image or a NumPy array"
 _WHITE = (255, 255, 255)

@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="ranked genres for one or more posters (files, folders or URLs)",
@@ -24,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def expand_inputs(items: list[str]) -> list[str | Path]:
     """Files as given, folders expanded to their image files (sorted, recursive), URLs kept."""
     from ..errors import ImageLoadError
+    from ..images import SUPPORTED_EXTENSIONS
 
+    suffixes = {f".{ext}" for ext in SUPPORTED_EXTENSIONS}
     out: list[str | Path] = []
     for item in items:
         if item.startswith(("http://", "https://")):
@@ -32,9 +32,9 @@ def expand_inputs(items: list[str]) -> list[str | Path]:
             continue
         path = Path(item)
         if path.is_dir():
-            found = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+            found = sorted(f for f in path.rglob("*") if f.suffix.lower() in suffixes and f.is_file())
             if not found:
-                raise ImageLoadError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in folder {path}")
+                raise ImageLoadError(f"no images ({', '.join(sorted(suffixes))}) found in folder {path}")
             out.extend(found)
         elif path.exists():
             out.append(path)
