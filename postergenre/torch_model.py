@@ -84,9 +84,11 @@ class GenreHead(nn.Module):
         self.drop, self.in_drop = nn.Dropout(dropout), nn.Dropout(input_dropout)
 
     def member_logits(self, feats: torch.Tensor) -> torch.Tensor:
-        """N x D -> K x N x G logits (one row block per member)."""
+        """N x D (the same rows for every member) or K x N x D (each member its own rows, as in
+        training) -> K x N x G logits."""
         z = self.in_drop((feats - self.mu) / self.sigma)
-        h = torch.relu(torch.einsum("nd,kdh->knh", z, self.w1) + self.b1[:, None, :])
+        pattern = "nd,kdh->knh" if z.dim() == 2 else "knd,kdh->knh"
+        h = torch.relu(torch.einsum(pattern, z, self.w1) + self.b1[:, None, :])
         return torch.einsum("knh,khg->kng", self.drop(h), self.w2) + self.b2[:, None, :]
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:

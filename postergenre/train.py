@@ -87,9 +87,7 @@ def fit_head(x_train: np.ndarray, y_train: np.ndarray, cfg: TrainConfig, *, prog
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress)
         for s in bar:
             idx = torch.stack([p[s * cfg.batch_size:(s + 1) * cfg.batch_size] for p in perms])  # K x B
-            z = head.in_drop((x_all[idx] - head.mu) / head.sigma)  # K x B x D
-            h = torch.relu(torch.einsum("kbd,kdh->kbh", z, head.w1) + head.b1[:, None, :])
-            logits = torch.einsum("kbh,khg->kbg", head.drop(h), head.w2) + head.b2[:, None, :]
+            logits = head.member_logits(x_all[idx])  # K x B x D in -> K x B x G
             loss = _asl(logits, y_all[idx], cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
