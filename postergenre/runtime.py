@@ -105,7 +105,7 @@ def _ort_extractor(cfg: BackboneConfig, cache_dir=None, threads: int | None = No
         _export(cfg, path)
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+    so.intra_op_num_threads = threads or int(os.environ.get("POSTERGENRE_THREADS") or 0) or min(os.cpu_count() or 1, 4)
     so.inter_op_num_threads = 1
     # ORT's workers spin-wait after each run by default; on a small CPU that spinning steals the cores
     # from NumPy (the head), image decoding and other requests, which made the head 500x slower here.

@@ -12,7 +12,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "measure's distribution, decade trends, effect sizes. Per-poster results are cached, so "
                     "an interrupted build resumes.",
     )
-    p.add_argument("--data", required=True, help="dataset folder with labels.csv")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="dataset folder with labels.csv")
+    src.add_argument("--from", dest="from_parquet", metavar="OUT.parquet",
+                     help="instead: a `postergenre tag --analyze` output; every row is used (no sampling), "
+                          "genres are its labels, else the predicted genres")
     p.add_argument("--out", default=None, help="output JSON (default: atlas.json in the weights folder)")
     p.add_argument("--split", default="train", choices=["train", "val", "test", "all"],
                    help="rows of labels.csv to use (default train)")
@@ -37,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 0:
             raise DatasetError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
+    if args.from_parquet:
+        return _run_from(args)
     ds = load_dataset(args.data)
     cfg = AtlasConfig(split=None if args.split == "all" else args.split, per_genre=args.per_genre or None,
                       limit=args.limit or None, seed=args.seed, text=not args.no_text)
@@ -49,6 +55,21 @@ def run(args: argparse.Namespace) -> int:
     atlas = build_atlas(ds, out, cfg, predictor=predictor, cache_dir=args.cache_dir)
     src = atlas["source"]
     print(f"wrote {out}: {src['posters']} posters ({src['sampling']}, split {args.split}), "
+          f"{len(atlas['genres'])} genres, {src['build_seconds']} s"
+          + (f"; {src['unreadable']} unreadable poster(s) skipped" if src["unreadable"] else ""))
+    return 0
+
+
+def _run_from(args: argparse.Namespace) -> int:
+    from ..atlas import default_atlas_path
+    from ..atlas_build import AtlasConfig
+    from ..catalog.atlas import atlas_from_parquet
+
+    out = args.out or default_atlas_path()
+    cfg = AtlasConfig(split=None if args.split == "all" else args.split, per_genre=None, seed=args.seed)
+    atlas = atlas_from_parquet(args.from_parquet, cfg, dest=out)
+    src = atlas["source"]
+    print(f"wrote {out}: {src['posters']} posters of {args.from_parquet} (genres from {src['genres_from']}), "
           f"{len(atlas['genres'])} genres, {src['build_seconds']} s"
           + (f"; {src['unreadable']} unreadable poster(s) skipped" if src["unreadable"] else ""))
     return 0

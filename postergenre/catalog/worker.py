@@ -1,0 +1,150 @@
+"""``TagWorker``: one model, loaded once, that turns a batch of inputs into output rows.
+
+The same class is the Ray Data actor (``map_batches(TagWorker, ...)``) and the local engine's worker, so
+both engines compute every number the same way. A batch is a dict of columns: ``path`` (the input key)
+and, from Ray's ``read_binary_files``, ``bytes``; without bytes the worker reads the input itself
+(local files, pyarrow URIs, or http(s) URLs through the safe fetcher). Any input that cannot be read
+or decoded becomes a row with ``error`` set; it never stops the batch.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import PosterGenreError
+from .rows import analysis_columns, prediction_columns, schema_for
+from .sources import is_uri, is_url
+
+__all__ = ["WorkerConfig", "TagWorker", "read_bytes"]
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    weights: str | None = None      # weights folder (None = the bundled model)
+    device: str | None = "cpu"      # 'cpu', 'cuda', or None (CUDA when available)
+    threads: int | None = None      # ONNX Runtime threads in this worker (None = the runtime's default)
+    analyze: bool = False           # add the palette / composition measures (the atlas's record)
+    text: bool = True               # with analyze: measure text coverage (OCR, slow)
+    embeddings: bool = False        # add the similarity embedding
+    allow_private: bool = False     # let URLs reach private addresses (trusted intranets, tests)
+
+
+def read_bytes(key: str, allow_private: bool = False) -> bytes:
+    """The encoded image behind an input key (a file, a pyarrow URI or an http(s) URL)."""
+    from ..errors import ImageLoadError
+
+    if is_url(key):
+        from ..fetch import fetch_url
+
+        return fetch_url(key, allow_private=allow_private)
+    try:
+        if is_uri(key):
+            import pyarrow.fs as pafs
+
+            fs, path = pafs.FileSystem.from_uri(key)
+            with fs.open_input_stream(path) as fh:
+                return fh.read(25 * 2**20 + 1)
+        with open(key, "rb") as fh:
+            return fh.read(25 * 2**20 + 1)  # load_image refuses anything over 25 MiB
+    except (OSError, ValueError) as e:
+        raise ImageLoadError(f"could not read {key}: {e}") from None
+
+
+class _FeatureTap:
+    """Wraps the predictor's backbone runner and keeps its last output (the embedding's input), so the
+    embedding costs no second forward pass."""
+
+    def __init__(self, inner):
+        self.inner, self.last = inner, None
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.last = self.inner(batch)
+        return self.last
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class TagWorker:
+    """Callable class for Ray Data's ``map_batches``: ``__init__`` loads the model once per actor."""
+
+    def __init__(self, config: WorkerConfig = WorkerConfig(), labels: dict | None = None, meta: dict | None = None):
+        if config.threads:
+            os.environ["POSTERGENRE_THREADS"] = str(config.threads)
+        import postergenre
+
+        from .embedding import embed_features
+
+        self.cfg = config
+        self.labels, self.meta = labels or {}, meta or {}
+        self.predictor = postergenre.load(config.weights, device=config.device)
+        self._embed = embed_features
+        if config.embeddings:
+            if not hasattr(self.predictor, "_extractor"):
+                raise PosterGenreError("this Predictor does not expose its backbone; embeddings unavailable")
+            self._tap = _FeatureTap(self.predictor._extractor)
+            self.predictor._extractor = self._tap
+        probe = self._predict_one(np.full((360, 240, 3), 127, dtype=np.uint8))
+        self.schema = schema_for(prediction_columns(probe[0], self.predictor.genres), analyze=config.analyze,
+                                 embedding_dim=None if probe[1] is None else len(probe[1]),
+                                 metadata=self.output_metadata())
+
+    def output_metadata(self) -> dict[str, str]:
+        import json
+
+        from ..atlas_build import model_fingerprint
+
+        p = self.predictor
+        return {"postergenre": json.dumps({"model": p.name, "genres": list(p.genres),
+                                           "fingerprint": model_fingerprint(p), "analyze": self.cfg.analyze,
+                                           "text": self.cfg.text, "embeddings": self.cfg.embeddings})}
+
+    def _predict_one(self, image) -> tuple[Any, np.ndarray | None]:
+        (pred, err), = self.predictor.iter_predictions([image], batch_size=1)
+        return pred, self._embeddings(1)[0] if self.cfg.embeddings else None
+
+    def _embeddings(self, n: int) -> np.ndarray:
+        feats = np.asarray(self._tap.last, dtype=np.float32).reshape(n, -1, self._tap.last.shape[-1])
+        return self._embed(feats, self.predictor.params)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        """Rows for a batch; columns follow ``self.schema`` (returned as a pyarrow Table)."""
+        import pyarrow as pa
+
+        from ..errors import ImageLoadError
+
+        keys = [str(k) for k in batch["path"]]
+        blobs = list(batch["bytes"]) if "bytes" in batch else [None] * len(keys)
+        rows = [{name: None for name in self.schema.names} for _ in keys]
+        readable: list[int] = []
+        data: list[bytes] = []
+        for i, (key, blob) in enumerate(zip(keys, blobs)):
+            rows[i].update(path=key, labels=self.labels.get(key), **self.meta.get(key, {}))
+            try:
+                data.append(bytes(blob) if blob is not None else read_bytes(key, self.cfg.allow_private))
+                readable.append(i)
+            except PosterGenreError as e:
+                rows[i]["error"] = str(e)
+        if readable:
+            results = list(self.predictor.iter_predictions(data, batch_size=len(data)))
+            ok = [(i, blob, pred) for i, blob, (pred, err) in zip(readable, data, results) if pred is not None]
+            for i, (pred, err) in zip(readable, results):
+                if pred is None:
+                    rows[i]["error"] = err
+            vectors = self._embeddings(len(ok)) if self.cfg.embeddings and ok else None
+            for n, (i, blob, pred) in enumerate(ok):
+                rows[i].update(prediction_columns(pred, self.predictor.genres))
+                if vectors is not None:
+                    rows[i]["embedding"] = vectors[n].tolist()
+                if self.cfg.analyze:
+                    rows[i].update(self._analysis(blob))
+        table = pa.Table.from_pylist(rows, schema=self.schema)
+        return table
+
+    def _analysis(self, blob: bytes) -> dict:
+        from ..atlas_build import AtlasConfig, _analysis_record
+
+        return analysis_columns(_analysis_record(blob, AtlasConfig(text=self.cfg.text)))
