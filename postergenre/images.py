@@ -6,6 +6,13 @@ Encoded input is limited to a few common formats (JPEG, PNG, WebP, GIF, BMP, TIF
 uploads never reach Pillow's rarer decoders. Sizes are checked from the header *before* decoding
 (image bombs), truncated files are errors (never half-decoded images), EXIF orientation is applied,
 transparency is composited on white and 16-bit/float images are scaled by their actual range.
+
+Work per image is bounded before decoding, so hostile files (tests/hostile_corpus.py) decode or fail
+in about a second and a few hundred MiB: JPEGs with absurd scan counts (progressive "scan bombs") are
+refused, formats whose decoder is slow (RLE BMP) have a lower pixel cap, 16-bit/float images are
+scaled through a lookup table or in float32 row blocks (never full-size float64 copies), and
+``draft=(w, h)`` lets large JPEGs be decoded straight at a reduced scale (1/2, 1/4, 1/8) no smaller
+than ``(w, h)`` (the model's input size, for prediction).
 """
 from __future__ import annotations
 
@@ -30,6 +37,13 @@ SUPPORTED_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff
 _SUPPORTED_TEXT = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 _ACCEPTED_TYPES = "a file path (str or pathlib.Path), bytes, an open binary file, a PIL.Image.Image or a NumPy array"
 _WHITE = (255, 255, 255)
+# Real progressive JPEGs have about 10 scans (libjpeg's default script: 10; mozjpeg: up to ~20). Each
+# scan costs a pass over every block, so thousands of (empty) scans are a CPU bomb.
+MAX_JPEG_SCANS = 40
+# Decoders that run in Python (Pillow's RLE BMP) are ~10x slower per pixel than libjpeg/zlib.
+_SLOW_CODECS = {"bmp_rle": 8_000_000}
+# Rows scaled per block when a 32-bit/float image is mapped onto 0..255 (bounds the float32 copy).
+_SCALE_BLOCK_ROWS = 256
 
 # Signatures of things people upload by mistake, to say *what* the input is when it is no image.
 _KNOWN_NON_IMAGES = (
@@ -45,13 +59,16 @@ _KNOWN_NON_IMAGES = (
 
 
 def load_image(src: ImageSource, *, max_bytes: int = 25 * 2**20, max_pixels: int = 40_000_000,
-               max_aspect: float = 10.0, min_side: int = 16) -> Image.Image:
+               max_aspect: float = 10.0, min_side: int = 16,
+               draft: tuple[int, int] | None = None) -> Image.Image:
     """Read ``src`` into a new, fully decoded RGB image (first frame / first page, EXIF-upright).
 
     max_bytes: the largest encoded input accepted (25 MiB).
     max_pixels: the largest width*height accepted, checked from the header before decoding (40 MP).
     max_aspect: the largest long-side / short-side ratio accepted (posters are about 1.5).
     min_side: the smallest width or height accepted, in pixels.
+    draft: (width, height) the caller needs at least; a JPEG over twice that may be decoded at
+        1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), never below it. None: full size.
 
     Raises ImageLoadError (a ValueError) saying what was wrong and what to do.
     The result never refers to the source: files are closed and PIL/NumPy inputs are copied.
@@ -65,9 +82,20 @@ def load_image(src: ImageSource, *, max_bytes: int = 25 * 2**20, max_pixels: int
         _check_size(image.size, **limits)
         return _to_rgb(image)
     data, what = _read_encoded(src, max_bytes)
-    with _open_encoded(data, what) as image:
+    image = _open_encoded(data, what)
+    try:
         _check_size(image.size, **limits)
-        return _to_rgb(_decoded(image, what))
+        _check_work(image, data, what)
+        if draft and image.format in ("JPEG", "MPO"):
+            image.draft(image.mode, (max(1, int(draft[0])), max(1, int(draft[1]))))
+        decoded = _decoded(image, what)
+        rgb = _to_rgb(decoded, owned=True)
+    except BaseException:
+        image.close()
+        raise
+    if rgb is not image:
+        image.close()
+    return rgb
 
 
 def image_info(src: ImageSource, *, max_bytes: int = 25 * 2**20) -> dict[str, Any]:
@@ -206,6 +234,42 @@ def _check_size(size: tuple[int, int], *, max_pixels: int, max_aspect: float, mi
                              f"{min_side} px on each side (a few hundred is best).")
 
 
+def _check_work(image: Image.Image, data: bytes, what: str) -> None:
+    """Refuse inputs whose decoding costs far more than their pixel count says, before decoding."""
+    if image.format in ("JPEG", "MPO"):
+        scans = _count_jpeg_scans(data)
+        if scans > MAX_JPEG_SCANS:
+            raise ImageLoadError(f"{what} is a JPEG with {scans} scans (real ones have about 10, at most "
+                                 f"{MAX_JPEG_SCANS} are decoded); re-save it as an ordinary JPEG and try again.")
+    codec = image.tile[0][0] if getattr(image, "tile", None) else None
+    cap = _SLOW_CODECS.get(codec or "")
+    if cap and image.width * image.height > cap:
+        raise ImageLoadError(f"{what} is a run-length compressed {image.format} of {image.width}x{image.height} "
+                             f"pixels, over the {cap / 1e6:g} MP limit for this slow format; save the poster as "
+                             "PNG or JPEG (or smaller) and try again.")
+
+
+def _count_jpeg_scans(data: bytes) -> int:
+    """Start-of-scan markers of the JPEG's main image. Header segments (APPn: EXIF thumbnails...) are
+    skipped by their lengths; in entropy-coded data 0xFF is always byte-stuffed, so every FF DA
+    after the first scan starts another scan."""
+    pos, n = 2, len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return 0  # not a marker where one must be: Pillow will find the damage
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker == 0xDA:
+            return 1 + data.count(b"\xff\xda", pos + 2)
+        if marker in (0x01, *range(0xD0, 0xD8)):
+            pos += 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return 0
+
+
 def _decoded(image: Image.Image, what: str) -> Image.Image:
     """Decode pixels now (first frame), so a truncated or corrupt file fails here, loudly."""
     try:
@@ -221,11 +285,12 @@ def _decoded(image: Image.Image, what: str) -> Image.Image:
     return upright if upright is not None else image
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """A new RGB image: alpha composited on white, high-bit-depth scaled by its range, CMYK via ICC."""
+def _to_rgb(image: Image.Image, owned: bool = False) -> Image.Image:
+    """An RGB image: alpha composited on white, high-bit-depth scaled by its range, CMYK via ICC.
+    A new image, unless ``owned`` (we decoded it ourselves) and it is RGB already."""
     mode = image.mode
     if mode == "RGB":
-        return image.copy()
+        return image if owned else image.copy()
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         return _scale_to_8bit(image).convert("RGB")
     if mode == "P":
@@ -253,14 +318,41 @@ def _on_white(rgba: Image.Image) -> Image.Image:
 
 
 def _scale_to_8bit(image: Image.Image) -> Image.Image:
-    """Stretch a 16/32-bit or float greyscale image's actual value range onto 0..255."""
-    values = np.asarray(image, dtype=np.float64)
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return Image.new("L", image.size, 0)
-    low, high = float(finite.min()), float(finite.max())
-    scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
-    return Image.fromarray(np.nan_to_num(scaled, nan=0.0).round().clip(0, 255).astype(np.uint8), "L")
+    """Stretch a 16/32-bit or float greyscale image's actual value range onto 0..255.
+
+    Memory stays near the image's own size: 16-bit values go through a 65,536-entry lookup table,
+    32-bit and float ones are scaled in float32 blocks of rows (non-finite values become 0)."""
+    values = np.asarray(image)
+    if values.dtype.kind == "u" and values.dtype.itemsize <= 2:
+        low, high = int(values.min()), int(values.max())
+        levels = np.arange(int(np.iinfo(values.dtype).max) + 1, dtype=np.float32)
+        lut = np.zeros_like(levels) if high == low else (levels - low) * np.float32(255.0 / (high - low))
+        return Image.fromarray(lut.round().clip(0, 255).astype(np.uint8)[values], "L")
+    low, high = _finite_range(values)
+    out = np.zeros(values.shape, np.uint8)
+    if high is None or high <= low:
+        return Image.fromarray(out, "L")
+    factor = 255.0 / (high - low)
+    for start in range(0, values.shape[0], _SCALE_BLOCK_ROWS):
+        block = values[start:start + _SCALE_BLOCK_ROWS].astype(np.float64 if values.dtype.itemsize > 4 else np.float32)
+        block = (block - low) * factor
+        block[~np.isfinite(block)] = 0.0
+        out[start:start + _SCALE_BLOCK_ROWS] = block.round().clip(0, 255).astype(np.uint8)
+    return Image.fromarray(out, "L")
+
+
+def _finite_range(values: np.ndarray) -> tuple[float | None, float | None]:
+    """(min, max) of the finite values, block by block; (None, None) when there are none."""
+    if values.dtype.kind in "iu":
+        return float(values.min()), float(values.max())
+    low = high = None
+    for start in range(0, values.shape[0], _SCALE_BLOCK_ROWS):
+        block = values[start:start + _SCALE_BLOCK_ROWS]
+        finite = block[np.isfinite(block)]
+        if finite.size:
+            lo, hi = float(finite.min()), float(finite.max())
+            low, high = (lo, hi) if low is None else (min(low, lo), max(high, hi))
+    return low, high
 
 
 def _cmyk_with_profile(image: Image.Image) -> Image.Image | None:
