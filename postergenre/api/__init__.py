@@ -3,15 +3,25 @@
     from postergenre.api import create_app
     app = create_app()                       # or: postergenre serve --port 8000
 
-One model per process, loaded in the app's lifespan and handed to the endpoints with
-``Depends(get_predictor)`` (tests swap it with ``app.dependency_overrides``). Model work is CPU-bound,
-so it runs in worker threads behind a bounded semaphore (Grad-CAM, which hooks the shared PyTorch
-model, behind a lock); every request has a deadline, bodies are capped while they stream in, URLs are
-fetched with the same safe fetcher as the app, and every error is JSON:
-``{"error": {"code": "...", "message": "..."}}``. Only ``postergenre serve`` and the tests import this
-module; the rest of the package never imports FastAPI.
+One model per process, loaded in the app's lifespan. The endpoints (``routes``: an ``APIRouter`` with
+prefix /v1, plus /healthz) get the config, the predictor and the atlas with ``Depends(get_config)``,
+``Depends(get_predictor)``, ``Depends(get_atlas)``; tests swap any of them with
+``app.dependency_overrides``. Model work is CPU-bound, so it runs on bounded thread pools
+(``gate.run_gated``: ``max_concurrency`` threads; Grad-CAM, which hooks the shared PyTorch model, on
+one); every request has a real deadline (work that timed out stops at its next stage), bodies are
+capped while they stream in, URLs are fetched with the same safe fetcher as the app, and every error
+is JSON: ``{"error": {"code": "...", "message": "..."}}``.
+
+Modules: ``config`` (APIConfig), ``errors`` (error types and handlers), ``middleware`` (body limit),
+``dependencies`` (ModelState and the Depends providers), ``gate`` (deadlines, bounded pools),
+``inputs`` (reading and decoding the poster), ``routes`` (endpoints), ``app`` (create_app),
+``server`` (uvicorn with connection limits). Only ``postergenre serve`` and the tests import this
+package; the rest of postergenre never imports FastAPI.
 """
 from .app import create_app
-from .guards import APIConfig, InvalidRequest, PayloadTooLarge, RequestTimeout, get_predictor
+from .config import APIConfig
+from .dependencies import get_atlas, get_config, get_predictor, get_state
+from .errors import InvalidRequest, PayloadTooLarge, RequestTimeout
 
-__all__ = ["APIConfig", "create_app", "get_predictor", "InvalidRequest", "PayloadTooLarge", "RequestTimeout"]
+__all__ = ["APIConfig", "create_app", "get_atlas", "get_config", "get_predictor", "get_state", "InvalidRequest",
+           "PayloadTooLarge", "RequestTimeout"]

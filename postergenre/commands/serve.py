@@ -17,6 +17,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=None, help="per-request deadline in seconds (default 30)")
     p.add_argument("--concurrency", type=int, default=None,
                    help="model calls running at once per worker (default 2; others queue)")
+    p.add_argument("--header-timeout", type=float, default=None,
+                   help="close a connection whose request head is not complete this many seconds after it "
+                        "connected or got its last response (slow or idle clients; default 10)")
+    p.add_argument("--keep-alive", type=int, default=5,
+                   help="close an idle keep-alive connection after this many seconds (uvicorn's "
+                        "timeout_keep_alive; default 5)")
+    p.add_argument("--max-connections", type=int, default=None,
+                   help="answer 503 beyond this many concurrent connections (uvicorn's limit_concurrency; "
+                        "default no limit)")
     p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     p.set_defaults(func=run)
 
@@ -28,14 +37,21 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1 or (args.concurrency is not None and args.concurrency < 1):
         raise PosterGenreError("--workers and --concurrency must be at least 1")
+    if (args.header_timeout is not None and args.header_timeout <= 0) or args.keep_alive < 1:
+        raise PosterGenreError("--header-timeout must be over 0 and --keep-alive at least 1 (seconds)")
+    from ..api.server import HEADER_TIMEOUT_ENV, LimitedH11Protocol, limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any model thread starts (and for every worker process)
     # Settings travel as environment variables so that every worker process builds the same app.
     settings = {"POSTERGENRE_WEIGHTS": args.weights, "POSTERGENRE_API_MAX_UPLOAD_MB": args.max_upload_mb,
-                "POSTERGENRE_API_TIMEOUT": args.timeout, "POSTERGENRE_API_CONCURRENCY": args.concurrency}
+                "POSTERGENRE_API_TIMEOUT": args.timeout, "POSTERGENRE_API_CONCURRENCY": args.concurrency,
+                HEADER_TIMEOUT_ENV: args.header_timeout}
     os.environ.update({k: str(v) for k, v in settings.items() if v is not None})
     if args.weights:  # fail now with a clear message rather than in every worker
         from ..model import read_weights
 
         read_weights(args.weights)
     uvicorn.run("postergenre.api:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level)
+                workers=args.workers, log_level=args.log_level, http=LimitedH11Protocol,
+                timeout_keep_alive=args.keep_alive, limit_concurrency=args.max_connections)
     return 0

@@ -1,0 +1,90 @@
+"""Reading the poster from a request (multipart ``file``, JSON ``{"url": ...}`` fetched safely, or a
+raw image body) and decoding it with the bounds that fit the endpoint."""
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from fastapi import Request
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .config import APIConfig
+from .errors import ErrorBody, InvalidRequest, RequestTimeout
+from .gate import Deadline, timeout_message
+
+__all__ = ["POSTER_BODY", "ERRORS", "read_poster", "decode_for_model", "decode_for_explain"]
+
+POSTER_BODY = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string", "format": "binary"}}}},
+    "application/json": {"schema": {"type": "object", "required": ["url"],
+                                    "properties": {"url": {"type": "string", "format": "uri",
+                                                           "example": "https://example.com/poster.jpg"}}}},
+    "image/*": {"schema": {"type": "string", "format": "binary"}},
+}}}
+ERRORS = {code: {"model": ErrorBody} for code in (400, 413, 415, 422, 503, 504)}
+
+
+class URLInput(BaseModel):
+    url: str
+
+
+async def read_poster(request: Request, config: APIConfig, deadline: Deadline) -> tuple[bytes, str | None]:
+    """(encoded image bytes, source name); RequestTimeout when the upload or the fetch runs past ``deadline``."""
+    try:
+        with anyio.fail_after(deadline.left()):
+            return await _read_poster(request, config)
+    except TimeoutError:
+        raise RequestTimeout(timeout_message(config)) from None
+
+
+async def _read_poster(request: Request, config: APIConfig) -> tuple[bytes, str | None]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=4) as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise InvalidRequest("the form has no file field named 'file'; send the poster as "
+                                     "multipart/form-data with the field name 'file'")
+            return await upload.read(), upload.filename
+    if ctype == "application/json":
+        try:
+            url = URLInput.model_validate_json(await request.body()).url
+        except ValueError:
+            raise InvalidRequest('the JSON body must be {"url": "https://..."} naming a poster image') from None
+        return await anyio.to_thread.run_sync(lambda: _fetch(url, config), abandon_on_cancel=True), url
+    if ctype.startswith("image/") or ctype == "application/octet-stream":
+        return await request.body(), None
+    raise StarletteHTTPException(415, f"content type {ctype or '(none)'!r} is not accepted; send multipart/form-data "
+                                      'with a file field, JSON {"url": ...}, or the image itself (image/*)')
+
+
+def _fetch(url: str, cfg: APIConfig) -> bytes:
+    from ..fetch import fetch_url
+
+    return fetch_url(url, max_bytes=cfg.max_upload_bytes, timeout=cfg.fetch_timeout_s,
+                     allow_private=cfg.allow_private_urls)
+
+
+def decode_for_model(data: bytes, cfg: APIConfig, predictor: Any) -> Any:
+    """The poster decoded for prediction: large JPEGs straight at a reduced scale (``Image.draft``)."""
+    from ..images import load_image
+    from ..model import DRAFT_FACTOR
+
+    size = getattr(getattr(predictor, "cfg", None), "input_size", None)
+    draft = (size[0] * DRAFT_FACTOR, size[1] * DRAFT_FACTOR) if size else None
+    return load_image(data, max_bytes=cfg.max_upload_bytes, draft=draft)
+
+
+def decode_for_explain(data: bytes, cfg: APIConfig) -> Any:
+    """The poster decoded and shrunk to at most ``explain_max_side`` px (the Grad-CAM overlay's size)."""
+    from PIL import Image
+
+    from ..images import load_image
+
+    side = cfg.explain_max_side
+    image = load_image(data, max_bytes=cfg.max_upload_bytes, draft=(side // 2, side // 2))
+    if max(image.size) > side:
+        image.thumbnail((side, side), Image.BILINEAR, reducing_gap=3.0)
+    return image

@@ -1,0 +1,134 @@
+"""The endpoints: ``router`` (prefix /v1: predict, analyze, explain, genres) and ``service`` (/healthz).
+Everything they use comes in with ``Depends`` (config, predictor, atlas), so tests can override it."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from ..errors import WeightsError
+from .config import APIConfig
+from .dependencies import ModelState, get_atlas, get_config, get_predictor, get_state
+from .errors import ErrorBody
+from .gate import Deadline, run_gated
+from .inputs import ERRORS, POSTER_BODY, decode_for_explain, decode_for_model, read_poster
+
+__all__ = ["router", "service", "PredictionOut"]
+
+router = APIRouter(prefix="/v1")
+service = APIRouter()
+
+
+class GenreScoreOut(BaseModel):
+    genre: str
+    probability: float
+    threshold: float
+    predicted: bool
+
+
+class PredictionOut(BaseModel):
+    model: str
+    source: str | None
+    predicted: list[str]
+    summary: str
+    genres: list[GenreScoreOut]
+
+
+@service.get("/healthz", tags=["service"], responses={503: {"model": ErrorBody}})
+def healthz(predictor: Any = Depends(get_predictor), atlas: Any = Depends(get_atlas)) -> dict:
+    """Readiness: 200 once the model is loaded, 503 (with the reason) when it cannot be."""
+    return {"status": "ok", "model": predictor.name, "genres": len(predictor.genres),
+            "backend": getattr(predictor, "backend", None), "atlas": atlas is not None}
+
+
+@router.get("/genres", tags=["model"], responses=ERRORS)
+def genres(predictor: Any = Depends(get_predictor)) -> dict:
+    """The genres the model predicts, in model order, with their decision thresholds and TMDB ids."""
+    from ..genres import genre_by_name
+
+    return {"model": predictor.name, "genres": [
+        {"genre": g, "threshold": round(float(t), 6), "tmdb_id": genre_by_name(g).id}
+        for g, t in zip(predictor.genres, predictor.thresholds)]}
+
+
+@router.post("/predict", tags=["model"], response_model=PredictionOut, responses=ERRORS, openapi_extra=POSTER_BODY)
+async def predict(request: Request, predictor: Any = Depends(get_predictor), config: APIConfig = Depends(get_config),
+                  state: ModelState = Depends(get_state)) -> dict:
+    """Every genre ranked by probability, each with its threshold and whether it clears it."""
+    deadline = Deadline(config)
+    data, source = await read_poster(request, config, deadline)
+
+    def work() -> Any:
+        image = decode_for_model(data, config, predictor)
+        deadline.check()
+        return predictor.predict(image)
+
+    pred = await run_gated(state.model_pool, work, deadline)
+    pred.source = source
+    return {"model": predictor.name, **pred.to_dict()}
+
+
+@router.post("/analyze", tags=["analysis"], responses=ERRORS, openapi_extra=POSTER_BODY)
+async def analyze(request: Request, genre: str | None = Query(None, description="also place each measure "
+                  "in this genre's range (Genre Atlas), e.g. Horror"), config: APIConfig = Depends(get_config),
+                  atlas: Any = Depends(get_atlas), state: ModelState = Depends(get_state)) -> dict:
+    """Palette (dominant colours) and composition measures; with ``genre``, how they compare with it."""
+    from ..analysis import analyze_poster
+    from ..atlas import compare_analysis
+    from ..images import load_image
+
+    deadline = Deadline(config)
+    if genre is not None:
+        if atlas is None:
+            raise WeightsError("the Genre Atlas (atlas.json) is not installed on this server; "
+                               "call /v1/analyze without ?genre=")
+        genre = atlas.genre_name(genre)  # UnknownGenreError -> 422 before any work
+    data, source = await read_poster(request, config, deadline)
+
+    def work() -> Any:
+        image = load_image(data, max_bytes=config.max_upload_bytes)
+        deadline.check()
+        return analyze_poster(image)
+
+    analysis = await run_gated(state.model_pool, work, deadline)
+    out = {"source": source, **analysis.to_dict()}
+    if genre is not None:
+        out["genre"] = genre
+        out["compared"] = [c.to_dict() for c in compare_analysis(atlas, genre, analysis)]
+    return out
+
+
+@router.post("/explain", tags=["model"], openapi_extra=POSTER_BODY,
+             responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the heatmap over the poster "
+                                        "(at most explain_max_side px); headers X-Genre and X-Probability"}})
+async def explain(request: Request, predictor: Any = Depends(get_predictor),
+                  genre: str | None = Query(None, description="genre to explain (default: the top one)"),
+                  alpha: float = Query(0.45, ge=0.0, le=1.0, description="heatmap opacity"),
+                  config: APIConfig = Depends(get_config), state: ModelState = Depends(get_state)) -> Response:
+    """Grad-CAM heatmap (PNG) of where the poster drives the model towards ``genre``."""
+    deadline = Deadline(config)
+    if genre is not None:
+        genre = predictor.genres[predictor.genre_index(genre)]  # UnknownGenreError -> 422 before any work
+    data, _ = await read_poster(request, config, deadline)
+
+    def work() -> tuple[Any, bytes]:
+        image = decode_for_explain(data, config)
+        deadline.check()
+        return _explain_png(predictor, image, genre, alpha)
+
+    heatmap, png = await run_gated(state.gradcam_pool, work, deadline)
+    return Response(png, media_type="image/png", headers={
+        "X-Genre": heatmap.genre, "X-Probability": f"{heatmap.probability:.6f}"})
+
+
+def _explain_png(predictor: Any, image: Any, genre: str | None, alpha: float) -> tuple[Any, bytes]:
+    """(the Heatmap, the poster with it blended on top as PNG); ``genre`` None = the most probable one."""
+    from ..explain import explain
+
+    heatmap = explain(predictor, image, genres=[genre] if genre else None, top_k=1)[0]
+    buf = io.BytesIO()
+    heatmap.overlay(image, alpha).save(buf, "PNG")
+    return heatmap, buf.getvalue()
