@@ -44,9 +44,21 @@ class _RedactingFilter(logging.Filter):
 _FILTER = _RedactingFilter()
 
 
+# Every logger of the HTTP stack that can see a request URL. A logger's filters only apply to records
+# it creates itself (not to its children's), so each one is named: the request line
+# (connectionpool), "Retrying (...) after ...: /path?api_key=..." (connectionpool) and "Incremented
+# Retry for (url='...')" (util.retry) when a caller's Session mounts urllib3 retries, redirects
+# (poolmanager), and requests' own.
+_HTTP_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.poolmanager",
+                 "urllib3.response", "urllib3.util.retry", "urllib3.util", "requests", "requests.adapters",
+                 "requests.sessions")
+
+
 def install_log_redaction() -> None:
-    """Make urllib3's request log (which includes query strings) print ``api_key=***`` (idempotent)."""
-    for name in ("urllib3.connectionpool", "requests"):
+    """Make every log record of urllib3 and requests (whose messages include query strings) print
+    ``api_key=***``: the loggers named above and any other of theirs already created (idempotent)."""
+    existing = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("urllib3", "requests")]
+    for name in {*_HTTP_LOGGERS, *existing}:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

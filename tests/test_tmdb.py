@@ -239,3 +239,20 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_the_key_never_reaches_urllib3s_retry_logs_with_a_callers_session(fake, caplog):
+    """A caller-supplied Session with urllib3 retries: the retry logger prints the URL too."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    caplog.set_level(logging.DEBUG)
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=Retry(total=2, backoff_factor=0, status_forcelist=[500])))
+    client = client_for(fake, api_token=None, api_key=API_KEY, session=session)
+    fake.script("/3/movie", 500, times=2)
+    assert client.movie(1001).id == 1001  # urllib3 retried twice, then got the film
+    retry_lines = [r for r in caplog.records if r.name.startswith("urllib3") and "etr" in r.getMessage()]
+    assert retry_lines, "urllib3 logged no retry: the test does not exercise the retry logger"
+    assert API_KEY not in caplog.text and "api_key=***" in caplog.text
