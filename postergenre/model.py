@@ -210,11 +210,11 @@ class Predictor:
                 probs = sigmoid(self._logits_from_arrays(arrays))
                 for (k, im), p in zip(slots, probs):
                     results[k] = (self._to_prediction(p, _source_name(im)), None)
-            yield from results
-            if bar:
+            if bar:  # before yielding: a caller that stops after the last row still sees 100%
                 bar.update(len(chunk))
-        if bar:
-            bar.close()
+                if start + bs >= len(images):
+                    bar.close()
+            yield from results
 
     def genre_index(self, genre: str) -> int:
         """Column of ``genre`` (case-insensitive, TMDB aliases accepted); UnknownGenreError otherwise."""

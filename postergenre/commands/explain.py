@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("poster", help="image file or http(s) URL")
     p.add_argument("--genre", action="append", default=None, help="genre to explain (repeatable; default: the top ones)")
     p.add_argument("--top", type=int, default=3, help="how many top genres when no --genre is given (default 3)")
-    p.add_argument("--out", type=Path, required=True, help="output PNG")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output PNG (missing parent folders are created; checked before any work)")
     p.add_argument("--alpha", type=float, default=0.6, help="heatmap opacity 0..1 (default 0.6)")
     p.add_argument("--colormap", default="jet", help="heatmap colours: jet (default), turbo, inferno, magma, plasma, viridis or hot")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
@@ -29,9 +30,11 @@ def run(args: argparse.Namespace) -> int:
     from ..explain import COLORMAPS, explain
     from ..fetch import fetch_url
     from ..images import load_image
+    from ._output import check_writable, display_name
 
     if args.colormap not in COLORMAPS:
         raise PosterGenreError(f"Unknown --colormap {args.colormap!r}: use one of {', '.join(COLORMAPS)}.")
+    out = check_writable(args.out)  # before any work
     src = fetch_url(args.poster) if args.poster.startswith(("http://", "https://")) else Path(args.poster)
     poster = load_image(src)
     predictor = postergenre.load(args.weights, device=args.device)
@@ -40,9 +43,12 @@ def run(args: argparse.Namespace) -> int:
     sheet = Image.new("RGB", (poster.width * len(tiles), poster.height), "white")
     for i, tile in enumerate(tiles):
         sheet.paste(tile, (i * poster.width, 0))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.out)
+    try:
+        sheet.save(out)
+    except (OSError, ValueError) as e:  # unwritable place, or an ending Pillow cannot save
+        raise PosterGenreError(f"--out {display_name(out)} cannot be written ({getattr(e, 'strerror', None) or e}); "
+                               "choose another file ending in .png.") from None
     for h in maps:
         print(f"{h.genre:<16} {h.probability:6.1%}")
-    print(f"wrote {args.out} ({', '.join(h.genre for h in maps)}, left to right)")
+    print(f"wrote {display_name(out)} ({', '.join(h.genre for h in maps)}, left to right)")
     return 0

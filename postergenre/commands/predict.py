@@ -1,86 +1,189 @@
-"""postergenre predict POSTER [POSTER ...] [--json] [--out results.csv]"""
+"""postergenre predict POSTER [POSTER ...] [--json] [--out results.csv] [--quiet]"""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="ranked genres for one or more posters (files, folders or URLs)",
                        description="Every genre ranked by probability; the ones that clear their val-tuned "
-                                   "thresholds are the prediction. A folder or many files get a progress bar.")
+                                   "thresholds are the prediction. A folder or many files get a progress bar. "
+                                   "A bad argument is reported and the others are still predicted; the exit "
+                                   "status is 1 when any failed.")
     p.add_argument("posters", nargs="+", metavar="POSTER", help="image file, folder of images, or http(s) URL")
     p.add_argument("--json", action="store_true", help="print JSON (one object per poster) instead of text")
-    p.add_argument("--out", type=Path, help="write a CSV (file, predicted, summary, one probability column per genre)")
+    p.add_argument("--out", type=Path,
+                   help="write a CSV (file, predicted, summary, error, one probability column per genre); rows are "
+                        "written as they are computed, missing parent folders are created, and an existing file "
+                        "is resumed (posters already predicted in it are skipped)")
     p.add_argument("--top", type=int, default=5, help="genres shown per poster in text output (default 5; JSON has all)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar; with --out only the totals, else one line per poster")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--batch-size", type=int, default=None, help="posters per forward pass (default: the fastest measured)")
     p.set_defaults(func=run)
 
 
-def expand_inputs(items: list[str]) -> list[str | Path]:
-    """Files as given, folders expanded to their image files (sorted, recursive), URLs kept."""
-    from ..errors import ImageLoadError
+def expand_inputs(items: list[str]) -> tuple[list[str | Path], list[tuple[str, str]], list[tuple[Path, str]]]:
+    """(inputs, failed, skipped): files as given, folders expanded to their image files (sorted,
+    recursive), URLs kept; ``failed`` = (argument, reason) for arguments that name nothing usable;
+    ``skipped`` = (path, why) for special entries found in folders (FIFOs, devices, broken links)."""
     from ..images import SUPPORTED_EXTENSIONS
+    from ._output import scan_images
 
     suffixes = {f".{ext}" for ext in SUPPORTED_EXTENSIONS}
     out: list[str | Path] = []
+    failed: list[tuple[str, str]] = []
+    skipped: list[tuple[Path, str]] = []
     for item in items:
         if item.startswith(("http://", "https://")):
             out.append(item)
             continue
         path = Path(item)
         if path.is_dir():
-            found = sorted(f for f in path.rglob("*") if f.suffix.lower() in suffixes and f.is_file())
-            if not found:
-                raise ImageLoadError(f"no images ({', '.join(sorted(suffixes))}) found in folder {path}")
-            out.extend(found)
-        elif path.exists():
-            out.append(path)
+            found, passed_over = scan_images(path, suffixes)
+            skipped.extend(passed_over)
+            if found:
+                out.extend(found)
+            else:
+                failed.append((item, f"no images ({', '.join(sorted(suffixes))}) found in folder {path}"))
+        elif path.exists() or path.is_symlink():
+            out.append(path)  # load_image names what is wrong with it (FIFO, broken link...), never blocks
         else:
-            raise ImageLoadError(f"{item}: no such file or folder; give an image path, a folder or an http(s) URL")
-    return out
+            failed.append((item, "no such file or folder; give an image path, a folder or an http(s) URL"))
+    return out, failed, skipped
+
+
+def csv_header(predictor: Any) -> list[str]:
+    return ["file", "predicted", "summary", "error", *predictor.genres]
+
+
+def csv_row(name: str, pred: Any, err: str | None, predictor: Any) -> list[str]:
+    if pred is None:
+        return [name, "", "", err or "", *([""] * len(predictor.genres))]
+    probs = pred.probabilities
+    return [name, "|".join(pred.predicted), pred.summary, "", *(f"{probs[g]:.5f}" for g in predictor.genres)]
+
+
+class ResultsCSV:
+    """The --out CSV, appended row by row (flushed), resumed when it exists with the same columns."""
+
+    def __init__(self, path: Path, header: list[str]):
+        import csv
+
+        from ..errors import PosterGenreError
+        from ._output import display_name
+
+        self.path, self.done = path, set()
+        existing = path.exists() and path.stat().st_size > 0
+        if existing:
+            with open(path, newline="", encoding="utf-8", errors="surrogateescape") as fh:
+                rows = list(csv.reader(fh))
+            if not rows or rows[0] != header:
+                raise PosterGenreError(f"--out {display_name(path)} exists with other columns; choose another "
+                                       "file or delete it.")
+            self.done = {r[0] for r in rows[1:] if r and len(r) > 3 and not r[3]}
+        try:  # surrogateescape: file names that are not UTF-8 keep their exact bytes
+            self._fh = open(path, "a", newline="", encoding="utf-8", errors="surrogateescape")
+        except OSError as e:
+            raise PosterGenreError(f"--out {display_name(path)} cannot be written ({e.strerror or e}); "
+                                   "choose another file.") from None
+        self._writer = csv.writer(self._fh)
+        self.rows = 0  # data rows written by this run
+        if not existing:
+            self._writer.writerow(header)
+
+    def write(self, row: list[str]) -> None:
+        self._writer.writerow(row)
+        self._fh.flush()
+        self.rows += 1
+
+    def close(self) -> None:
+        self._fh.close()
 
 
 def run(args: argparse.Namespace) -> int:
-    import csv
     import json
     import sys
 
     import postergenre
 
+    from ..errors import PosterGenreError
     from ..fetch import fetch_url
+    from ._output import check_writable, display_name
 
-    inputs = expand_inputs(args.posters)
+    out_path = check_writable(args.out) if args.out else None  # before any work
+    inputs, failed, skipped = expand_inputs(args.posters)
+    for path, why in skipped if not args.quiet else ():
+        print(f"skipped {display_name(path)}: {why}", file=sys.stderr)
+    if skipped and args.quiet:
+        print(f"skipped {len(skipped)} special entries (FIFOs, devices, broken links)", file=sys.stderr)
     predictor = postergenre.load(args.weights, device=args.device)
-    sources = [fetch_url(i) if isinstance(i, str) else i for i in inputs]  # URLs fetched safely first
-    many = len(inputs) > 1
-    results, failures = [], 0
-    for name, (pred, err) in zip(inputs, predictor.iter_predictions(sources, args.batch_size, progress=many and not args.json)):
-        results.append((str(name), pred, err))
-        failures += err is not None
-    if args.json:
-        objs = [dict(pred.to_dict(), source=name) if pred else {"source": name, "error": err} for name, pred, err in results]
-        print(json.dumps(objs if many else objs[0], indent=2))
-    else:
-        for name, pred, err in results:
-            if err:
-                print(f"{name}: ERROR {err}", file=sys.stderr)
+    table = ResultsCSV(out_path, csv_header(predictor)) if out_path else None
+    if table and table.done:
+        before = len(inputs)
+        inputs = [i for i in inputs if str(i) not in table.done]
+        print(f"resuming {display_name(out_path)}: {before - len(inputs)} posters already in it are skipped",
+              file=sys.stderr)
+    names, sources = [], []
+    for item in inputs:
+        if isinstance(item, str):
+            try:
+                sources.append(fetch_url(item))  # URLs fetched safely first
+            except PosterGenreError as e:
+                failed.append((item, str(e)))
                 continue
-            print(f"{name}: {pred.summary}")
-            for s in pred.scores[: args.top]:
-                mark = "*" if s.predicted else " "
-                print(f"  {mark} {s.genre:<16} {s.probability:6.1%}  (threshold {s.threshold:.2f})")
-    if args.out:
-        with open(args.out, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["file", "predicted", "summary", "error", *predictor.genres])
-            for name, pred, err in results:
-                if pred:
-                    probs = pred.probabilities
-                    w.writerow([name, "|".join(pred.predicted), pred.summary, "", *(f"{probs[g]:.5f}" for g in predictor.genres)])
-                else:
-                    w.writerow([name, "", "", err, *([""] * len(predictor.genres))])
-        print(f"wrote {args.out} ({len(results)} rows)", file=sys.stderr)
-    return 1 if failures and failures == len(results) else 0
+        else:
+            sources.append(item)
+        names.append(str(item))
+    for item, err in failed:
+        if table:
+            table.write(csv_row(item, None, err, predictor))
+    many = len(names) > 1
+    bar = many and not args.json and not args.quiet
+    predicted, objs = 0, [{"source": item, "error": err} for item, err in failed]
+    try:
+        for name, (pred, err) in zip(names, predictor.iter_predictions(sources, args.batch_size, progress=bar)):
+            if table:
+                table.write(csv_row(name, pred, err, predictor))
+            if err is not None:
+                failed.append((name, err))
+                objs.append({"source": name, "error": err})
+                if not args.json:
+                    print(f"{display_name(name)}: ERROR {err}", file=sys.stderr)
+                continue
+            predicted += 1
+            if args.json:
+                objs.append(dict(pred.to_dict(), source=name))
+            elif table or args.quiet:
+                if not (table and args.quiet):
+                    print(f"{display_name(name)}: {pred.summary}")
+            else:
+                print(f"{display_name(name)}: {pred.summary}")
+                for s in pred.scores[: args.top]:
+                    mark = "*" if s.predicted else " "
+                    print(f"  {mark} {s.genre:<16} {s.probability:6.1%}  (threshold {s.threshold:.2f})")
+    finally:
+        if table:
+            table.close()
+            print(f"wrote {display_name(out_path)} ({table.rows} rows)", file=sys.stderr)
+    if args.json:
+        print(json.dumps(objs[0] if len(objs) == 1 else objs, indent=2))  # ASCII: any file name prints
+    if failed or many or table:
+        print(_summary(predicted, failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _summary(predicted: int, failed: list[tuple[str, str]], shown: int = 5) -> str:
+    """'18 predicted, 2 failed: a.jpg (no such file ...), ...'"""
+    from ._output import display_name
+
+    text = f"{predicted} predicted, {len(failed)} failed"
+    if failed:
+        parts = [f"{display_name(name)} ({err[:80]})" for name, err in failed[:shown]]
+        more = f", and {len(failed) - shown} more" if len(failed) > shown else ""
+        text += ": " + ", ".join(parts) + more
+    return text
