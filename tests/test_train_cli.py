@@ -102,8 +102,10 @@ def test_predict_cli_bad_inputs_exit_cleanly(toy_weights, tmp_path, capsys):
     bad.write_bytes(b"GIF89a not really")
     assert main(["predict", str(bad), "--weights", str(toy_weights)]) == 1
     assert "ERROR" in capsys.readouterr().err
-    assert main(["predict", str(tmp_path / "missing.jpg"), "--weights", str(toy_weights)]) == 2
-    assert "no such file" in capsys.readouterr().err
+    # a missing path is reported like any failed poster (issue 11: the others are still predicted)
+    assert main(["predict", str(tmp_path / "missing.jpg"), "--weights", str(toy_weights)]) == 1
+    err = capsys.readouterr().err
+    assert "no such file" in err and "0 predicted, 1 failed" in err
 
 
 def test_dataset_format_errors(tmp_path):
