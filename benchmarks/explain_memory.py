@@ -39,7 +39,8 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, **({"MALLOC_ARENA_MAX": "64"} if args.no_arena_limit else {}))
-    proc = subprocess.Popen([sys.executable, "-m", "postergenre", "serve", "--port", str(port), "--log-level", "warning"],
+    proc = subprocess.Popen([sys.executable, "-m", "postergenre", "serve", "--port", str(port), "--log-level", "warning",
+                             "--timeout", "900"],  # Grad-CAM runs one at a time: the 16th waits for 15
                             env=env)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -174,6 +174,13 @@ def test_slow_header_and_idle_clients_are_closed(server):
     with socket.create_connection(("127.0.0.1", port)) as idle:
         took = _closed_after(idle, b"", 8)
     assert took < 4, took
+    with socket.create_connection(("127.0.0.1", port)) as bad:  # framing errors: uvicorn's plain text (README)
+        bad.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        bad.settimeout(5)
+        answer = b""
+        while chunk := bad.recv(4096):  # uvicorn closes the connection after it
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400") and b"Invalid HTTP request" in answer, answer
     with socket.create_connection(("127.0.0.1", port)) as kept:  # a served keep-alive connection idles out
         kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         kept.settimeout(5)
