@@ -45,7 +45,8 @@ def effect_figure(atlas: Atlas, genres: list[str]) -> go.Figure:
 
 
 def distribution_figure(atlas: Atlas, measure: str, highlight: list[str], violin: bool = False) -> go.Figure:
-    """One box (or violin) per genre plus all posters, sorted by median; picked genres coloured.
+    """One horizontal box (or violin) per genre plus all posters, sorted by median (highest on top);
+    picked genres coloured. Genres run down the side, so 18 rows read on a phone as on a laptop.
     Boxes are drawn from stored quantiles (whiskers 5th–95th percentile); violins from the 41-point
     quantile grid, which is an equal-weight sample of each distribution."""
     names = sorted(atlas.genres, key=lambda g: np.interp(0.5, *atlas.quantiles(g, measure))) + [ALL]
@@ -55,14 +56,16 @@ def distribution_figure(atlas: Atlas, measure: str, highlight: list[str], violin
         colour = GENRE_COLOURS[highlight.index(g)] if g in highlight else ALL_COLOUR if g == ALL else "#bbbbbb"
         name = "All posters" if g == ALL else g
         if violin:
-            fig.add_trace(go.Violin(y=q, name=name, line_color=colour, points=False, meanline_visible=False,
-                                    spanmode="hard", showlegend=False))
+            fig.add_trace(go.Violin(x=q, name=name, line_color=colour, points=False, meanline_visible=False,
+                                    spanmode="hard", showlegend=False, orientation="h", width=0.9))
         else:
             at = lambda p: [float(np.interp(p, levels, q))]  # noqa: E731
             fig.add_trace(go.Box(name=name, q1=at(0.25), median=at(0.5), q3=at(0.75), lowerfence=at(0.05),
                                  upperfence=at(0.95), marker_color=colour, showlegend=False,
-                                 x=[name]))
-    return _layout(fig, 420, yaxis_title=label(atlas, measure), xaxis_tickangle=-45)
+                                 y=[name], orientation="h"))
+    fig = _layout(fig, 60 + 24 * len(names), xaxis_title=label(atlas, measure))
+    return fig.update_layout(yaxis=dict(automargin=True, fixedrange=True), xaxis_fixedrange=True,
+                             margin=dict(l=10, r=10, t=10, b=40))
 
 
 def decade_figure(atlas: Atlas, measure: str, genres: list[str]) -> go.Figure | None:
@@ -89,14 +92,22 @@ def decade_figure(atlas: Atlas, measure: str, genres: list[str]) -> go.Figure | 
 
 
 def hue_figure(atlas: Atlas, genres: list[str]) -> go.Figure:
-    """Mean share of each hue family among the coloured pixels, picked genres against all posters."""
+    """Mean share of each hue family among the coloured pixels, picked genres against all posters:
+    one colour per genre (as in the other charts), the hue itself as a swatch under each group."""
     names = atlas.data["hue_names"]
     fig = go.Figure()
-    for g, pattern in zip(genres + [ALL], ["", "/", "."]):
-        fig.add_trace(go.Bar(x=names, y=atlas.group(g)["hues"], name="All posters" if g == ALL else g,
-                             marker_color=[HUE_COLOURS[h] for h in names], marker_pattern_shape=pattern,
-                             opacity=1.0 if g != ALL else 0.45))
-    return _layout(fig, 320, barmode="group", yaxis_tickformat=".0%", yaxis_title="share of coloured pixels")
+    top = 0.0
+    for g, colour in zip(genres + [ALL], list(GENRE_COLOURS[:len(genres)]) + [ALL_COLOUR]):
+        values = atlas.group(g)["hues"]
+        top = max(top, *values)
+        fig.add_trace(go.Bar(x=names, y=values, name="All posters" if g == ALL else g, marker_color=colour,
+                             hovertemplate="%{x}: %{y:.0%}<extra>" + ("All posters" if g == ALL else g) + "</extra>"))
+    fig.add_trace(go.Scatter(x=names, y=[-0.06 * top] * len(names), mode="markers", showlegend=False, hoverinfo="skip",
+                             marker=dict(symbol="square", size=14, color=[HUE_COLOURS[h] for h in names],
+                                         line=dict(color="#ecebf2", width=1))))
+    return _layout(fig, 340, barmode="group", yaxis=dict(tickformat=".0%", title="share of coloured pixels",
+                                                          range=[-0.12 * top, top * 1.12], fixedrange=True),
+                   xaxis=dict(fixedrange=True, tickangle=-45))
 
 
 def model_figure(atlas: Atlas, genre: str) -> go.Figure | None:

@@ -1,16 +1,22 @@
 """Plotly charts of predictions (Streamlit-free: they return figures)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import plotly.graph_objects as go
+
+if TYPE_CHECKING:
+    from postergenre.model import Prediction
 
 PREDICTED, OTHER, THRESHOLD, MUTED = "#e4572e", "#6c6f85", "#f3c969", "#9a9cb0"
 
 
-def genre_bar_chart(prediction: dict, height_per_genre: int = 24) -> go.Figure:
+def genre_bar_chart(prediction: Prediction, height_per_genre: int = 24) -> go.Figure:
     """Every genre as a horizontal bar (highest on top); the genres that clear their thresholds are
     coloured as the prediction, and each genre's threshold is a tick. The percentages stand in a
     column at the right, where no threshold tick can cover them."""
-    rows = list(reversed(prediction["genres"]))
+    rows = [{"genre": s.genre, "probability": s.probability, "threshold": s.threshold, "predicted": s.predicted}
+            for s in reversed(prediction.scores)]
     names = [r["genre"] for r in rows]
     fig = go.Figure()
     fig.add_trace(go.Bar(

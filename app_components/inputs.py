@@ -17,7 +17,7 @@ from app_components.model_cache import fetch_bytes
 from postergenre.errors import PosterGenreError
 from postergenre.images import SUPPORTED_EXTENSIONS
 
-__all__ = ["POSTER_TYPES", "PosterInput", "poster_upload", "poster_link", "call_or_report"]
+__all__ = ["POSTER_TYPES", "PosterInput", "poster_upload", "poster_link", "random_dataset_poster", "call_or_report"]
 
 log = logging.getLogger("postergenre.app")
 T = TypeVar("T")
@@ -50,6 +50,34 @@ def poster_link(key: str = "url") -> PosterInput | None:
             return PosterInput(fetch_bytes(url), url)
     except PosterGenreError as e:
         st.error(f"Could not use that link: {e}")
+        return None
+
+
+def random_dataset_poster(key: str = "random_poster") -> PosterInput | None:
+    """With a local dataset configured (POSTERGENRE_DATA), a button that picks one of its posters at
+    random; the pick stays until the button is pressed again. None without a dataset or a pick."""
+    import random
+
+    from app_components.atlas import dataset_dir_setting
+
+    folder = dataset_dir_setting()
+    if folder is None:
+        return None
+    images = folder / "images"
+    if st.button("Try a random poster from the dataset", key=key, icon=":material/shuffle:",
+                 help=f"Picks one of the posters in {folder.name}/images."):
+        names = sorted(p.name for p in images.iterdir() if p.suffix.lower().lstrip(".") in POSTER_TYPES) \
+            if images.is_dir() else []
+        st.session_state[f"{key}_pick"] = random.choice(names) if names else None
+        if not names:
+            st.warning(f"No poster images found in {images}.")
+    name = st.session_state.get(f"{key}_pick")
+    if not name:
+        return None
+    try:
+        return PosterInput((images / name).read_bytes(), name)
+    except OSError:
+        st.session_state.pop(f"{key}_pick", None)
         return None
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 import postergenre
 from postergenre.errors import WeightsError
 
-__all__ = ["get_predictor", "get_atlas", "predict_bytes", "explain_bytes", "analyze_bytes", "fetch_bytes"]
+__all__ = ["get_predictor", "get_atlas", "load_current_atlas", "predict_bytes", "explain_bytes", "analyze_bytes", "fetch_bytes", "heatmap_png"]
 
 
 @st.cache_resource(show_spinner="Loading the genre model…")
@@ -20,20 +20,37 @@ def get_predictor() -> postergenre.Predictor:
     return predictor
 
 
-@st.cache_resource(show_spinner=False)
-def get_atlas():
-    """The Genre Atlas, or None when it has not been built (measures then show without genre ranges)."""
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _atlas_at(path: str, mtime: float):  # the file's mtime in the key: a rebuilt atlas is read afresh
     from postergenre.atlas import load_atlas
 
+    return load_atlas(path)
+
+
+def load_current_atlas():
+    """The Genre Atlas at ``default_atlas_path()``, re-read when the file changes; WeightsError (which
+    says how to build one) when there is none."""
+    from postergenre.atlas import default_atlas_path
+
+    path = default_atlas_path()
     try:
-        return load_atlas()
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0  # missing: load_atlas raises the error that says how to build it
+    return _atlas_at(str(path), mtime)
+
+
+def get_atlas():
+    """The Genre Atlas, or None when it has not been built (measures then show without genre ranges)."""
+    try:
+        return load_current_atlas()
     except WeightsError:
         return None
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def predict_bytes(data: bytes) -> dict:
-    return get_predictor().predict(data).to_dict()
+def predict_bytes(data: bytes) -> postergenre.Prediction:
+    return get_predictor().predict(data)
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
@@ -41,6 +58,14 @@ def explain_bytes(data: bytes, genres: tuple[str, ...]) -> list:
     from postergenre.explain import explain
 
     return explain(get_predictor(), data, list(genres))
+
+
+@st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
+def heatmap_png(data: bytes, genres: tuple[str, ...], alpha: float) -> bytes:
+    """The poster and its heatmaps as one labelled PNG (the same sheet `postergenre explain` saves)."""
+    from postergenre.explain_sheet import heatmap_sheet_png
+
+    return heatmap_sheet_png(data, explain_bytes(data, genres), alpha=alpha)
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)

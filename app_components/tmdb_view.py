@@ -7,7 +7,8 @@
     tmdb_attribution()                          # TMDB's required notice, in the footer / about
 
 Credentials come from the environment or st.secrets (TMDB_API_TOKEN / TMDB_API_KEY); without them the
-search says how to add one and the rest of the app works. TMDB answers are cached with st.cache_data
+search says it is not enabled here and offers a field for the visitor's own token, held in this
+browser session's state only (never cached process-wide, logged or sent anywhere but TMDB). TMDB answers are cached with st.cache_data
 (ttl 1 h). Grid thumbnails are TMDB image URLs (w185, no credentials in them); the picked poster is
 downloaded at w500 for the model.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from postergenre.errors import PosterGenreError
-from postergenre.tmdb import (ATTRIBUTION, BASE_URL_ENV, KEY_ENV, MISSING_CREDENTIALS, TOKEN_ENV, Movie, SearchPage,
+from postergenre.tmdb import (ATTRIBUTION, BASE_URL_ENV, KEY_ENV, TOKEN_ENV, Movie, SearchPage,
                               TMDBClient, compare_genres)
 
 GRID_SIZE, ANALYSIS_SIZE = "w185", "w500"   # TMDB poster widths: thumbnails, and what the model reads
@@ -47,19 +48,37 @@ def _settings() -> dict[str, str]:
         return {}
 
 
-def _client_key() -> str | None:
-    """A fingerprint of the credentials in use (cache key; the secrets themselves are never a key), or None."""
+USER_TOKEN_KEY = "tmdb_user_token"   # session state only: a visitor's own token, for this browser session
+
+
+def _user_token() -> str:
+    return str(st.session_state.get(USER_TOKEN_KEY) or "").strip()
+
+
+def _credentials() -> dict[str, str]:
+    """The deployment's TMDB_* settings (environment, then st.secrets); without a token or key of the
+    deployment's own, the visitor's token from this session (a 32-hex v3 key or a v4 read token)."""
     import os
 
-    values = [os.environ.get(k) or _settings().get(k) or "" for k in (TOKEN_ENV, KEY_ENV, BASE_URL_ENV)]
+    values = {k: os.environ.get(k) or _settings().get(k) or "" for k in (TOKEN_ENV, KEY_ENV, BASE_URL_ENV)}
+    if not (values[TOKEN_ENV] or values[KEY_ENV]) and _user_token():
+        user = _user_token()
+        values[KEY_ENV if len(user) == 32 and all(c in "0123456789abcdefABCDEF" for c in user) else TOKEN_ENV] = user
+    return values
+
+
+def _client_key() -> str | None:
+    """A fingerprint of the credentials in use (cache key; the secrets themselves are never a key), or None."""
+    values = [_credentials()[k] for k in (TOKEN_ENV, KEY_ENV, BASE_URL_ENV)]
     if not (values[0] or values[1]):
         return None
     return hashlib.sha256("\0".join(values).encode()).hexdigest()[:16]
 
 
-@st.cache_resource(show_spinner=False)
 def _client(client_key: str) -> TMDBClient:
-    return TMDBClient.from_env(secrets=_settings())
+    """The client for these credentials (built per call: it is cheap, and a visitor's token then lives
+    in their session only, never in a process-wide cache)."""
+    return TMDBClient.from_env(env={k: v for k, v in _credentials().items() if v}, secrets={})
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
@@ -84,8 +103,9 @@ def tmdb_available() -> bool:
 def tmdb_search_ui(key: str = "tmdb") -> TMDBChoice | None:
     """Search box -> grid of matching films -> the picked film's poster and metadata (None until picked)."""
     client_key = _client_key()
+    if not _deployment_has_credentials():
+        _ask_for_token()
     if client_key is None:
-        st.info(MISSING_CREDENTIALS + " Uploads and image links work without it.")
         return None
     left, right = st.columns([4, 1])
     query = left.text_input("Film title", key=f"{key}_query", placeholder="e.g. Alien",
@@ -122,6 +142,32 @@ def tmdb_search_ui(key: str = "tmdb") -> TMDBChoice | None:
         st.error(str(e))
         return None
     return TMDBChoice(poster=data, movie=movie)
+
+
+def _deployment_has_credentials() -> bool:
+    import os
+
+    return any(os.environ.get(k) or _settings().get(k) for k in (TOKEN_ENV, KEY_ENV))
+
+
+def _keep_user_token() -> None:  # the widget's value outlives the widget (tabs that are closed do not run)
+    st.session_state[USER_TOKEN_KEY] = str(st.session_state.get(USER_TOKEN_KEY + "_field") or "").strip()
+
+
+def _ask_for_token() -> None:
+    """No deployment credentials: say so in a user's words, and take the visitor's own token for this
+    session (operators read the README's TMDB section)."""
+    if not _user_token():
+        st.info("TMDB search is not enabled on this deployment. Uploads and image links work without it.",
+                icon=":material/search_off:")
+    with st.expander("Using your own TMDB token (this session only)" if _user_token() else "Use your own TMDB token",
+                     icon=":material/key:", expanded=False):
+        st.text_input("Your TMDB API Read Access Token (or v3 API key)", type="password", value=_user_token(),
+                      key=USER_TOKEN_KEY + "_field", on_change=_keep_user_token,
+                      help="Free at themoviedb.org › Settings › API. Kept in this browser session only: never "
+                           "stored, logged or sent anywhere but TMDB. Clear the field to forget it.")
+        st.caption("Get one free at [themoviedb.org/settings/api](https://www.themoviedb.org/settings/api). "
+                   "It is forgotten when you close the tab.")
 
 
 def _draw_grid(client_key: str, movies: list[Movie], picked_key: str) -> None:

@@ -6,14 +6,9 @@ import streamlit as st
 
 from app_components import atlas as view
 from app_components.analysis import swatches_html
-from app_components.model_cache import get_predictor
-from postergenre.atlas import default_atlas_path, describe_genre, load_atlas, typical_posters
-from postergenre.errors import PosterGenreError
-
-
-@st.cache_data(show_spinner=False)
-def get_atlas(path: str, mtime: float):  # the file's mtime in the key: a rebuilt atlas is re-read
-    return load_atlas(path)
+from app_components.inputs import call_or_report
+from app_components.model_cache import get_predictor, load_current_atlas
+from postergenre.atlas import describe_genre, typical_posters
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
@@ -22,11 +17,8 @@ def get_typical(data_dir: str, genre: str):
 
 
 st.title("Genre Atlas")
-atlas_path = default_atlas_path()
-try:
-    atlas = get_atlas(str(atlas_path), atlas_path.stat().st_mtime if atlas_path.exists() else 0.0)
-except PosterGenreError as e:
-    st.error(str(e))
+atlas = call_or_report(load_current_atlas, failure="The Genre Atlas could not be loaded")
+if atlas is None:
     st.stop()
 source = atlas.data["source"]
 st.caption(f"How {len(atlas.genres)} genres look, from {source['posters']:,} posters "
@@ -45,6 +37,8 @@ st.subheader("What sets it apart")
 for g in picked:
     st.write(describe_genre(atlas, g))
 st.plotly_chart(view.effect_figure(atlas, picked), config={"displayModeBar": False})
+st.caption("Bars show how far the genre's posters differ from all others, in standard deviations (Cohen's d): "
+           "about 0.2 is a slight difference, 0.5 a clear one, 0.8 or more a strong one. Right = more of it.")
 
 st.subheader("Against the other genres")
 top_measure = atlas.group(genre)["effect_sizes"][0]["measure"]
@@ -75,12 +69,11 @@ if model_fig is not None:
 st.subheader("Typical posters")
 data_dir = view.dataset_dir_setting()
 if data_dir is None:
-    st.caption("Set POSTERGENRE_DATA (environment or .streamlit/secrets.toml) to a local dataset folder "
-               "to see the posters the model finds most typical of each genre.")
+    st.caption(f"The posters the model finds most typical of {genre} appear here on deployments that keep a "
+               "local copy of the poster dataset; this one does not. (Operators: see the Genre Atlas section "
+               "of the README.)")
 else:
-    try:
-        with st.spinner(f"Scoring {genre} posters…"):
-            posters = get_typical(str(data_dir), genre)
+    with st.spinner(f"Scoring {genre} posters…"):
+        posters = call_or_report(get_typical, str(data_dir), genre, failure="The typical posters could not be found")
+    if posters is not None:
         view.draw_typical(posters)
-    except PosterGenreError as e:
-        st.error(str(e))

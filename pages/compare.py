@@ -4,33 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import html
-import logging
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 import streamlit as st
 
 from app_components.analysis import swatches_html
+from app_components.compare import compare_or_report, framed, heatmaps_or_report, reports_or_report
 from app_components.inputs import POSTER_TYPES
-from app_components.model_cache import explain_bytes, fetch_bytes, get_atlas, get_predictor
-from postergenre.compare import MAX_POSTERS, POSTER_COLOURS, compare_posters
-from postergenre.compare_report import measure_rows, to_html_report, to_png_report
+from app_components.model_cache import fetch_bytes, get_atlas, get_predictor
+from postergenre.compare import MAX_POSTERS, POSTER_COLOURS
+from postergenre.compare_report import measure_rows
 from postergenre.errors import PosterGenreError
 
-log = logging.getLogger("postergenre.app")
-
-
-@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
-def compare(posters: tuple[tuple[str, bytes], ...]):
-    return compare_posters(get_predictor(), [d for _, d in posters], [n for n, _ in posters], atlas=get_atlas())
-
-
-@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
-def reports(key: str, genre: str | None, heatmap_genre: str, _comparison, _heatmaps) -> tuple[str, bytes, bytes]:
-    """CSV, HTML report and PNG sheet (``key`` identifies the posters; the _ arguments are not hashed)."""
-    return (_comparison.to_csv(genre),
-            to_html_report(_comparison, genre, _heatmaps, heatmap_genre).encode(),
-            to_png_report(_comparison, _heatmaps, heatmap_genre))
+TILE_WIDTH = 170  # px: up to four posters in a row on a laptop, two per row on a phone
 
 
 def url_name(url: str) -> str:
@@ -51,7 +38,35 @@ def gather_posters() -> list[tuple[str, bytes]]:
         except PosterGenreError as e:
             st.error(str(e))
     posters += tmdb_picks()
-    return posters
+    return without_duplicates(posters)
+
+
+def without_duplicates(posters: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The same image given twice is compared once, and the page says so."""
+    seen: dict[str, str] = {}
+    kept = []
+    for name, data in posters:
+        digest = hashlib.sha1(data).hexdigest()
+        if digest in seen:
+            st.warning(f"“{name}” is the same image as “{seen[digest]}”; it is compared once.",
+                       icon=":material/content_copy:")
+            continue
+        seen[digest] = name
+        kept.append((name, data))
+    return kept
+
+
+def renamed(posters: list[tuple[str, bytes]]) -> tuple[tuple[str, bytes], ...]:
+    """Each poster's name as the user typed it (default: its file name or title)."""
+    with st.expander("Rename the posters", icon=":material/edit:"):
+        columns = st.columns(min(len(posters), 2))
+        out = []
+        for i, (name, data) in enumerate(posters):
+            digest = hashlib.sha1(data).hexdigest()[:12]   # the key follows the image, not its position
+            typed = columns[i % len(columns)].text_input(f"Poster {i + 1}", value=name, key=f"compare_name_{digest}",
+                                                         max_chars=40).strip()
+            out.append((typed or name, data))
+    return tuple(out)
 
 
 def tmdb_picks() -> list[tuple[str, bytes]]:
@@ -82,33 +97,38 @@ if len(posters) > MAX_POSTERS:
     st.warning(f"{len(posters)} posters given; comparing the first {MAX_POSTERS}.")
     posters = posters[:MAX_POSTERS]
 
-try:
-    with st.spinner("Reading the posters…"):
-        comparison = compare(tuple(posters))
-except PosterGenreError as e:
-    st.error(str(e))
+posters = renamed(posters)
+with st.spinner("Reading the posters…"):
+    comparison = compare_or_report(posters)
+if comparison is None:
     st.stop()
-except Exception:  # never a traceback in the page
-    log.exception("comparison failed")
-    st.error("Something went wrong while reading these posters. Try other images; if it keeps happening, "
-             "report it with the files.")
-    st.stop()
-key = hashlib.sha1(b"".join(hashlib.sha1(d).digest() for _, d in posters)).hexdigest()
 predictor, atlas = get_predictor(), get_atlas()
 
-for i, (column, poster) in enumerate(zip(st.columns(len(comparison.posters)), comparison.posters)):
-    with column:
-        st.image(poster.image, width="stretch")
-        st.markdown(f"<b style='color:{POSTER_COLOURS[i]}'>{html.escape(poster.name)}</b>", unsafe_allow_html=True)
-        st.caption(poster.prediction.summary)
+
+def poster_row(images, captions: list[str]) -> None:
+    """Tiles of one width in a row that wraps: four across on a laptop, two per row on a phone."""
+    with st.container(horizontal=True, gap="small"):
+        for image, caption in zip(images, captions):
+            with st.container(width=TILE_WIDTH, gap=None):
+                st.image(framed(image), width="stretch")
+                st.markdown(caption, unsafe_allow_html=True)
+
+
+poster_row([p.image for p in comparison.posters],
+           [f"<b style='color:{POSTER_COLOURS[i]}'>{html.escape(p.name)}</b><br>"
+            f"<small>{html.escape(p.prediction.summary)}</small>" for i, p in enumerate(comparison.posters)])
 
 st.subheader("Genre probabilities")
-st.caption("One bar per poster; the grey tick is the genre's decision threshold: a bar past it is a predicted genre.")
-st.plotly_chart(comparison.probability_figure(), config={"displayModeBar": False})
+relevant = comparison.relevant_genres()
+show_all = st.toggle(f"All {len(comparison.genres)} genres", value=False, key="compare_all_genres",
+                     help=f"Off: the {len(relevant)} genres that matter here (any poster's top 5 or predicted).")
+st.caption("One bar per poster; the yellow tick is the genre's decision threshold: a bar past it is a predicted genre.")
+st.plotly_chart(comparison.probability_figure(genres=None if show_all else relevant),
+                config={"displayModeBar": False}, key="compare_chart")
 
 st.subheader("Palettes")
-for name, colours in comparison.palettes().items():
-    st.markdown(f"**{name}**")
+for i, (name, colours) in enumerate(comparison.palettes().items()):
+    st.markdown(f"<b style='color:{POSTER_COLOURS[i]}'>{html.escape(name)}</b>", unsafe_allow_html=True)
     st.markdown(swatches_html(colours), unsafe_allow_html=True)
 
 st.subheader("Composition")
@@ -119,27 +139,23 @@ if atlas is None:
 else:
     range_genre = st.selectbox("Against the typical range of", atlas.genres,
                                index=atlas.genres.index(top_genre) if top_genre in atlas.genres else 0)
-st.dataframe(measure_rows(comparison, range_genre), hide_index=True)
+st.table(measure_rows(comparison, range_genre), border="horizontal", hide_index=True)
 
 st.subheader("Where the model looks")
-heat_genre = st.selectbox("Heatmaps for the genre", predictor.genres, index=predictor.genres.index(top_genre))
-try:
-    with st.spinner(f"Computing {heat_genre} heatmaps…"):  # cached per poster, shared with the Predict page
-        maps = [explain_bytes(data, (heat_genre,))[0].overlay(poster.image)
-                for (_, data), poster in zip(posters, comparison.posters)]
-    for column, name, image in zip(st.columns(len(maps)), comparison.names, maps):
-        column.image(image, caption=name, width="stretch")
-except PosterGenreError as e:
-    st.error(str(e))
-    maps = None
-except Exception:
-    log.exception("heatmaps failed")
-    st.error("The heatmaps could not be computed for these posters; the rest of the comparison stands.")
-    maps = None
+pick, opacity = st.columns([3, 1], vertical_alignment="bottom")
+heat_genre = pick.selectbox("Heatmaps for the genre", predictor.genres, index=predictor.genres.index(top_genre))
+alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key="compare_cam_alpha")
+with st.spinner(f"Computing {heat_genre} heatmaps…"):
+    maps = heatmaps_or_report(posters, comparison, heat_genre, alpha)
+if maps:
+    poster_row(maps, [f"<small>{html.escape(n)} · {p.prediction.probabilities[heat_genre]:.0%} {html.escape(heat_genre)}"
+                      "</small>" for n, p in zip(comparison.names, comparison.posters)])
 
 st.subheader("Export")
-csv, html_report, png_report = reports(key, range_genre, heat_genre, comparison, maps)
-left, middle, right = st.columns(3)
-left.download_button("CSV of all numbers", csv, "poster-comparison.csv", "text/csv", width="stretch")
-middle.download_button("HTML report", html_report, "poster-comparison.html", "text/html", width="stretch")
-right.download_button("PNG summary", png_report, "poster-comparison.png", "image/png", width="stretch")
+exports = reports_or_report(posters, comparison, range_genre, heat_genre, maps, alpha)
+if exports is not None:
+    csv, html_report, png_report = exports
+    with st.container(horizontal=True, gap="small"):
+        st.download_button("CSV of all numbers", csv, "poster-comparison.csv", "text/csv", icon=":material/download:")
+        st.download_button("HTML report", html_report, "poster-comparison.html", "text/html", icon=":material/download:")
+        st.download_button("PNG summary", png_report, "poster-comparison.png", "image/png", icon=":material/download:")

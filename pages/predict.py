@@ -1,11 +1,13 @@
 """Predict: a poster in (upload, image link or TMDB search) -> ranked genres, Grad-CAM, colours."""
 import json
+from pathlib import PurePosixPath
 
 import streamlit as st
 
 from app_components.charts import genre_bar_chart
-from app_components.inputs import PosterInput, call_or_report, poster_link, poster_upload
-from app_components.model_cache import analyze_bytes, explain_bytes, get_atlas, get_predictor, predict_bytes
+from app_components.inputs import PosterInput, call_or_report, poster_link, poster_upload, random_dataset_poster
+from app_components.model_cache import (analyze_bytes, explain_bytes, get_atlas, get_predictor, heatmap_png,
+                                        predict_bytes)
 from postergenre.images import load_image
 
 HEATMAP_WIDTH = 170  # px: four tiles in a row on a laptop, two on a phone
@@ -23,7 +25,7 @@ upload_tab, link_tab, tmdb_tab = st.tabs(["Upload", "Image link", "TMDB search"]
 poster_in, tmdb_choice = None, None
 if upload_tab.open:
     with upload_tab:
-        poster_in = poster_upload(key="poster")
+        poster_in = poster_upload(key="poster") or random_dataset_poster()
 if link_tab.open:
     with link_tab:
         poster_in = poster_link(key="url")
@@ -58,11 +60,11 @@ with st.spinner("Reading the poster…"):
 if pred is None:
     st.stop()
 poster = load_image(data)  # it just decoded for the prediction
-probabilities = {g["genre"]: g["probability"] for g in pred["genres"]}
+probabilities = pred.probabilities
 ranked = list(probabilities)
 
 # --- the ranked genres ----------------------------------------------------------------------------------
-st.subheader(pred["summary"])
+st.subheader(pred.summary)
 left, right = st.columns([2, 3], gap="medium")
 with left:
     st.image(poster, caption=poster_in.name, width="stretch")
@@ -75,14 +77,14 @@ if tmdb_choice is not None:
     from app_components.tmdb_view import draw_genre_comparison
 
     st.subheader("The model vs TMDB's genres")
-    draw_genre_comparison(pred["predicted"], list(tmdb_choice.movie.genres), predictor.genres)
+    draw_genre_comparison(pred.predicted, list(tmdb_choice.movie.genres), predictor.genres)
 
 with st.expander("Table and JSON", icon=":material/table:"):
-    st.dataframe([{"genre": g["genre"], "probability": g["probability"], "threshold": g["threshold"],
-                   "predicted": g["predicted"]} for g in pred["genres"]], hide_index=True, height="content",
+    st.dataframe([{"genre": g.genre, "probability": g.probability, "threshold": g.threshold,
+                   "predicted": g.predicted} for g in pred.scores], hide_index=True, height="content",
                  column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1),
                                 "threshold": st.column_config.NumberColumn(format="%.2f")})
-    st.download_button("Download JSON", json.dumps(dict(pred, source=poster_in.name), indent=2),
+    st.download_button("Download JSON", json.dumps(dict(pred.to_dict(), source=poster_in.name), indent=2),
                        file_name="postergenre.json", mime="application/json", key="download_json",
                        icon=":material/download:")
 
@@ -103,6 +105,10 @@ if chosen:
                          width=HEATMAP_WIDTH)
         st.caption("Red and yellow: the areas that raised the genre's score most; untinted areas barely "
                    "mattered. The maps come from the network's last, coarse layer: they show regions, not details.")
+        st.download_button("Download heatmaps (PNG)", heatmap_png(data, tuple(chosen), alpha),
+                           file_name=f"{PurePosixPath(poster_in.name).stem or 'poster'}_heatmaps.png",
+                           mime="image/png", key="download_heatmaps", icon=":material/download:",
+                           help="The poster and each heatmap side by side, labelled with genre and probability.")
 else:
     st.caption("Pick one or more genres to see where the model found evidence for them.")
 

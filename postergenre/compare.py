@@ -56,6 +56,13 @@ class PosterComparison:
         table = pd.DataFrame({p.name: p.prediction.probabilities for p in self.posters}).reindex(self.genres)
         return table.loc[table.max(axis=1).sort_values(ascending=False, kind="stable").index]
 
+    def relevant_genres(self, top: int = 5) -> list[str]:
+        """The genres that matter here: any poster's ``top`` most probable or predicted genres, ordered
+        like ``probabilities()`` (the default of the comparison chart; the rest is a toggle away)."""
+        keep = {s.genre for p in self.posters for s in p.prediction.scores[:top]}
+        keep |= {g for p in self.posters for g in p.prediction.predicted}
+        return [g for g in self.probabilities().index if g in keep]
+
     def predicted(self) -> dict[str, list[str]]:
         """Poster name -> the genres it clears the threshold for."""
         return {p.name: p.prediction.predicted for p in self.posters}
@@ -124,28 +131,38 @@ class PosterComparison:
     def to_csv(self, genre: str | None = None) -> str:
         return self.to_frame(genre).to_csv(index=False, float_format="%.6g")
 
-    def probability_figure(self, top: int | None = None):
-        """Grouped horizontal bars: genres down the side (strongest on top, the ``top`` strongest or all),
-        one bar per poster, each genre's threshold as a tick. Reads on a phone as well as a desktop."""
+    def probability_figure(self, top: int | None = None, genres: Sequence[str] | None = None,
+                           template: str | None = None):
+        """Grouped horizontal bars: genres down the side (strongest on top; ``genres`` to show only those,
+        else the ``top`` strongest or all), one bar per poster, each genre's threshold as a tick. Reads on
+        a phone as well as a desktop; the genre names get the margin they need (no clipped labels)."""
         import plotly.graph_objects as go
 
-        table = self.probabilities().iloc[:top].iloc[::-1]  # plotly draws the first row at the bottom
+        table = self.probabilities()
+        if genres is not None:
+            table = table.loc[[g for g in table.index if g in set(genres)]]
+        table = table.iloc[:top].iloc[::-1]  # plotly draws the first row at the bottom
         fig = go.Figure(go.Scatter(y=table.index, x=[self.thresholds[g] for g in table.index], mode="markers",
                                    name="threshold", marker=dict(symbol="line-ns-open", size=6 + 7 * len(self.posters),
-                                                                 color="#888", line=dict(width=2)),
+                                                                 color=THRESHOLD_COLOUR, line=dict(width=2)),
                                    hovertemplate="%{y} threshold: %{x:.0%}<extra></extra>"))
         for i, name in reversed(list(enumerate(table.columns))):  # first poster on top within a group
             fig.add_trace(go.Bar(y=table.index, x=table[name], name=name, orientation="h", marker_color=POSTER_COLOURS[i],
                                  hovertemplate="%{y}: %{x:.0%}<extra>" + name.replace("<", "&lt;") + "</extra>"))
+        label_room = 12 + 7 * max((len(str(g)) for g in table.index), default=4)  # px for the longest genre name
         fig.update_layout(barmode="group", height=70 + len(table) * (10 + 9 * len(self.posters)),
-                          margin=dict(l=10, r=10, t=10, b=10), bargap=0.2,
+                          margin=dict(l=label_room, r=10, t=10, b=10), bargap=0.2,
                           xaxis=dict(range=[0, 1], tickformat=".0%", title="probability", fixedrange=True),
-                          yaxis=dict(fixedrange=True), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0,
-                                                                   traceorder="reversed"))
+                          yaxis=dict(fixedrange=True, automargin=True),
+                          legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, traceorder="reversed"))
+        if template:
+            fig.update_layout(template=template)
         return fig
 
 
-POSTER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")  # one per poster, in every chart
+# one per poster, in every chart: the app's palette (its orange first), readable on dark and on white
+POSTER_COLOURS = ("#e4572e", "#3fa7d6", "#59c9a5", "#b07be0")
+THRESHOLD_COLOUR = "#f3c969"  # the app's threshold tick
 
 
 def compare_posters(predictor: Any, images: Sequence[ImageSource], names: Sequence[str] | None = None, *,

@@ -78,7 +78,8 @@ def to_html_report(comparison: PosterComparison, genre: str | None = None, heatm
         f'<div class="card"><img src="{_data_uri(p.image)}" alt="{esc(p.name)}">'
         f'<h3 style="color:{POSTER_COLOURS[i]}">{esc(p.name)}</h3><p>{esc(p.prediction.summary)}</p></div>'
         for i, p in enumerate(comparison.posters))
-    chart = comparison.probability_figure().to_html(full_html=False, include_plotlyjs=include_plotlyjs)
+    chart = comparison.probability_figure(template="plotly_white").update_traces(
+        selector=dict(name="threshold"), marker_color="#333").to_html(full_html=False, include_plotlyjs=include_plotlyjs)
     palettes = "".join(
         f"<tr><td>{esc(name)}</td><td>" + " ".join(
             f'<span class="chip" style="background:{c["hex"]}" title="{esc(c["name"])} {c["share"]:.0%}"></span>'
@@ -112,7 +113,7 @@ def to_png_report(comparison: PosterComparison, heatmaps: list[Image.Image] | No
     """A summary sheet (PNG): per poster a column with the poster, its heatmap (if given), its palette
     strip and its ``top`` genres as bars with the threshold marked."""
     n, pad, poster_h = len(comparison.posters), 16, int(column_width * 1.48)
-    rows_h = 30 + poster_h + (poster_h + 24 if heatmaps else 0) + 40 + top * 30 + pad
+    rows_h = 30 + poster_h + (poster_h + 24 if heatmaps else 0) + 40 + top * 34 + pad
     sheet = Image.new("RGB", (n * (column_width + pad) + pad, rows_h + 40), "white")
     draw, title, body = ImageDraw.Draw(sheet), _font(18), _font(14)
     draw.text((pad, 10), "Poster comparison · postergenre", fill="#222", font=title)
@@ -134,14 +135,16 @@ def to_png_report(comparison: PosterComparison, heatmaps: list[Image.Image] | No
             draw.rectangle([left, y, min(left + w, x + column_width), y + 24], fill=c.hex)
             left += w
         y += 36
-        for s in p.prediction.scores[:top]:
-            draw.rectangle([x, y, x + column_width, y + 20], fill="#eee")
-            draw.rectangle([x, y, x + round(s.probability * column_width), y + 20],
+        for s in p.prediction.scores[:top]:  # label on its own line, the bar and its threshold tick below it
+            draw.text((x, y), f"{s.genre} {s.probability:.0%}", fill="#111",
+                      font=body)
+            bar_y = y + 18
+            draw.rectangle([x, bar_y, x + column_width, bar_y + 10], fill="#eee")
+            draw.rectangle([x, bar_y, x + round(s.probability * column_width), bar_y + 10],
                            fill=POSTER_COLOURS[i] if s.predicted else "#9aa")
             tx = x + round(s.threshold * column_width)
-            draw.line([tx, y - 2, tx, y + 22], fill="#222", width=2)
-            draw.text((x + 4, y + 2), f"{s.genre} {s.probability:.0%}", fill="#111", font=body)
-            y += 30
+            draw.line([tx, bar_y - 2, tx, bar_y + 12], fill="#222", width=2)
+            y += 34
     buf = io.BytesIO()
     sheet.save(buf, "PNG", optimize=True)
     return buf.getvalue()

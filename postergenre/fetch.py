@@ -125,8 +125,9 @@ def _checked_target(url: str, allow_private: bool, deadline: float) -> tuple[str
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         hint = " (add https:// in front)" if not scheme or "." in scheme else ""
-        raise FetchError(f"Only http:// and https:// image addresses can be fetched, not {_short(text)}{hint}; "
-                         "for a file on your computer, upload it instead.")
+        raise FetchError(f"“{_short(text)}” is not a web link to an image{hint}. Only http:// and https:// image "
+                         "addresses can be fetched, e.g. https://image.tmdb.org/t/p/w500/abc.jpg; for a file on "
+                         "your computer, upload it instead.")
     if "@" in parts.netloc:
         raise FetchError(f"{_short(text, hide_userinfo=True)} contains a user name or password; remove it "
                          "(credentials in URLs are never sent) or download the image and upload it.")
@@ -145,6 +146,10 @@ def _checked_target(url: str, allow_private: bool, deadline: float) -> tuple[str
                 raise FetchError(f"Refusing to fetch {_short(text)}: {where}, and only public internet addresses "
                                  "are fetched; download the image and upload the file instead.")
     return host, addresses
+
+
+# getaddrinfo's answers meaning "this name does not exist" (a typo); any other failure is the network's
+_NO_SUCH_NAME = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
 
 
 def _resolve(host: str, port: int, deadline: float) -> list[IPAddress]:
@@ -170,8 +175,14 @@ def _resolve(host: str, port: int, deadline: float) -> list[IPAddress]:
     worker.join(max(0.0, deadline - time.monotonic()))
     if worker.is_alive():
         raise FetchError(f"Looking up {host} took too long; check your connection or try again later.")
-    if "error" in outcome or not outcome.get("infos"):
-        raise FetchError(f"The host {host} could not be found; check the address for typos.") from outcome.get("error")
+    error = outcome.get("error")
+    if isinstance(error, socket.gaierror) and error.errno not in _NO_SUCH_NAME:
+        # no answer at all (offline, no name server, a firewall): the address itself may be fine
+        raise FetchError(f"Could not look up {host}: no network connection or name server answered. "
+                         "Check your internet connection and try again.") from error
+    if error is not None or not outcome.get("infos"):
+        raise FetchError(f"The host {host} does not exist (the name server does not know it); "
+                         "check the address for typos.") from error
     addresses: list[IPAddress] = []
     for info in outcome["infos"]:
         ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])  # drop an IPv6 scope id

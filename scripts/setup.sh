@@ -11,12 +11,18 @@ fi
 stamp=.venv/.postergenre-installed
 want=$(cat requirements.txt pyproject.toml | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "[setup] installing requirements into .venv (first time: a few minutes; torch is large)"
+  echo "[setup] installing requirements into .venv (first time: a few minutes and a few GB; torch is large)"
   log=.venv/install.log
-  { .venv/bin/python -m pip install -q --upgrade pip &&
-    .venv/bin/python -m pip install -q -r requirements.txt &&
-    .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . ; } >"$log" 2>&1 ||
-    { tail -n 40 "$log"; echo "[setup] pip install failed; full log in $log"; exit 1; }
+  : >"$log"
+  # progress: one line per package as pip reaches it (the full output goes to the log)
+  progress() { tee -a "$log" | grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed)' |
+               sed -u -e 's/^Collecting /[setup]   getting /' -e 's/^Installing collected packages: .*/[setup]   installing.../' \
+                      -e 's/^Successfully installed .*/[setup]   done/' || true; }
+  if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+         .venv/bin/python -m pip install --progress-bar off -r requirements.txt &&
+         .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . ; } 2>&1 | progress; then
+    tail -n 40 "$log"; echo "[setup] pip install failed; full log in $log"; exit 1
+  fi
   echo "$want" > "$stamp"
 fi
 # export/cache the ONNX backbone once, so the first app start or prediction is fast (no-op when cached)

@@ -51,7 +51,13 @@ def test_predict_page_ranks_genres_and_shows_heatmaps(app, predictor, sample_pos
     app.multiselect(key="cam_genres").set_value(["Horror"]).run()
     assert not app.exception and _image_captions(app)[2].startswith("Horror · ")
     assert len(_image_captions(app)) == 3
-    assert app.get("download_button")
+    downloads = {b.proto.label: b for b in app.get("download_button")}
+    assert "Download JSON" in downloads and "Download heatmaps (PNG)" in downloads
+    from app_components.model_cache import heatmap_png
+    from PIL import Image
+
+    sheet = Image.open(io.BytesIO(heatmap_png(sample_poster_bytes, ("Horror",), 0.6)))   # what the button serves
+    assert sheet.format == "PNG" and sheet.width > 2 * sheet.height * 0.5   # poster + one labelled heatmap
 
 
 def test_corrupt_upload_shows_an_error_not_an_exception(app):
@@ -70,10 +76,22 @@ def test_url_input_refuses_bad_links(app, url, says):
     assert app.error and "Could not use that link" in app.error[0].value and says in app.error[0].value.lower()
 
 
-def test_tmdb_tab_without_key_says_how_to_add_one(app):
+def test_tmdb_tab_without_key_speaks_to_users(app):
     _open_tab(app, "TMDB search")
     assert not app.exception
-    assert any("TMDB" in i.value for i in app.info)
+    assert any(i.value.startswith("TMDB search is not enabled on this deployment") for i in app.info)
+    assert not any("secrets.toml" in i.value for i in app.info)
+    assert app.text_input(key="tmdb_user_token_field").proto.type == 1   # a password field
+
+
+def test_random_dataset_poster(predictor, monkeypatch, real_posters):
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.setenv("POSTERGENRE_DATA", str(real_posters))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.button(key="random_poster").click().run()
+    assert not at.exception and not at.error
+    name = at.session_state["random_poster_pick"]
+    assert (real_posters / "images" / name).is_file() and name in _image_captions(at)
 
 
 def test_model_page_numbers_come_from_the_metadata(app, predictor):

@@ -56,7 +56,8 @@ def test_atlas_page_draws_every_section(atlas_env):
         assert section in headers
     assert len(at.get("plotly_chart")) == 5   # effects, distribution, decades, hues, model
     assert any("#" in m.value and "share" not in m.value and "flex" in m.value for m in at.markdown)
-    assert any("POSTERGENRE_DATA" in c.value for c in at.caption)   # no dataset configured
+    empty = next(c.value for c in at.caption if "most typical" in c.value)   # no dataset configured:
+    assert "this one does not" in empty and "README" in empty and "POSTERGENRE_DATA" not in empty  # a user's words
 
 
 def test_atlas_page_contrast_and_violin(atlas_env):
@@ -106,6 +107,7 @@ def test_analysis_view_helpers(atlas_env):
     swatches = " ".join(m.value for m in at.markdown)
     assert "#C81E1E" in swatches and "#000000" in swatches          # the two halves' colours
     assert len(at.get("plotly_chart")) == 1                         # percentile strip, only with an atlas
-    with_atlas, without = at.dataframe[0].value, at.dataframe[1].value
+    with_atlas, without = at.table[0].value, at.table[1].value   # whole tables, wrapping: nothing cut off
     assert "vs Horror" in with_atlas.columns and len(with_atlas) >= len(MEASURES) - 1
-    assert list(without.columns) == ["measure", "value", "what it is"] and len(without) == len(MEASURES)
+    assert "in plain words" in with_atlas.columns and with_atlas["in plain words"].str.len().min() > 5
+    assert list(without.columns) == ["measure", "value", "in plain words"] and len(without) == len(MEASURES)

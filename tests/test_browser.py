@@ -65,3 +65,24 @@ def test_model_card_page(app_url, browser, tmp_path, width, height):
     _full_page_shot(page, tmp_path / f"model_card_{width}x{height}.png")
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+
+
+def test_compare_on_a_phone_two_posters_a_row_no_sideways_scroll(app_url, browser, tmp_path):
+    from conftest import jpeg_bytes, make_poster
+
+    files = []
+    for seed in (1, 2, 3):
+        path = tmp_path / f"poster{seed}.jpg"
+        path.write_bytes(jpeg_bytes(make_poster(seed=seed)))
+        files.append(str(path))
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{app_url}/compare")
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(files)
+    page.get_by_role("heading", name="Export").wait_for(timeout=180_000)
+    page.wait_for_timeout(1000)
+    assert page.locator("[data-testid=stException]").count() == 0
+    tops = page.locator("[data-testid=stImage] img").evaluate_all(
+        "els => els.slice(0, 3).map(e => Math.round(e.getBoundingClientRect().top))")
+    assert tops[0] == tops[1] and tops[2] > tops[0]            # two side by side, the third below
+    _full_page_shot(page, tmp_path / "compare_390x844.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391   # no sideways scrolling

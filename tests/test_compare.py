@@ -1,6 +1,8 @@
 """Comparing posters: the core tables/exports (postergenre.compare, compare_report) and the Compare page."""
 from __future__ import annotations
 
+import json
+
 import io
 import re
 
@@ -90,6 +92,18 @@ def test_html_report_is_self_contained_and_escaped(comparison):
     assert "typical Drama" in page
 
 
+def test_html_report_chart_names_every_genre_with_room_for_it(comparison):
+    from postergenre.compare_report import to_html_report
+
+    page = to_html_report(comparison, genre="Drama")
+    data, layout = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{", page, re.S).groups()
+    bars = [t for t in json.loads(data) if t["type"] == "bar"]
+    assert all(set(t["y"]) == set(comparison.genres) for t in bars)   # every genre, by its full name
+    layout = json.loads(layout)
+    longest = max(len(g) for g in comparison.genres)
+    assert layout["yaxis"]["automargin"] and layout["margin"]["l"] >= 6 * longest   # labels are not clipped
+
+
 def test_png_report_draws_every_poster(comparison):
     from postergenre.compare_report import to_png_report
 
@@ -144,10 +158,15 @@ def test_compare_page_draws_and_exports_a_comparison(page_env, predictor):
     headers = [h.value for h in at.subheader]
     assert headers == ["Genre probabilities", "Palettes", "Composition", "Where the model looks", "Export"]
     assert len(at.get("plotly_chart")) == 1
-    summaries = [c.value for c in at.caption]
+    captions = " ".join(m.value for m in at.markdown)
     for data in POSTERS[:2]:
-        assert predictor.predict(data).summary in summaries
-    table = at.dataframe[0].value
+        assert predictor.predict(data).summary in captions
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)      # the genres that matter, all a toggle away
+    shown = set(chart["data"][0]["y"])
+    assert len(shown) < len(predictor.genres)
+    at.toggle(key="compare_all_genres").set_value(True).run()
+    assert set(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["y"]) == set(predictor.genres)
+    table = at.table[0].value
     assert {"teaser", "final"} <= set(table.columns) and "Brightness (L*)" in set(table["measure"])
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["CSV of all numbers", "HTML report", "PNG summary"]
@@ -160,6 +179,19 @@ def test_compare_page_draws_and_exports_a_comparison(page_env, predictor):
     assert len(at.get("image")) == 4
 
 
+def test_compare_page_names_and_duplicates(page_env):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.file_uploader[0].set_value([("a.jpg", POSTERS[0], "image/jpeg"), ("again.jpg", POSTERS[0], "image/jpeg"),
+                                   ("b.jpg", POSTERS[1], "image/jpeg")]).run()
+    assert not at.exception and any("same image" in w.value for w in at.warning)
+    names = [t for t in at.text_input if t.key.startswith("compare_name_")]
+    assert [t.value for t in names] == ["a", "b"]                  # the duplicate is compared once
+    names[1].input("Final poster").run()
+    assert not at.exception and "Final poster" in set(at.table[0].value.columns)
+
+
 def test_compare_page_reports_a_broken_upload(page_env):
     from streamlit.testing.v1 import AppTest
 
@@ -167,4 +199,4 @@ def test_compare_page_reports_a_broken_upload(page_env):
     at.file_uploader[0].set_value([("good.jpg", POSTERS[0], "image/jpeg"),
                                    ("broken.jpg", POSTERS[1][:300], "image/jpeg")]).run()
     assert not at.exception, at.exception
-    assert at.error and at.error[0].value.startswith("broken: ")
+    assert at.error and "broken: " in at.error[0].value

@@ -62,12 +62,20 @@ def test_unknown_genre(predictor, sample_poster_path):
         explain(predictor, sample_poster_path, ["Cowboys"])
 
 
-def test_explain_cli(sample_poster_path, tmp_path, capsys, predictor):
+def test_explain_cli(sample_poster_path, tmp_path, capsys, predictor, monkeypatch):
     out = tmp_path / "heat.png"
     assert main(["explain", str(sample_poster_path), "--genre", "Horror", "--genre", "Drama", "--out", str(out)]) == 0
-    w, h = Image.open(sample_poster_path).size
-    assert Image.open(out).size == (2 * w, h)
+    h = min(Image.open(sample_poster_path).height, 720)
+    sheet = np.asarray(Image.open(out).convert("L"))
+    assert sheet.shape[0] > h  # tiles + a caption band under them
+    band = sheet[h + 14:, :]   # labels ("Poster", "Horror · 12%", "Drama · 40%") are dark text on white
+    tile_w = (sheet.shape[1] - 12) // 3
+    for i in range(3):          # poster + two heatmaps, each with a label under it
+        assert (band[:, 12 + i * tile_w: (i + 1) * tile_w] < 128).sum() > 20
     assert "Horror" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)  # no --out: <poster name>_heatmaps.png here
+    assert main(["explain", str(sample_poster_path), "--genre", "Drama"]) == 0
+    assert (tmp_path / f"{sample_poster_path.stem}_heatmaps.png").is_file()
     assert main(["explain", str(sample_poster_path), "--genre", "Nope", "--out", str(out)]) == 2
     assert main(["explain", str(sample_poster_path), "--colormap", "nope", "--out", str(out)]) == 2
     assert "--colormap" in capsys.readouterr().err

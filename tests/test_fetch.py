@@ -225,8 +225,24 @@ def test_malformed_urls(url, message):
 
 def test_unknown_host(monkeypatch):
     fake_dns(monkeypatch, {})
-    with pytest.raises(FetchError, match="could not be found; check the address"):
+    with pytest.raises(FetchError, match="does not exist .*check the address for typos"):
         fetch_url("https://no-such-host.test/poster.png", session=NoSession())
+
+
+def test_offline_dns_is_not_called_a_typo(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(fetch, "_getaddrinfo", no_network)
+    with pytest.raises(FetchError, match="internet connection") as err:
+        fetch_url("https://image.tmdb.org/t/p/w500/x.jpg", session=NoSession())
+    assert "typo" not in str(err.value)
+
+
+def test_not_a_url_quotes_the_input_and_shows_a_link_format():
+    with pytest.raises(FetchError, match="“poster_of_alien”") as err:
+        fetch_url("poster_of_alien", session=NoSession())
+    assert "https://" in str(err.value)
 
 
 def test_slow_dns_hits_the_deadline(monkeypatch):

@@ -82,12 +82,25 @@ def test_year_filter_and_no_results(app_env):
     assert 1006 in shown and all(app_env.film(i)["release_date"].startswith(str(year)) for i in shown)
 
 
-def test_without_credentials_the_app_says_how_to_add_them(app_env, monkeypatch):
+def test_without_credentials_the_app_speaks_to_users(app_env, monkeypatch):
     monkeypatch.delenv("TMDB_API_TOKEN")
     at = AppTest.from_function(search_script, default_timeout=30).run()
     assert not at.exception and not at.error
-    assert "TMDB_API_TOKEN" in at.info[0].value and "secrets.toml" in at.info[0].value
-    assert not at.text_input and "not endorsed" in markdown(at)
+    assert "TMDB search is not enabled on this deployment" in at.info[0].value
+    assert "secrets.toml" not in at.info[0].value and "TMDB_API_TOKEN" not in at.info[0].value
+    assert [t.key for t in at.text_input] == ["tmdb_user_token_field"] and "not endorsed" in markdown(at)
+
+
+def test_a_visitors_own_token_searches_for_this_session_only(app_env, monkeypatch, caplog):
+    monkeypatch.delenv("TMDB_API_TOKEN")
+    at = AppTest.from_function(search_script, default_timeout=30).run()
+    at.text_input(key="tmdb_user_token_field").input(TOKEN).run()
+    at.text_input(key="tmdb_query").input("alien").run()
+    assert not at.exception and not at.error
+    assert any(b.key.startswith("tmdb_picked_") for b in at.button)          # the search ran with it
+    assert TOKEN not in caplog.text and TOKEN not in markdown(at)
+    fresh = AppTest.from_function(search_script, default_timeout=30).run()   # another browser session
+    assert "not enabled" in fresh.info[0].value and not any(t.key == "tmdb_query" for t in fresh.text_input)
 
 
 def test_rejected_token_is_an_error_message_without_the_token(app_env, monkeypatch):

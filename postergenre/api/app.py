@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from ..errors import WeightsError
 from .config import APIConfig
 from .dependencies import ModelState
+from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodySizeLimit
 from .routes import router, service
@@ -35,7 +36,7 @@ def create_app(weights: str | Path | None = None, config: APIConfig | None = Non
         yield
         state.shutdown()
 
-    app = FastAPI(title="postergenre API", version=_version(), lifespan=lifespan,
+    app = FastAPI(title="postergenre API", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Read a movie poster: ranked genres, colour and composition, Grad-CAM heatmaps. "
                               "Send the poster as a multipart `file`, as JSON `{\"url\": ...}`, or as the raw image.")
     app.state.model = state
@@ -43,6 +44,7 @@ def create_app(weights: str | Path | None = None, config: APIConfig | None = Non
     install_error_handlers(app)
     app.include_router(service)
     app.include_router(router)
+    install_docs(app)   # /docs and /redoc from package assets (offline), GET / -> /docs
     return app
 
 

@@ -1,4 +1,4 @@
-"""postergenre explain POSTER [--genre G ...] [--top K] --out heat.png"""
+"""postergenre explain POSTER [--genre G ...] [--top K] [--out heat.png]"""
 from __future__ import annotations
 
 import argparse
@@ -12,8 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("poster", help="image file or http(s) URL")
     p.add_argument("--genre", action="append", default=None, help="genre to explain (repeatable; default: the top ones)")
     p.add_argument("--top", type=int, default=3, help="how many top genres when no --genre is given (default 3)")
-    p.add_argument("--out", type=Path, required=True,
-                   help="output PNG (missing parent folders are created; checked before any work)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output PNG (default: POSTER-NAME_heatmaps.png in the current folder; missing parent "
+                        "folders are created; checked before any work)")
     p.add_argument("--alpha", type=float, default=0.6, help="heatmap opacity 0..1 (default 0.6)")
     p.add_argument("--colormap", default="jet", help="heatmap colours: jet (default), turbo, inferno, magma, plasma, viridis or hot")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
@@ -22,27 +23,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from PIL import Image
-
     import postergenre
 
     from ..errors import PosterGenreError
     from ..explain import COLORMAPS, explain
+    from ..explain_sheet import heatmap_sheet
     from ..fetch import fetch_url
     from ..images import load_image
     from ._output import check_writable, display_name
 
     if args.colormap not in COLORMAPS:
         raise PosterGenreError(f"Unknown --colormap {args.colormap!r}: use one of {', '.join(COLORMAPS)}.")
-    out = check_writable(args.out)  # before any work
+    out = check_writable(args.out or default_out(args.poster))  # before any work
     src = fetch_url(args.poster) if args.poster.startswith(("http://", "https://")) else Path(args.poster)
     poster = load_image(src)
     predictor = postergenre.load(args.weights, device=args.device)
     maps = explain(predictor, poster, args.genre, top_k=args.top)
-    tiles = [h.overlay(poster, args.alpha, args.colormap) for h in maps]
-    sheet = Image.new("RGB", (poster.width * len(tiles), poster.height), "white")
-    for i, tile in enumerate(tiles):
-        sheet.paste(tile, (i * poster.width, 0))
+    sheet = heatmap_sheet(poster, maps, alpha=args.alpha, colormap=args.colormap,  # labelled tiles
+                          tile_height=min(poster.height, 720))
     try:
         sheet.save(out)
     except (OSError, ValueError) as e:  # unwritable place, or an ending Pillow cannot save
@@ -50,5 +48,13 @@ def run(args: argparse.Namespace) -> int:
                                "choose another file ending in .png.") from None
     for h in maps:
         print(f"{h.genre:<16} {h.probability:6.1%}")
-    print(f"wrote {display_name(out)} ({', '.join(h.genre for h in maps)}, left to right)")
+    print(f"wrote {display_name(out)} (poster, then {', '.join(h.genre for h in maps)}, left to right)")
     return 0
+
+
+def default_out(poster: str) -> Path:
+    """``<poster's name>_heatmaps.png`` in the current folder (a URL's last path part, else "poster")."""
+    from urllib.parse import urlsplit
+
+    stem = Path(urlsplit(poster).path if poster.startswith(("http://", "https://")) else poster).stem
+    return Path(f"{stem or 'poster'}_heatmaps.png")
