@@ -30,5 +30,8 @@ with st.sidebar:
         from app_components.tmdb_view import tmdb_attribution
 
         tmdb_attribution()
+        from app_components.similar import index_hint
+
+        index_hint()
 
 page.run()

@@ -8,6 +8,7 @@ from app_components.charts import genre_bar_chart
 from app_components.inputs import PosterInput, call_or_report, poster_link, poster_upload, random_dataset_poster
 from app_components.model_cache import (analyze_bytes, explain_bytes, get_atlas, get_predictor, heatmap_png,
                                         predict_bytes)
+from app_components.similar import draw_similar
 from postergenre.images import load_image
 
 HEATMAP_WIDTH = 170  # px: four tiles in a row on a laptop, two on a phone
@@ -122,3 +123,6 @@ if analysis is not None:
     draw_palette(analysis)
     genre = st.selectbox("Compare with the typical range of", ranked, index=0, key="atlas_genre")
     draw_measures(analysis, get_atlas(), genre)
+
+# --- similar posters of the user's catalog (only with POSTERGENRE_INDEX) ----------------------------
+draw_similar(data, poster_in.name or "this poster")

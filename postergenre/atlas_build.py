@@ -25,7 +25,7 @@ from .errors import DatasetError, ImageLoadError
 from .palette import colour_name, hex_colour, kmeans, lab_to_rgb
 
 __all__ = ["AtlasConfig", "select_posters", "build_atlas", "summarise", "cache_folder", "model_fingerprint",
-           "read_cache", "ATLAS_FORMAT"]
+           "read_cache", "write_atlas", "ATLAS_FORMAT"]
 
 ATLAS_FORMAT = "postergenre-atlas/1"
 
@@ -173,12 +173,17 @@ def build_atlas(ds: PosterDataset, out: str | Path | None = None, cfg: AtlasConf
     atlas = summarise(table, records, probs, model, cfg)
     atlas["source"].update({"dataset": ds.root.name, "build_seconds": round(time.perf_counter() - t0, 1)})
     if out is not None:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps(atlas, separators=(",", ":")))
-        tmp.replace(out)
+        write_atlas(atlas, out)
     return atlas
+
+
+def write_atlas(atlas: dict, out: str | Path) -> None:
+    """Write the atlas JSON to ``out`` atomically (a temporary file, then a rename)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(atlas, separators=(",", ":")))
+    tmp.replace(out)
 
 
 # --- reduction to statistics --------------------------------------------------------------------------

@@ -171,3 +171,55 @@ def test_cli_errors_are_messages(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
     assert main(["similar", str(tmp_path / "x.jpg"), "--index", str(tmp_path)]) == 2
     assert "postergenre index" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def small_index(local_out, tmp_path_factory) -> Path:
+    from postergenre.catalog.index import build_index
+
+    index = tmp_path_factory.mktemp("index") / "index"
+    assert build_index(local_out, index, progress=False)["rows"] == N_POSTERS  # reuses the tag output
+    return index
+
+
+def test_api_similar_only_with_an_index(small_index, catalog_dir, monkeypatch, predictor):
+    from fastapi.testclient import TestClient
+
+    from postergenre.api import create_app
+
+    poster = sorted((catalog_dir / "images").glob("tt*.jpg"))[5]
+    monkeypatch.delenv("POSTERGENRE_INDEX", raising=False)
+    with TestClient(create_app(preload=False)) as client:
+        assert client.post("/v1/similar", content=poster.read_bytes()).status_code == 404
+    monkeypatch.setenv("POSTERGENRE_INDEX", str(small_index))
+    with TestClient(create_app(preload=False)) as client:
+        r = client.post("/v1/similar?k=3", files={"file": ("p.jpg", poster.read_bytes(), "image/jpeg")})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["index_size"] == N_POSTERS and len(body["similar"]) == 3
+        assert body["similar"][0]["path"] == str(poster.resolve()) and body["similar"][0]["distance"] < 1e-4
+        assert client.post("/v1/similar", content=b"not an image").status_code in (400, 415, 422)
+
+
+def test_app_shows_similar_posters_only_with_an_index(small_index, catalog_dir, monkeypatch, predictor):
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.syspath_prepend(str(root))
+    poster = sorted((catalog_dir / "images").glob("tt*.jpg"))[7]
+    monkeypatch.delenv("POSTERGENRE_INDEX", raising=False)
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=180).run()
+    assert any("POSTERGENRE_INDEX" in c.value for c in at.sidebar.caption)          # the About hint
+    at.file_uploader(key="poster").upload("p.jpg", poster.read_bytes(), "image/jpeg").run()
+    assert not at.exception and "Similar posters in your catalog" not in [h.value for h in at.subheader]
+    monkeypatch.setenv("POSTERGENRE_INDEX", str(small_index))
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=180).run()
+    assert not any("POSTERGENRE_INDEX" in c.value for c in at.sidebar.caption)
+    at.file_uploader(key="poster").upload("p.jpg", poster.read_bytes(), "image/jpeg").run()
+    assert not at.exception and not at.error
+    assert "Similar posters in your catalog" in [h.value for h in at.subheader]
+    assert any(f"**{poster.stem}**" in c.value and "distance 0.000" in c.value for c in at.caption)
+    compare = [b for b in at.button if b.key and b.key.startswith("similar_compare_")]
+    compare[1].click().run()
+    picks = at.session_state["compare_tmdb_picks"]
+    assert "catalog:p.jpg" in picks and len(picks) == 2, (list(picks), len(compare))  # the poster read + the similar one

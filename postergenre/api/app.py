@@ -2,6 +2,7 @@
 and the routers of ``routes`` (FastAPI's "bigger applications" layout)."""
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -45,6 +46,10 @@ def create_app(weights: str | Path | None = None, config: APIConfig | None = Non
     app.include_router(service)
     app.include_router(router)
     install_docs(app)   # /docs and /redoc from package assets (offline), GET / -> /docs
+    if os.environ.get("POSTERGENRE_INDEX"):  # a similar-poster index: POST /v1/similar
+        from .similar import add_similar
+
+        add_similar(app, os.environ["POSTERGENRE_INDEX"])
     return app
 
 

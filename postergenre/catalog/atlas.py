@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ..atlas_build import AtlasConfig, summarise
+from ..atlas_build import AtlasConfig, summarise, write_atlas
 from ..errors import DatasetError
 from .rows import prob_column
 
@@ -69,11 +69,7 @@ def atlas_from_parquet(out: str | Path, cfg: AtlasConfig = AtlasConfig(split=Non
     atlas["source"].update({"dataset": Path(out).name, "genres_from": column,
                             "build_seconds": round(time.perf_counter() - t0, 1)})
     if dest is not None:
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(dest.suffix + ".tmp")
-        tmp.write_text(json.dumps(atlas, separators=(",", ":")))
-        tmp.replace(dest)
+        write_atlas(atlas, dest)
     return atlas
 
 

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-connections", type=int, default=None,
                    help="answer 503 beyond this many concurrent connections (uvicorn's limit_concurrency; "
                         "default no limit)")
+    p.add_argument("--index", default=None, help="similar-poster index (`postergenre index`): enables POST /v1/similar")
     p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     p.set_defaults(func=run)
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     # Settings travel as environment variables so that every worker process builds the same app.
     settings = {"POSTERGENRE_WEIGHTS": args.weights, "POSTERGENRE_API_MAX_UPLOAD_MB": args.max_upload_mb,
                 "POSTERGENRE_API_TIMEOUT": args.timeout, "POSTERGENRE_API_CONCURRENCY": args.concurrency,
-                HEADER_TIMEOUT_ENV: args.header_timeout}
+                HEADER_TIMEOUT_ENV: args.header_timeout, "POSTERGENRE_INDEX": args.index}
     os.environ.update({k: str(v) for k, v in settings.items() if v is not None})
     if args.weights:  # fail now with a clear message rather than in every worker
         from ..model import read_weights

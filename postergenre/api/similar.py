@@ -1,0 +1,48 @@
+"""``POST /v1/similar``: the catalog posters that look most like the posted one. Mounted only when the
+server has a similar-poster index (``POSTERGENRE_INDEX``, or ``postergenre serve --index INDEX``)."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+
+from .config import APIConfig
+from .dependencies import ModelState, get_config, get_predictor, get_state
+from .gate import Deadline, run_gated
+from .inputs import ERRORS, POSTER_BODY, decode_for_model, read_poster
+
+__all__ = ["add_similar"]
+
+
+def add_similar(app: FastAPI, index_path: str) -> None:
+    """Add the endpoint to ``app``; the index opens on first use (with the app's shared Predictor)."""
+    router = APIRouter(prefix="/v1", tags=["catalog"])
+    lock = threading.Lock()
+    opened: dict[str, Any] = {}
+
+    def index(predictor: Any) -> Any:
+        with lock:
+            if "index" not in opened:
+                from ..catalog.index import PosterIndex
+
+                opened["index"] = PosterIndex(index_path, predictor=predictor)
+        return opened["index"]
+
+    @router.post("/similar", responses=ERRORS, openapi_extra=POSTER_BODY)
+    async def similar(request: Request, k: int = Query(10, ge=1, le=100, description="how many posters"),
+                      predictor: Any = Depends(get_predictor), config: APIConfig = Depends(get_config),
+                      state: ModelState = Depends(get_state)) -> dict:
+        """The ``k`` nearest posters of the server's catalog index (cosine distance, nearest first)."""
+        deadline = Deadline(config)
+        data, _ = await read_poster(request, config, deadline)
+
+        def work() -> Any:
+            image = decode_for_model(data, config, predictor)
+            deadline.check()
+            return index(predictor).similar(image, k)
+
+        hits = await run_gated(state.model_pool, work, deadline)
+        return {"index_size": len(index(predictor)), "k": k, "similar": [h.to_dict() for h in hits]}
+
+    app.include_router(router)
