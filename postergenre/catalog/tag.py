@@ -27,10 +27,10 @@ __all__ = ["TagConfig", "TagReport", "tag", "done_paths", "read_output"]
 @dataclass(frozen=True)
 class TagConfig:
     engine: str = "local"            # 'local' (this process) or 'ray'
-    batch_size: int = 16             # posters per model call (measured: benchmarks/catalog_tag.py)
+    batch_size: int = 16             # posters per model call (measured: 16 beat 4, benchmarks/catalog_tag.py)
     chunk: int = 256                 # local engine: posters per part file
-    concurrency: int = 1             # ray: actors in the pool (each loads the model once)
-    num_cpus: float = 2.0            # ray: CPUs reserved per actor (= its ONNX Runtime threads)
+    concurrency: int | None = None   # ray: actors in the pool (each loads the model once); None = CPUs / num_cpus
+    num_cpus: float = 1.0            # ray: CPUs per actor (= its ONNX Runtime threads); 1 measured best
     address: str | None = None       # ray: an existing cluster ('auto', 'ray://host:10001'); None = local
     progress: bool = True            # progress bar (local) / Ray Data's progress (ray)
     limit: int | None = None         # tag only the first N inputs still to do
@@ -185,8 +185,9 @@ def _tag_ray(src: CatalogSource, todo: list[str], out: Path, config: TagConfig, 
         ds = ray.data.from_items([{"path": k} for k in todo])
     else:
         ds = ray.data.read_binary_files(todo, include_paths=True, num_cpus=0)
+    actors = config.concurrency or max(1, int(ray.cluster_resources().get("CPU", 1) // config.num_cpus))
     tagged = ds.map_batches(
-        TagWorker, fn_constructor_args=(wcfg, labels, meta), compute=ray.data.ActorPoolStrategy(size=config.concurrency),
+        TagWorker, fn_constructor_args=(wcfg, labels, meta), compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=config.num_cpus, batch_size=config.batch_size, batch_format="pyarrow")
     before = set(_part_files(out))
     tagged.write_parquet(str(out.resolve()), ray_remote_args=io)

@@ -44,7 +44,8 @@ def _worker_options(p: argparse.ArgumentParser) -> None:
     d = TagConfig()
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="local (default) or ray")
     p.add_argument("--address", default=None, help="ray: address of an existing cluster (default: start a local one)")
-    p.add_argument("--concurrency", type=int, default=d.concurrency, help=f"ray: model actors (default {d.concurrency})")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="ray: model actors, each loads the model once (default: the cluster's CPUs / --num-cpus)")
     p.add_argument("--num-cpus", type=float, default=d.num_cpus,
                    help=f"ray: CPUs per actor, also its ONNX Runtime threads (default {d.num_cpus:g})")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"posters per model call (default {d.batch_size})")
@@ -60,7 +61,7 @@ def _configs(args: argparse.Namespace, **worker):
     from ..errors import DatasetError
 
     for name in ("concurrency", "batch_size"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise DatasetError(f"--{name.replace('_', '-')} must be 1 or more, not {getattr(args, name)}")
     if args.num_cpus <= 0:
         raise DatasetError(f"--num-cpus must be above 0, not {args.num_cpus}")

@@ -1,0 +1,122 @@
+"""Throughput of ``postergenre tag``: the local engine vs Ray Data with 1 and 2 actors, on N real posters.
+
+Prints posters/s for each set-up, Ray's overhead over the local engine at equal cores, the memory
+(peak RSS) of each model actor, the efficiency per added core, and the per-core rate the README's
+sizing table is computed from (with and without --analyze). Ray's cluster start-up is timed apart.
+
+    .venv/bin/python benchmarks/catalog_tag.py [--n 200] [--data ../shared/data/posters]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+class PeakRSS:
+    """Peak resident memory (VmHWM) of Ray's model actor processes, read from /proc every 0.2 s."""
+
+    def __init__(self):
+        self.peak: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            for proc in Path("/proc").glob("[0-9]*"):
+                try:
+                    if b"MapWorker" not in (proc / "cmdline").read_bytes():
+                        continue
+                    status = (proc / "status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak[int(proc.name)] = max(self.peak.get(int(proc.name), 0), int(line.split()[1]) * 1024)
+            self._stop.wait(0.2)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run(paths, cfg, wcfg) -> float:
+    from postergenre.catalog import tag
+
+    out = Path(tempfile.mkdtemp(prefix="bench-tag-")) / "out.parquet"
+    try:
+        t0 = time.perf_counter()
+        report = tag(paths, out, cfg, wcfg)
+        wall = time.perf_counter() - t0
+        assert report.tagged == len(paths) and report.errors == 0, report
+        return len(paths) / wall
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "posters"))
+    ap.add_argument("--n", type=int, default=200, help="posters per run (default 200)")
+    ap.add_argument("--skip-ray", action="store_true")
+    args = ap.parse_args()
+
+    from postergenre.catalog import TagConfig, WorkerConfig, resolve_source
+
+    paths = resolve_source(args.data).paths[: args.n]
+    q = dict(progress=False)
+    rates: dict[str, float] = {}
+    print(f"{len(paths)} posters per run; figures are end to end (model load + read + decode + predict + write)")
+    for bs in (4, 16):
+        rates[f"local, 1 thread, batch {bs}"] = run(paths, TagConfig(batch_size=bs, **q), WorkerConfig(threads=1))
+    rates["local, 2 threads, batch 16"] = run(paths, TagConfig(batch_size=16, **q), WorkerConfig(threads=2))
+    n_an = max(20, args.n // 4)
+    rates["local, 1 thread, --analyze (no text)"] = run(paths[:n_an], TagConfig(**q), WorkerConfig(threads=1, analyze=True, text=False))
+    rates["local, 1 thread, --analyze (with text)"] = run(paths[:n_an], TagConfig(**q), WorkerConfig(threads=1, analyze=True))
+    for name, r in rates.items():
+        print(f"  {name:<44} {r:6.1f} posters/s", flush=True)
+    if not args.skip_ray:
+        import ray
+
+        from postergenre.catalog.tag import ray_init
+
+        t0 = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray_init()
+        print(f"  Ray local cluster start-up: {time.perf_counter() - t0:.1f} s (not counted below)")
+        memory = {}
+        for name, conc, cpus in (("ray, 1 actor x 1 CPU", 1, 1.0), ("ray, 2 actors x 1 CPU", 2, 1.0),
+                                 ("ray, 1 actor x 2 CPUs", 1, 2.0)):
+            with PeakRSS() as rss:
+                rates[name] = run(paths, TagConfig(engine="ray", concurrency=conc, num_cpus=cpus, batch_size=16, **q),
+                                  WorkerConfig())
+            memory[name] = max(rss.peak.values(), default=0) / 2**20
+            print(f"  {name:<44} {rates[name]:6.1f} posters/s, peak RSS per actor {memory[name]:.0f} MiB", flush=True)
+        ray.shutdown()
+        local1 = rates["local, 1 thread, batch 16"]
+        one, two = rates["ray, 1 actor x 1 CPU"], rates["ray, 2 actors x 1 CPU"]
+        print(f"  Ray overhead at 1 core: {100 * (1 - one / local1):+.0f}% (ray {one:.1f} vs local {local1:.1f} posters/s)")
+        print(f"  efficiency of the 2nd core (2 actors / 2 x 1 actor): {100 * two / (2 * one):.0f}%")
+    per_core = rates["local, 1 thread, batch 16"]
+    an_core = rates["local, 1 thread, --analyze (no text)"]
+    print(f"  per-core rate: {per_core:.1f} posters/s; with --analyze (no text) {an_core:.1f}; "
+          f"with text {rates['local, 1 thread, --analyze (with text)']:.1f}")
+    for n in (1_000_000, 10_000_000):
+        print(f"  {n:>10,} posters: {n / per_core / 3600:,.0f} core-hours "
+              f"({n / an_core / 3600:,.0f} with --analyze, no text)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
