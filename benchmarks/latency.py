@@ -83,6 +83,15 @@ def main() -> None:
     print(f"everything else (decode, resize, head, TTA merge): {p50 - bare50:.1f} ms = "
           f"{(p50 - bare50) / bare50:.0%} of the forward   (target <= 30%)")
 
+    if predictor.text_model is not None:  # the OCR text channel (issue 13): its share of a prediction
+        from postergenre.ocr import read_text
+
+        k = iter(range(10**9))
+        ocr = timed(lambda: read_text(data[next(k) % len(data)]), args.seconds, 5)
+        ocr50 = pct(ocr, 50)
+        print(f"OCR (rapidocr, cls off, det side 320; included above): p50 {ocr50:.1f} ms = {ocr50 / p50:.0%} of a "
+              f"prediction; without OCR (--no-text) about {p50 - ocr50:.1f} ms   (target: with OCR <= 2x without)")
+
     print("\nbatch throughput (decode + preprocess + forward + head, all included):")
     best = (0.0, 0)
     for bs in [int(b) for b in args.batch_sizes.split(",")]:

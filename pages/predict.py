@@ -89,6 +89,18 @@ with st.expander("Table and JSON", icon=":material/table:"):
                        file_name="postergenre.json", mime="application/json", key="download_json",
                        icon=":material/download:")
 
+# --- the text on the poster (OCR, fused with the image model) ----------------------------------------
+if pred.get("text") is not None:
+    st.subheader("Text on the poster")
+    if pred["text"]:
+        st.markdown(" · ".join(f"`{line}`" for line in pred["text"]))
+        for genre, words in pred.get("text_words", {}).items():
+            st.markdown(f"**{genre}** ← " + ", ".join(f"{w['word']} (+{w['contribution']:.2f})" for w in words))
+        st.caption("Read from the pixels (OCR). The words that raised the top genres' scores most in the text "
+                   "model; stylised or non-English lettering is often misread or missed.")
+    else:
+        st.markdown("No text found: the genres come from the image alone.")
+
 # --- Grad-CAM ---------------------------------------------------------------------------------------------
 st.subheader("Where the model looked")
 pick, opacity = st.columns([3, 1], vertical_alignment="bottom")

@@ -12,7 +12,7 @@ import sys
 from .errors import PosterGenreError
 
 # (module under postergenre.commands, in --help order)
-COMMANDS = ("predict", "explain", "analyze", "train", "evaluate", "atlas", "dataset", "serve", "catalog")
+COMMANDS = ("predict", "explain", "analyze", "train", "train_text", "evaluate", "atlas", "dataset", "serve", "catalog")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,8 +36,15 @@ def evaluate(predictor, data: str | Path, split: str | None = "test", *, limit: 
         raise DatasetError(f"no genre of {ds.root} is predicted by the model; model genres: {', '.join(predictor.genres)}")
     cols = [predictor.genre_index(g) for g in genres]
     paths = [ds.root / f for f in table["file"]]
+    texts = None
+    if getattr(predictor, "text_model", None) is not None and predictor.use_text:
+        from .ocr import cache_text  # the posters' text, read once per dataset (resumable cache)
+
+        cached = cache_text(ds, progress=progress)
+        texts = [[cached[i]] if cached[i].strip() else [] for i in table.index]  # one line: the cache joins them
     probs, keep, unreadable = [], [], []
-    for i, (pred, err) in enumerate(predictor.iter_predictions(paths, batch_size=batch_size, progress=progress)):
+    for i, (pred, err) in enumerate(predictor.iter_predictions(paths, batch_size=batch_size, progress=progress,
+                                                               texts=texts)):
         if err:
             unreadable.append({"file": str(table["file"].iloc[i]), "error": err})
             continue

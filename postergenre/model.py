@@ -52,6 +52,8 @@ class GenreScore:
 class Prediction:
     scores: list[GenreScore]          # every trained genre, highest probability first
     source: str | None = None         # file name / URL, when known
+    text: list[str] | None = None     # text lines read from the pixels (OCR); None when OCR was off
+    text_words: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # top genres -> words that pushed them
 
     @property
     def predicted(self) -> list[str]:
@@ -80,6 +82,8 @@ class Prediction:
                  "predicted": s.predicted}
                 for s in self.scores
             ],
+            "text": self.text,
+            "text_words": {g: [{"word": w, "contribution": c} for w, c in ws] for g, ws in self.text_words.items()},
         }
 
 
@@ -124,6 +128,12 @@ class Predictor:
         self.batch_size = int(meta.get("inference_batch_size", 4))
         self._torch_model = None
         self._torch_lock = threading.Lock()
+        self.text_model = None  # the OCR text channel (weights/text.npz), fused with the image logits
+        if weights_dir is not None and (Path(weights_dir) / "text.npz").is_file() and "text" in meta:
+            from .text_model import TextModel
+
+            self.text_model = TextModel.load(Path(weights_dir) / "text.npz", self.genres)
+        self.use_text = self.text_model is not None  # set False to skip OCR (image alone, faster)
         if self._extractor.dim != params["mu"].shape[-1]:
             raise WeightsError(
                 f"head expects {params['mu'].shape[-1]} features but the backbone gives {self._extractor.dim}; "
@@ -155,25 +165,53 @@ class Predictor:
             logits = logits.reshape(len(arrays), 2, -1).mean(axis=1)
         return logits
 
+    def _prepare(self, image: ImageSource, known_text: list[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
+        """(model-size array, OCR text lines or None when the text channel is off) for one image;
+        ``known_text``: the lines already read from this image's pixels (an OCR cache), not read again."""
+        pil = load_image(image)
+        lines = None
+        if self.use_text and self.text_model is not None and known_text is not None:
+            lines = list(known_text)
+        elif self.use_text and self.text_model is not None:
+            from .ocr import read_text
+
+            lines = read_text(pil)
+        return resize_poster(pil, self.cfg), lines
+
+    def _fused_logits(self, arrays: list[np.ndarray], texts: list[list[str] | None]) -> np.ndarray:
+        logits = self._logits_from_arrays(arrays)
+        if self.text_model is not None and all(t is not None for t in texts):
+            logits = self.text_model.fuse(logits, [" ".join(t) for t in texts])
+        return logits
+
     def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
         """N x G probabilities (columns in ``self.genres`` order). Images are decoded and run in
         batches of ``self.batch_size``, so memory stays bounded for any number of images."""
         images = list(images)
         out = np.zeros((len(images), len(self.genres)), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
-            arrays = [self.preprocess(im) for im in images[start:start + self.batch_size]]
-            out[start:start + len(arrays)] = sigmoid(self._logits_from_arrays(arrays))
+            prepared = [self._prepare(im) for im in images[start:start + self.batch_size]]
+            out[start:start + len(prepared)] = sigmoid(self._fused_logits([a for a, _ in prepared],
+                                                                          [t for _, t in prepared]))
         return out
 
-    def _to_prediction(self, probs: np.ndarray, source: str | None) -> Prediction:
+    def _to_prediction(self, probs: np.ndarray, source: str | None, text: list[str] | None = None) -> Prediction:
         order = np.argsort(-probs, kind="stable")
         scores = [GenreScore(self.genres[j], float(probs[j]), float(self.thresholds[j]),
                              bool(probs[j] >= self.thresholds[j])) for j in order]
-        return Prediction(scores, source)
+        words: dict[str, list[tuple[str, float]]] = {}
+        if text and self.text_model is not None:
+            for j in order[:3]:
+                ws = self.text_model.word_contributions(" ".join(text), int(j))
+                if ws:
+                    words[self.genres[j]] = ws
+        return Prediction(scores, source, text, words)
 
     def predict(self, image: ImageSource) -> Prediction:
         """Every genre ranked by probability, each marked whether it clears its threshold."""
-        return self._to_prediction(self.predict_proba([image])[0], _source_name(image))
+        array, text = self._prepare(image)
+        probs = sigmoid(self._fused_logits([array], [text]))[0]
+        return self._to_prediction(probs, _source_name(image), text)
 
     def predict_batch(self, images: Iterable[ImageSource], batch_size: int | None = None,
                       progress: bool = False) -> list[Prediction]:
@@ -182,12 +220,14 @@ class Predictor:
         return [p for p, err in self.iter_predictions(images, batch_size, progress, strict=True)]
 
     def iter_predictions(self, images: Iterable[ImageSource], batch_size: int | None = None,
-                         progress: bool = False, strict: bool = False):
+                         progress: bool = False, strict: bool = False, texts: Sequence[list[str]] | None = None):
         """Yield ``(Prediction | None, error message | None)`` per image, in order; bad images do not
-        stop the run unless ``strict``."""
+        stop the run unless ``strict``. ``texts``: per image, its text lines from an OCR cache made with
+        the same settings (``postergenre.ocr.cache_text``), so they are not read again."""
         from .errors import ImageLoadError
 
         images = list(images)
+        texts = list(texts) if texts is not None else [None] * len(images)
         bs = batch_size or self.batch_size
         bar = None
         if progress:
@@ -196,20 +236,23 @@ class Predictor:
             bar = tqdm(total=len(images), desc="predicting", unit="poster")
         for start in range(0, len(images), bs):
             chunk = images[start : start + bs]
-            arrays, slots = [], []  # slots: (position in chunk, source) of the readable images
+            known = texts[start : start + bs]
+            arrays, lines, slots = [], [], []  # slots: (position in chunk, source) of the readable images
             results: list[tuple[Prediction | None, str | None]] = [(None, None)] * len(chunk)
             for k, im in enumerate(chunk):
                 try:
-                    arrays.append(self.preprocess(im))
+                    array, text = self._prepare(im, known[k])
+                    arrays.append(array)
+                    lines.append(text)
                     slots.append((k, im))
                 except ImageLoadError as e:
                     if strict:
                         raise ImageLoadError(f"{_source_name(im) or 'image'}: {e}") from None
                     results[k] = (None, str(e))
             if arrays:
-                probs = sigmoid(self._logits_from_arrays(arrays))
-                for (k, im), p in zip(slots, probs):
-                    results[k] = (self._to_prediction(p, _source_name(im)), None)
+                probs = sigmoid(self._fused_logits(arrays, lines))
+                for (k, im), p, t in zip(slots, probs, lines):
+                    results[k] = (self._to_prediction(p, _source_name(im), t), None)
             if bar:  # before yielding: a caller that stops after the last row still sees 100%
                 bar.update(len(chunk))
                 if start + bs >= len(images):

@@ -115,6 +115,7 @@ def test_predict_upload_matches_the_predictor(real_client, predictor):
     assert [g["genre"] for g in body["genres"]] == [s.genre for s in direct.scores]
     assert [g["probability"] for g in body["genres"]] == pytest.approx([s.probability for s in direct.scores], abs=1e-5)
     assert body["predicted"] == direct.predicted
+    assert body["text"] == direct.text  # the OCR'd lines (null when the weights have no text channel)
     assert all(g["threshold"] == pytest.approx(float(predictor.thresholds[predictor.genre_index(g["genre"])]), abs=1e-6)
                for g in body["genres"])
 

@@ -37,6 +37,10 @@ def test_predict_page_ranks_genres_and_shows_heatmaps(app, predictor, sample_pos
     assert not app.exception and not app.error
     expected = predictor.predict(sample_poster_bytes)
     assert app.subheader[0].value == expected.summary
+    if expected.text is not None:  # the text channel: what was read, or that nothing was
+        assert "Text on the poster" in [h.value for h in app.subheader]
+        shown = " ".join(m.value for m in app.markdown)
+        assert (all(line in shown for line in expected.text) if expected.text else "No text found" in shown)
     bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
     assert bars["y"] == [s.genre for s in reversed(expected.scores)]   # plotly draws the last row on top
     assert bars["x"] == pytest.approx([s.probability for s in reversed(expected.scores)], abs=1e-4)

@@ -35,6 +35,8 @@ class PredictionOut(BaseModel):
     predicted: list[str]
     summary: str
     genres: list[GenreScoreOut]
+    text: list[str] | None = None   # text lines read from the poster's pixels (OCR); null when OCR is off
+    text_words: dict[str, list[dict[str, Any]]] = {}  # top genres -> [{word, contribution}] of the text model
 
 
 @service.get("/healthz", tags=["service"], responses={503: {"model": ErrorBody}})

@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--record", action="store_true",
                    help="store the report in the weights' metadata.json (metrics.<split>) and regenerate MODEL_CARD.md")
+    p.add_argument("--no-text", action="store_true", help="image alone: leave out the OCR text channel")
     p.set_defaults(func=run)
 
 
@@ -29,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluate import evaluate, format_report
 
     predictor = postergenre.load(args.weights, device=args.device)
+    predictor.use_text = predictor.use_text and not args.no_text
     split = None if args.split == "all" else args.split
     report = evaluate(predictor, args.data, split, limit=args.limit, batch_size=args.batch_size)
     print(format_report(report))

@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="no progress bar; with --out only the totals, else one line per poster")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
+    p.add_argument("--no-text", action="store_true", help="skip reading the poster's text (OCR): image alone, faster")
     p.add_argument("--batch-size", type=int, default=None, help="posters per forward pass (default: the fastest measured)")
     p.set_defaults(func=run)
 
@@ -122,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if skipped and args.quiet:
         print(f"skipped {len(skipped)} special entries (FIFOs, devices, broken links)", file=sys.stderr)
     predictor = postergenre.load(args.weights, device=args.device)
+    predictor.use_text = predictor.use_text and not args.no_text
     table = ResultsCSV(out_path, csv_header(predictor)) if out_path else None
     if table and table.done:
         before = len(inputs)
@@ -163,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
                     print(f"{display_name(name)}: {pred.summary}")
             else:
                 print(f"{display_name(name)}: {pred.summary}")
+                if pred.text is not None:
+                    print(f"  text on the poster: {' / '.join(pred.text) if pred.text else 'no text found'}")
                 for s in pred.scores[: args.top]:
                     mark = "*" if s.predicted else " "
                     print(f"  {mark} {s.genre:<16} {s.probability:6.1%}  (threshold {s.threshold:.2f})")

@@ -1,0 +1,162 @@
+"""The OCR text channel: text read from rendered posters, the resumable text cache, the text model on a
+tiny corpus, fusion with and without text, the prediction fields, and fused vs image-only on real posters."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from conftest import make_poster
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+GENRES = ["Comedy", "Horror"]
+
+
+def _poster_with_words(words: list[str], seed: int = 0) -> Image.Image:
+    if not FONT.exists():
+        pytest.skip(f"font {FONT} not installed (apt-get install fonts-dejavu-core)")
+    img = Image.new("RGB", (182, 268), (20, 20, 30))
+    img.paste(make_poster(182, 120, seed), (0, 148))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(str(FONT), 26)
+    for k, w in enumerate(words):
+        draw.text((12, 12 + 40 * k), w, font=font, fill=(250, 250, 240))
+    return img
+
+
+def test_read_text_recovers_rendered_words():
+    pytest.importorskip("rapidocr")
+    from postergenre.ocr import read_text
+
+    lines = read_text(_poster_with_words(["ZOMBIE", "NIGHT"]))
+    got = " ".join(lines).upper()
+    assert "ZOMBIE" in got and "NIGHT" in got, lines
+
+
+def _tiny_dataset(root: Path, n: int = 3) -> Path:
+    (root / "images").mkdir(parents=True)
+    rows = ["imdb_id,title,year,genres,split,file"]
+    for i in range(n):
+        make_poster(seed=i).save(root / "images" / f"tt{i:07d}.jpg")
+        rows.append(f"tt{i:07d},Film {i},2000,Drama,train,images/tt{i:07d}.jpg")
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_text_cache_resumes_and_seeds(tmp_path, monkeypatch):
+    import postergenre.ocr as ocr
+    from postergenre.dataset import load_dataset
+
+    ds = load_dataset(_tiny_dataset(tmp_path / "data"))
+    calls = []
+    monkeypatch.setattr(ocr, "read_text", lambda image, cfg=None: calls.append(Path(image).name) or [f"WORD {len(calls)}"])
+    first = ocr.cache_text(ds, cache_dir=tmp_path / "cache", progress=False, limit=1)  # "interrupted" after one
+    assert len(calls) == 1 and first[0] == "WORD 1" and first[1:] == ["", ""]
+    second = ocr.cache_text(ds, cache_dir=tmp_path / "cache", progress=False)
+    assert len(calls) == 3 and second[0] == "WORD 1" and second[1:] == ["WORD 2", "WORD 3"]  # only the rest read
+    assert ocr.cache_text(ds, cache_dir=tmp_path / "cache", progress=False) == second and len(calls) == 3
+    # a dataset's ocr_text.jsonl (made with the default settings) seeds a fresh cache without reading
+    (ds.root / ocr.SEED_FILE).write_text("".join(json.dumps({"file": f, "text": f"SEEDED {f}", "scores": []}) + "\n"
+                                                 for f in ds.table["file"]))
+    seeded = ocr.cache_text(ds, cache_dir=tmp_path / "cache2", progress=False)
+    assert seeded == [f"SEEDED {f}" for f in ds.table["file"]] and len(calls) == 3
+
+
+def _corpus(n: int = 60, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    fun = ["hilarious", "laugh", "comedy", "funniest"]
+    scary = ["zombie", "blood", "terror", "nightmare"]
+    filler = ["starring", "john", "smith", "presents", "film", "summer"]
+    texts, y = [], np.zeros((n, 2), dtype=np.float32)
+    for i in range(n):
+        g = i % 2
+        words = list(rng.choice(filler, 4)) + list(rng.choice(fun if g == 0 else scary, 2))
+        texts.append(" ".join(rng.permutation(words)))
+        y[i, g] = 1
+    return texts, y
+
+
+def test_text_model_learns_tiny_corpus_and_round_trips(tmp_path):
+    from postergenre.text_model import TextConfig, TextModel, fit_text_model
+
+    texts, y = _corpus()
+    model = fit_text_model(texts, y, GENRES, TextConfig(C=10.0), progress=False)
+    lg = model.logits(["the funniest comedy of the summer", "a nightmare of blood"])
+    assert lg[0, 0] > lg[0, 1] and lg[1, 1] > lg[1, 0]
+    words = dict(model.word_contributions("zombie starring john smith", GENRES.index("Horror")))
+    assert "zombie" in words and max(words, key=words.get) == "zombie"
+    model.save(tmp_path / "text.npz")
+    back = TextModel.load(tmp_path / "text.npz", GENRES)
+    np.testing.assert_allclose(back.logits(texts[:5]), model.logits(texts[:5]), atol=1e-2)
+
+
+def test_fusion_uses_text_and_falls_back_to_image_without_it():
+    from postergenre.text_model import fit_fusion, fit_text_model
+
+    texts, y = _corpus(200, seed=1)
+    model = fit_text_model(texts, y, GENRES, progress=False)
+    rng = np.random.default_rng(0)
+    img = (y * 2 - 1) * 0.3 + rng.normal(0, 1.0, y.shape)   # a weak image model
+    no_text = np.arange(len(texts)) % 4 == 0
+    used = [("" if nt else t) for t, nt in zip(texts, no_text)]
+    model.fusion = fit_fusion(img, model.logits(used), ~no_text, y)
+    fused = model.fuse(img.astype(np.float32), used)
+    a, b, c, c0 = model.fusion.T
+    np.testing.assert_allclose(fused[no_text], a * img[no_text] + c0, rtol=1e-5, atol=1e-5)  # image alone
+    assert (b > 0).all()  # the text logits earn a positive weight
+    from sklearn.metrics import average_precision_score as ap
+    t = ~no_text
+    assert ap(y[t, 1], fused[t, 1]) > ap(y[t, 1], img[t, 1]) + 0.05
+
+
+def test_prediction_carries_text_fields():
+    from postergenre.model import GenreScore, Prediction
+
+    p = Prediction([GenreScore("Horror", 0.8, 0.5, True)], "x.jpg", ["NIGHT OF THE", "ZOMBIES"],
+                   {"Horror": [("zombies", 0.9)]})
+    d = p.to_dict()
+    assert d["text"] == ["NIGHT OF THE", "ZOMBIES"]
+    assert d["text_words"] == {"Horror": [{"word": "zombies", "contribution": 0.9}]}
+    assert Prediction([GenreScore("Horror", 0.8, 0.5, True)]).to_dict()["text"] is None  # OCR off
+
+
+def test_predictor_reads_text_and_can_turn_it_off(predictor):
+    if predictor.text_model is None:
+        pytest.skip("these weights have no text channel (weights/text.npz); train it with `postergenre train-text`")
+    poster = _poster_with_words(["ZOMBIE", "TERROR"])
+    pred = predictor.predict(poster)
+    assert pred.text and "ZOMBIE" in " ".join(pred.text).upper()
+    assert json.loads(json.dumps(pred.to_dict()))["text"] == pred.text
+    predictor.use_text = False
+    try:
+        off = predictor.predict(poster)
+    finally:
+        predictor.use_text = True
+    assert off.text is None and off.text_words == {}
+
+
+def test_fused_beats_image_only_on_real_posters(real_posters, predictor):
+    """~200 test posters: the shipped fusion (fitted on val) vs the image model alone, by macro-AP."""
+    if predictor.text_model is None:
+        pytest.skip("these weights have no text channel (weights/text.npz)")
+    from sklearn.metrics import average_precision_score
+
+    from postergenre.dataset import load_dataset
+    from postergenre.ocr import cache_text
+    from postergenre.train_text import image_logits_for_rows
+
+    ds = load_dataset(real_posters)
+    rows = np.flatnonzero(ds.table["split"].to_numpy() == "test")[:200]
+    if not (real_posters / "ocr_text.jsonl").exists():
+        pytest.skip("no ocr_text.jsonl beside the posters: reading 200 posters' text would take minutes")
+    texts = cache_text(ds, progress=False)
+    texts = [texts[i] for i in rows]
+    y = ds.targets(predictor.genres)[rows]
+    img = image_logits_for_rows(predictor, ds, rows, progress=False)
+    fused = predictor.text_model.fuse(img, texts)
+    keep = np.flatnonzero(y.sum(0) > 0)
+    m = lambda s: np.mean([average_precision_score(y[:, j], s[:, j]) for j in keep])
+    assert m(fused) > m(img) + 0.01, (m(fused), m(img))
