@@ -90,12 +90,12 @@ with st.expander("Table and JSON", icon=":material/table:"):
                        icon=":material/download:")
 
 # --- the text on the poster (OCR, fused with the image model) ----------------------------------------
-if pred.get("text") is not None:
+if pred.text is not None:
     st.subheader("Text on the poster")
-    if pred["text"]:
-        st.markdown(" · ".join(f"`{line}`" for line in pred["text"]))
-        for genre, words in pred.get("text_words", {}).items():
-            st.markdown(f"**{genre}** ← " + ", ".join(f"{w['word']} (+{w['contribution']:.2f})" for w in words))
+    if pred.text:
+        st.markdown(" · ".join(f"`{line}`" for line in pred.text))
+        for genre, words in pred.text_words.items():
+            st.markdown(f"**{genre}** ← " + ", ".join(f"{w} (+{c:.2f})" for w, c in words))
         st.caption("Read from the pixels (OCR). The words that raised the top genres' scores most in the text "
                    "model; stylised or non-English lettering is often misread or missed.")
     else:
