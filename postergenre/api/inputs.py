@@ -2,7 +2,7 @@
 raw image body) and decoding it with the bounds that fit the endpoint."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import anyio
 from fastapi import Request
@@ -11,9 +11,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .config import APIConfig
 from .errors import ErrorBody, InvalidRequest, RequestTimeout
-from .gate import Deadline, timeout_message
+from .gate import Deadline, run_gated, timeout_message
 
-__all__ = ["POSTER_BODY", "ERRORS", "read_poster", "decode_for_model", "decode_for_explain"]
+__all__ = ["POSTER_BODY", "ERRORS", "read_poster", "on_poster", "decode_for_model", "decode_for_explain"]
+
+T = TypeVar("T")
 
 POSTER_BODY = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
@@ -37,6 +39,20 @@ async def read_poster(request: Request, config: APIConfig, deadline: Deadline) -
             return await _read_poster(request, config)
     except TimeoutError:
         raise RequestTimeout(timeout_message(config)) from None
+
+
+async def on_poster(request: Request, config: APIConfig, deadline: Deadline, pool: Any,
+                    decode: Callable[[bytes], Any], use: Callable[[Any], T]) -> tuple[T, str | None]:
+    """Read the poster, then on ``pool`` decode it, check the deadline and ``use`` the image:
+    (``use``'s result, source name). Every poster endpoint goes through here."""
+    data, source = await read_poster(request, config, deadline)
+
+    def work() -> T:
+        image = decode(data)
+        deadline.check()
+        return use(image)
+
+    return await run_gated(pool, work, deadline), source
 
 
 async def _read_poster(request: Request, config: APIConfig) -> tuple[bytes, str | None]:

@@ -13,8 +13,8 @@ from ..errors import WeightsError
 from .config import APIConfig
 from .dependencies import ModelState, get_atlas, get_config, get_predictor, get_state
 from .errors import ErrorBody
-from .gate import Deadline, run_gated
-from .inputs import ERRORS, POSTER_BODY, decode_for_explain, decode_for_model, read_poster
+from .gate import Deadline
+from .inputs import ERRORS, POSTER_BODY, decode_for_explain, decode_for_model, on_poster
 
 __all__ = ["router", "service", "PredictionOut"]
 
@@ -60,15 +60,8 @@ def genres(predictor: Any = Depends(get_predictor)) -> dict:
 async def predict(request: Request, predictor: Any = Depends(get_predictor), config: APIConfig = Depends(get_config),
                   state: ModelState = Depends(get_state)) -> dict:
     """Every genre ranked by probability, each with its threshold and whether it clears it."""
-    deadline = Deadline(config)
-    data, source = await read_poster(request, config, deadline)
-
-    def work() -> Any:
-        image = decode_for_model(data, config, predictor)
-        deadline.check()
-        return predictor.predict(image)
-
-    pred = await run_gated(state.model_pool, work, deadline)
+    pred, source = await on_poster(request, config, Deadline(config), state.model_pool,
+                                   lambda data: decode_for_model(data, config, predictor), predictor.predict)
     pred.source = source
     return {"model": predictor.name, **pred.to_dict()}
 
@@ -88,14 +81,9 @@ async def analyze(request: Request, genre: str | None = Query(None, description=
             raise WeightsError("the Genre Atlas (atlas.json) is not installed on this server; "
                                "call /v1/analyze without ?genre=")
         genre = atlas.genre_name(genre)  # UnknownGenreError -> 422 before any work
-    data, source = await read_poster(request, config, deadline)
-
-    def work() -> Any:
-        image = load_image(data, max_bytes=config.max_upload_bytes)
-        deadline.check()
-        return analyze_poster(image)
-
-    analysis = await run_gated(state.model_pool, work, deadline)
+    analysis, source = await on_poster(request, config, deadline, state.model_pool,
+                                       lambda data: load_image(data, max_bytes=config.max_upload_bytes),
+                                       analyze_poster)
     out = {"source": source, **analysis.to_dict()}
     if genre is not None:
         out["genre"] = genre
@@ -114,14 +102,9 @@ async def explain(request: Request, predictor: Any = Depends(get_predictor),
     deadline = Deadline(config)
     if genre is not None:
         genre = predictor.genres[predictor.genre_index(genre)]  # UnknownGenreError -> 422 before any work
-    data, _ = await read_poster(request, config, deadline)
-
-    def work() -> tuple[Any, bytes]:
-        image = decode_for_explain(data, config)
-        deadline.check()
-        return _explain_png(predictor, image, genre, alpha)
-
-    heatmap, png = await run_gated(state.gradcam_pool, work, deadline)
+    (heatmap, png), _ = await on_poster(request, config, deadline, state.gradcam_pool,
+                                        lambda data: decode_for_explain(data, config),
+                                        lambda image: _explain_png(predictor, image, genre, alpha))
     return Response(png, media_type="image/png", headers={
         "X-Genre": heatmap.genre, "X-Probability": f"{heatmap.probability:.6f}"})
 

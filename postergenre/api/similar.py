@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
 from .config import APIConfig
 from .dependencies import ModelState, get_config, get_predictor, get_state
-from .gate import Deadline, run_gated
-from .inputs import ERRORS, POSTER_BODY, decode_for_model, read_poster
+from .gate import Deadline
+from .inputs import ERRORS, POSTER_BODY, decode_for_model, on_poster
 
 __all__ = ["add_similar"]
 
@@ -34,15 +34,9 @@ def add_similar(app: FastAPI, index_path: str) -> None:
                       predictor: Any = Depends(get_predictor), config: APIConfig = Depends(get_config),
                       state: ModelState = Depends(get_state)) -> dict:
         """The ``k`` nearest posters of the server's catalog index (cosine distance, nearest first)."""
-        deadline = Deadline(config)
-        data, _ = await read_poster(request, config, deadline)
-
-        def work() -> Any:
-            image = decode_for_model(data, config, predictor)
-            deadline.check()
-            return index(predictor).similar(image, k)
-
-        hits = await run_gated(state.model_pool, work, deadline)
+        hits, _ = await on_poster(request, config, Deadline(config), state.model_pool,
+                                  lambda data: decode_for_model(data, config, predictor),
+                                  lambda image: index(predictor).similar(image, k))
         return {"index_size": len(index(predictor)), "k": k, "similar": [h.to_dict() for h in hits]}
 
     app.include_router(router)
