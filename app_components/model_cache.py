@@ -16,7 +16,7 @@ __all__ = ["get_predictor", "get_atlas", "load_current_atlas", "predict_bytes", 
 @st.cache_resource(show_spinner="Loading the genre model…")
 def get_predictor() -> postergenre.Predictor:
     predictor = postergenre.load()
-    predictor.warm_up_explanations()  # Grad-CAM's PyTorch model loads while the user picks a poster
+    predictor.explainer.warm_up()  # Grad-CAM (the PyTorch twin where one is used) loads while the user picks a poster
     return predictor
 
 

@@ -12,7 +12,8 @@ import sys
 from .errors import PosterGenreError
 
 # (module under postergenre.commands, in --help order)
-COMMANDS = ("predict", "explain", "analyze", "train", "train_text", "evaluate", "atlas", "dataset", "serve", "catalog")
+COMMANDS = ("predict", "explain", "analyze", "train", "train_text", "evaluate", "atlas", "dataset", "serve", "catalog",
+            "export-onnx")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,9 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"postergenre.commands.{name}")
+            module = importlib.import_module(f"postergenre.commands.{name.replace('-', '_')}")
         except ModuleNotFoundError as e:
-            if e.name != f"postergenre.commands.{name}":
+            if e.name != f"postergenre.commands.{name.replace('-', '_')}":
                 raise
             continue  # command not built yet
         module.register(sub)

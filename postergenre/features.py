@@ -27,8 +27,9 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "postergenre"
 
 
-def _key(ds: PosterDataset, cfg: BackboneConfig) -> str:
-    h = hashlib.sha1((ds.fingerprint() + json.dumps(cfg.to_dict(), sort_keys=True)).encode())
+def _key(ds: PosterDataset, cfg: BackboneConfig, precision: str = "fp32") -> str:
+    tag = "" if precision == "fp32" else precision  # fp32 keys stay those of caches made before int8
+    h = hashlib.sha1((ds.fingerprint() + json.dumps(cfg.to_dict(), sort_keys=True) + tag).encode())
     return h.hexdigest()[:20]
 
 
@@ -39,15 +40,17 @@ def cache_features(
     *,
     batch_size: int = 8,
     progress: bool = True,
+    precision: str = "fp32",
 ) -> np.ndarray:
-    """N x 2 x D float16 features for every row of ``ds`` (in table order), computed or read back."""
+    """N x 2 x D float16 features for every row of ``ds`` (in table order), computed or read back,
+    from the fp32 or the int8 backbone graph."""
     from tqdm.auto import tqdm
 
     from .runtime import feature_extractor
 
-    folder = Path(cache_dir or default_cache_dir()) / "features" / _key(ds, cfg)
+    folder = Path(cache_dir or default_cache_dir()) / "features" / _key(ds, cfg, precision)
     folder.mkdir(parents=True, exist_ok=True)
-    extractor = feature_extractor(cfg, device="cpu")
+    extractor = feature_extractor(cfg, device="cpu", precision=precision)
     n, d = len(ds), extractor.dim
     path, done_path = folder / "features.npy", folder / "done.npy"
     if path.exists() and done_path.exists():

@@ -3,13 +3,12 @@
 ``load()`` reads ``weights/`` (``head.npz`` + ``metadata.json``) and returns a ``Predictor`` with its
 preprocessing (from the metadata, never re-typed), on CUDA when available and CPU otherwise.
 On CPU the backbone runs in ONNX Runtime and the head in NumPy, so prediction never imports torch;
-``Predictor.torch_model()`` builds the equivalent differentiable PyTorch model for Grad-CAM.
+Grad-CAM lives in ``predictor.explainer`` (``explain.py``), which owns the model it differentiates.
 """
 from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -19,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from .backbone import BackboneConfig, resize_poster, to_nchw
 from .errors import UnknownGenreError, WeightsError
+from .explain import make_explainer
 from .images import ImageSource, load_image
 
 __all__ = ["GenreScore", "Prediction", "Predictor", "load", "available_models", "default_weights_dir"]
@@ -113,7 +113,7 @@ class Predictor:
     """A loaded genre model. Use ``postergenre.load()`` rather than building one by hand."""
 
     def __init__(self, params: dict[str, np.ndarray], meta: dict, device: str | None = None,
-                 backend: str | None = None, weights_dir: Path | None = None):
+                 backend: str | None = None, weights_dir: Path | None = None, precision: str | None = None):
         from .runtime import feature_extractor
 
         self.meta = meta
@@ -123,17 +123,17 @@ class Predictor:
         self.thresholds = np.asarray([meta["thresholds"][g] for g in self.genres], dtype=np.float32)
         self.tta_flip: bool = bool(meta.get("tta_flip", True))
         self.params = params
-        self._extractor = feature_extractor(self.cfg, device, backend=backend)
+        self._extractor = feature_extractor(self.cfg, device, backend=backend, precision=precision)
         self.device, self.backend = self._extractor.device, self._extractor.backend
+        self.precision = self._extractor.precision  # 'fp32' or 'int8' (the backbone graph)
         self.batch_size = int(meta.get("inference_batch_size", 4))
-        self._torch_model = None
-        self._torch_lock = threading.Lock()
         self.text_model = None  # the OCR text channel (weights/text.npz), fused with the image logits
         if weights_dir is not None and (Path(weights_dir) / "text.npz").is_file() and "text" in meta:
             from .text_model import TextModel
 
             self.text_model = TextModel.load(Path(weights_dir) / "text.npz", self.genres)
         self.use_text = self.text_model is not None  # set False to skip OCR (image alone, faster)
+        self.explainer = make_explainer(self)  # Grad-CAM for this model (it owns the PyTorch twin, if any)
         if self._extractor.dim != params["mu"].shape[-1]:
             raise WeightsError(
                 f"head expects {params['mu'].shape[-1]} features but the backbone gives {self._extractor.dim}; "
@@ -141,7 +141,8 @@ class Predictor:
             )
 
     def __repr__(self) -> str:
-        return f"Predictor({self.name!r}, genres={len(self.genres)}, device={self.device!r}, backend={self.backend!r})"
+        return (f"Predictor({self.name!r}, genres={len(self.genres)}, device={self.device!r}, backend={self.backend!r}, "
+                f"precision={self.precision!r})")
 
     @property
     def name(self) -> str:
@@ -154,16 +155,38 @@ class Predictor:
         return resize_poster(load_image(image, draft=(w * DRAFT_FACTOR, h * DRAFT_FACTOR)), self.cfg)
 
     # --- inference ---------------------------------------------------------------------------------
-    def _logits_from_arrays(self, arrays: list[np.ndarray]) -> np.ndarray:
+    def features_and_map(self, arrays: list[np.ndarray], with_map: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Backbone features of preprocessed posters (N*V x D, V = 2 views with flip-TTA: poster,
+        mirror), and the last convolution's activations (N*V x C x h x w) when ``with_map``."""
         batch = to_nchw(arrays, flip=self.tta_flip)
-        feats = self._extractor(batch)
+        if with_map:
+            return self._extractor.features_and_map(batch)
+        return self._extractor(batch), None
+
+    def image_logits(self, feats: np.ndarray, n: int) -> np.ndarray:
+        """N x G image-head logits from ``features_and_map``'s features of ``n`` posters (flip-TTA views
+        averaged)."""
         # the head is a few small matmuls: BLAS threads cost more in wake-ups than they save
         # (measured: single-poster overhead beside the forward 51% -> 28%)
         with threadpool_limits(1, user_api="blas"):
             logits = head_logits(self.params, feats)
         if self.tta_flip:
-            logits = logits.reshape(len(arrays), 2, -1).mean(axis=1)
+            logits = logits.reshape(n, 2, -1).mean(axis=1)
         return logits
+
+    def _logits_from_arrays(self, arrays: list[np.ndarray]) -> np.ndarray:
+        return self.image_logits(self.features_and_map(arrays, with_map=False)[0], len(arrays))
+
+    def fuse(self, image_logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
+        """The model's logits: the image logits fused with the text channel's when every poster has
+        its text lines (None = text channel off for it), else the image logits as they are."""
+        if self.text_model is not None and all(t is not None for t in texts):
+            return self.text_model.fuse(image_logits, [" ".join(t) for t in texts])
+        return image_logits
+
+    def probabilities(self, image_logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
+        """N x G probabilities from the image logits and the text lines (``fuse``, then the sigmoid)."""
+        return sigmoid(self.fuse(image_logits, texts))
 
     def _prepare(self, image: ImageSource, known_text: list[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
         """(model-size array, OCR text lines or None when the text channel is off) for one image;
@@ -178,12 +201,6 @@ class Predictor:
             lines = read_text(pil)
         return resize_poster(pil, self.cfg), lines
 
-    def _fused_logits(self, arrays: list[np.ndarray], texts: list[list[str] | None]) -> np.ndarray:
-        logits = self._logits_from_arrays(arrays)
-        if self.text_model is not None and all(t is not None for t in texts):
-            logits = self.text_model.fuse(logits, [" ".join(t) for t in texts])
-        return logits
-
     def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
         """N x G probabilities (columns in ``self.genres`` order). Images are decoded and run in
         batches of ``self.batch_size``, so memory stays bounded for any number of images."""
@@ -191,8 +208,8 @@ class Predictor:
         out = np.zeros((len(images), len(self.genres)), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
             prepared = [self._prepare(im) for im in images[start:start + self.batch_size]]
-            out[start:start + len(prepared)] = sigmoid(self._fused_logits([a for a, _ in prepared],
-                                                                          [t for _, t in prepared]))
+            out[start:start + len(prepared)] = self.probabilities(self._logits_from_arrays([a for a, _ in prepared]),
+                                                                  [t for _, t in prepared])
         return out
 
     def _to_prediction(self, probs: np.ndarray, source: str | None, text: list[str] | None = None) -> Prediction:
@@ -210,7 +227,7 @@ class Predictor:
     def predict(self, image: ImageSource) -> Prediction:
         """Every genre ranked by probability, each marked whether it clears its threshold."""
         array, text = self._prepare(image)
-        probs = sigmoid(self._fused_logits([array], [text]))[0]
+        probs = self.probabilities(self._logits_from_arrays([array]), [text])[0]
         return self._to_prediction(probs, _source_name(image), text)
 
     def predict_batch(self, images: Iterable[ImageSource], batch_size: int | None = None,
@@ -250,7 +267,7 @@ class Predictor:
                         raise ImageLoadError(f"{_source_name(im) or 'image'}: {e}") from None
                     results[k] = (None, str(e))
             if arrays:
-                probs = sigmoid(self._fused_logits(arrays, lines))
+                probs = self.probabilities(self._logits_from_arrays(arrays), lines)
                 for (k, im), p, t in zip(slots, probs, lines):
                     results[k] = (self._to_prediction(p, _source_name(im), t), None)
             if bar:  # before yielding: a caller that stops after the last row still sees 100%
@@ -267,34 +284,6 @@ class Predictor:
         if name not in self.genres:
             raise UnknownGenreError(f"genre {genre!r} is not predicted by this model; available = {', '.join(self.genres)}")
         return self.genres.index(name)
-
-    # --- PyTorch twin (Grad-CAM) -----------------------------------------------------------------
-    def torch_model(self):
-        """Differentiable PyTorch model: N x 3 x H x W float (0..255 RGB) -> N x G logits.
-        ``model.target_layer`` is the last convolutional block, for Grad-CAM. Built once, cached."""
-        with self._torch_lock:  # one build even when a warm-up thread and a request race
-            if self._torch_model is None:
-                from .torch_model import build_torch_model
-
-                device = self.device if self.device.startswith("cuda") else "cpu"
-                self._torch_model = build_torch_model(self.cfg, self.params).to(device).eval()
-                import pytorch_grad_cam  # noqa: F401  (2 s of imports; Grad-CAM is what the twin is for)
-        return self._torch_model
-
-    def warm_up_explanations(self, delay: float = 2.0) -> None:
-        """Build the PyTorch twin in a background thread (importing torch and pytorch-grad-cam takes
-        seconds), so the first Grad-CAM request does not wait for it. It starts after ``delay`` seconds
-        at the lowest CPU priority, so a first prediction right after start-up is not slowed down."""
-        def build() -> None:
-            try:  # lowest CPU priority for this thread (Linux): a prediction running meanwhile goes first
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-            except (AttributeError, OSError):
-                pass
-            self.torch_model()
-
-        timer = threading.Timer(delay, build)
-        timer.daemon = True
-        timer.start()
 
 
 def _source_name(image: Any) -> str | None:
@@ -340,12 +329,15 @@ def read_weights(weights_dir: str | Path | None = None) -> tuple[dict[str, np.nd
     return params, meta
 
 
-def load(name_or_dir: str | Path | None = None, device: str | None = None, backend: str | None = None) -> Predictor:
+def load(name_or_dir: str | Path | None = None, device: str | None = None, backend: str | None = None,
+         precision: str | None = None) -> Predictor:
     """Load the genre model with its preprocessing.
 
     ``name_or_dir``: None or 'postergenre-lite2' for the bundled weights, or a weights folder.
     ``device``: 'cpu', 'cuda', 'cuda:N' or None (CUDA when available, else CPU).
     ``backend``: None (ONNX Runtime on CPU, PyTorch on CUDA) or 'torch'.
+    ``precision``: 'fp32' or 'int8' (statically quantized backbone, CPU only); default
+    $POSTERGENRE_PRECISION, else fp32.
     """
     if name_or_dir in (None, "postergenre-lite2"):
         folder = default_weights_dir()
@@ -354,4 +346,4 @@ def load(name_or_dir: str | Path | None = None, device: str | None = None, backe
     else:
         raise WeightsError(f"model {str(name_or_dir)!r} not found; available = {available_models()} or a weights folder")
     params, meta = read_weights(folder)
-    return Predictor(params, meta, device=device, backend=backend, weights_dir=folder)
+    return Predictor(params, meta, device=device, backend=backend, weights_dir=folder, precision=precision)

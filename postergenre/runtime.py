@@ -18,7 +18,8 @@ import numpy as np
 
 from .backbone import BackboneConfig, backbone_version
 
-__all__ = ["FeatureExtractor", "feature_extractor", "onnx_path", "resolve_device"]
+__all__ = ["FeatureExtractor", "feature_extractor", "onnx_path", "find_graph", "ensure_graph", "resolve_device",
+           "resolve_precision", "PRECISIONS"]
 
 ONNX_OPSET = 17
 
@@ -58,12 +59,76 @@ def _nvidia_driver_present() -> bool:
                                            r"C:\Windows\System32\nvml.dll"))
 
 
-def onnx_path(cfg: BackboneConfig, cache_dir: str | Path | None = None) -> Path:
+PRECISIONS = ("fp32", "int8")
+GRAPH_OUTPUTS = ("features", "last_conv")  # pooled features; the last convolution's map (Grad-CAM)
+
+
+def onnx_path(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path:
+    """Where the backbone graph for ``cfg`` lives: ``<cache>/onnx/<name>-<precision>-<config digest>-
+    <backbone package versions digest>.onnx``."""
     from .features import default_cache_dir
 
-    key = json.dumps({"cfg": cfg.to_dict(), "versions": backbone_version(cfg.name), "opset": ONNX_OPSET}, sort_keys=True)
-    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
-    return Path(cache_dir or default_cache_dir()) / "onnx" / f"{cfg.name}-{digest}.onnx"
+    return Path(cache_dir or default_cache_dir()) / "onnx" / (
+        f"{_graph_stem(cfg, precision)}-{_digest(backbone_version(cfg.name))}.onnx")
+
+
+def _digest(obj) -> str:
+    return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _graph_stem(cfg: BackboneConfig, precision: str) -> str:
+    return f"{cfg.name}-{precision}-{_digest({'cfg': cfg.to_dict(), 'opset': ONNX_OPSET, 'outputs': GRAPH_OUTPUTS})}"
+
+
+def find_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path | None:
+    """The cached graph for ``cfg``: the one for the installed backbone packages, or, on a serving
+    install without them (nothing to export from), any graph of the same config and precision."""
+    exact = onnx_path(cfg, cache_dir, precision)
+    if exact.is_file():
+        return exact
+    if any(backbone_version(cfg.name).values()):
+        return None  # the backbone is installed: a graph from other package versions is stale
+    found = sorted(exact.parent.glob(f"{_graph_stem(cfg, precision)}-*.onnx"), key=lambda f: f.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def ensure_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path:
+    """The backbone graph for ``cfg`` at ``precision``, exported (fp32, needs torch) or quantized
+    (int8, from the fp32 graph; ONNX Runtime only) into the cache the first time."""
+    from .errors import WeightsError
+
+    if precision not in PRECISIONS:
+        raise WeightsError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    path = find_graph(cfg, cache_dir, precision)
+    if path is not None:
+        return path
+    if precision == "int8":
+        from .quantize import quantize_backbone
+
+        fp32 = ensure_graph(cfg, cache_dir, "fp32")
+        path = fp32.with_name(fp32.name.replace("-fp32-", "-int8-"))
+        quantize_backbone(fp32, path, cfg)
+        return path
+    path = onnx_path(cfg, cache_dir, precision)
+    if not _can_export(cfg):
+        raise WeightsError(
+            f"no ONNX graph of the backbone in {path.parent} (this install has no torch to export one). "
+            f"Either install the full set (`pip install -r requirements.txt`) and run `postergenre export-onnx`, "
+            f"or copy the files {_graph_stem(cfg, 'fp32')}-*.onnx (and -int8-) exported on such a machine into "
+            f"{path.parent}, or point POSTERGENRE_CACHE at a folder whose onnx/ holds them")
+    _export(cfg, path)
+    return path
+
+
+def _can_export(cfg: BackboneConfig) -> bool:
+    """Whether this install can export the graph: the backbone packages and torch (training extras)."""
+    if not any(backbone_version(cfg.name).values()):
+        return False
+    try:
+        import torch  # noqa: F401  (heavy; only imported to export, which needs it anyway)
+    except ImportError:
+        return False
+    return True
 
 
 def _export(cfg: BackboneConfig, path: Path) -> None:
@@ -71,9 +136,9 @@ def _export(cfg: BackboneConfig, path: Path) -> None:
 
     import torch
 
-    from .torch_model import torch_features
+    from .torch_model import FeaturesWithMap, torch_features
 
-    module = torch_features(cfg)
+    module = FeaturesWithMap(torch_features(cfg)).eval()
     w, h = cfg.input_size
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -81,28 +146,35 @@ def _export(cfg: BackboneConfig, path: Path) -> None:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module, (torch.zeros(2, 3, h, w),), str(tmp), dynamo=False, opset_version=ONNX_OPSET,
-            input_names=["image"], output_names=["features"],
-            dynamic_axes={"image": {0: "batch"}, "features": {0: "batch"}},
+            input_names=["image"], output_names=list(GRAPH_OUTPUTS),
+            dynamic_axes={"image": {0: "batch"}, **{name: {0: "batch"} for name in GRAPH_OUTPUTS}},
         )
     os.replace(tmp, path)  # atomic: concurrent processes never read a half-written file
 
 
 class FeatureExtractor:
-    """Callable: N x 3 x H x W float32 (0..255 RGB) -> N x dim float32 pooled features."""
+    """Callable: N x 3 x H x W float32 (0..255 RGB) -> N x dim float32 pooled features.
+    ``features_and_map`` also returns the last convolution's map where the runtime gives it (ONNX)."""
 
-    def __init__(self, run: Callable[[np.ndarray], np.ndarray], dim: int, backend: str, device: str):
+    def __init__(self, run: Callable[[np.ndarray], np.ndarray], dim: int, backend: str, device: str,
+                 precision: str = "fp32", run_with_map: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None):
         self._run, self.dim, self.backend, self.device = run, dim, backend, device
+        self.precision, self._run_with_map = precision, run_with_map
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self._run(batch)
 
+    def features_and_map(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._run_with_map is None:
+            raise NotImplementedError(f"the {self.backend} backbone gives no activation map")
+        return self._run_with_map(batch)
 
-def _ort_extractor(cfg: BackboneConfig, cache_dir=None, threads: int | None = None) -> FeatureExtractor:
+
+def _ort_extractor(cfg: BackboneConfig, cache_dir=None, threads: int | None = None,
+                   precision: str = "fp32") -> FeatureExtractor:
     import onnxruntime as ort
 
-    path = onnx_path(cfg, cache_dir)
-    if not path.exists():
-        _export(cfg, path)
+    path = ensure_graph(cfg, cache_dir, precision)
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.intra_op_num_threads = threads or int(os.environ.get("POSTERGENRE_THREADS") or 0) or min(os.cpu_count() or 1, 4)
@@ -114,9 +186,13 @@ def _ort_extractor(cfg: BackboneConfig, cache_dir=None, threads: int | None = No
     dim = session.get_outputs()[0].shape[1]
 
     def run(batch: np.ndarray) -> np.ndarray:
-        return session.run(None, {"image": np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        return session.run(["features"], {"image": np.ascontiguousarray(batch, dtype=np.float32)})[0]
 
-    return FeatureExtractor(run, int(dim), "onnxruntime", "cpu")
+    def run_with_map(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        feats, last_conv = session.run(list(GRAPH_OUTPUTS), {"image": np.ascontiguousarray(batch, dtype=np.float32)})
+        return feats, last_conv
+
+    return FeatureExtractor(run, int(dim), "onnxruntime", "cpu", precision, run_with_map)
 
 
 def _torch_extractor(cfg: BackboneConfig, device: str) -> FeatureExtractor:
@@ -135,20 +211,38 @@ def _torch_extractor(cfg: BackboneConfig, device: str) -> FeatureExtractor:
             out = module(x)
         return out.float().cpu().numpy()
 
-    return FeatureExtractor(run, module.dim, "torch", device)
+    return FeatureExtractor(run, module.dim, "torch", device, "fp16" if use_amp else "fp32")
+
+
+def resolve_precision(precision: str | None, device: str) -> str:
+    """'fp32' or 'int8' from the argument, else $POSTERGENRE_PRECISION, else the default: fp32 (int8
+    measured on the test split: see the model card). int8 runs in ONNX Runtime on CPU only."""
+    from .errors import WeightsError
+
+    precision = precision or os.environ.get("POSTERGENRE_PRECISION") or DEFAULT_PRECISION
+    if precision not in PRECISIONS:
+        raise WeightsError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if precision == "int8" and device != "cpu":
+        raise WeightsError(f"int8 runs in ONNX Runtime on the CPU; use device='cpu' or precision='fp32' on {device}")
+    return precision
+
+
+DEFAULT_PRECISION = "fp32"
 
 
 def feature_extractor(cfg: BackboneConfig, device: str | None = None, *, backend: str | None = None,
-                      cache_dir=None) -> FeatureExtractor:
+                      cache_dir=None, precision: str | None = None) -> FeatureExtractor:
     """The fastest available backbone runner for ``device``: ONNX Runtime on CPU, PyTorch on CUDA.
 
     ``backend='torch'`` forces PyTorch (e.g. to compare both); set POSTERGENRE_BACKEND the same way.
+    ``precision`` 'int8' runs the statically quantized graph (CPU, ONNX Runtime).
     """
     device = resolve_device(device)
     backend = backend or os.environ.get("POSTERGENRE_BACKEND")
+    precision = resolve_precision(precision, device if backend != "torch" else "the torch backend")
     if device == "cpu" and backend != "torch":
         try:
-            return _ort_extractor(cfg, cache_dir)
+            return _ort_extractor(cfg, cache_dir, precision=precision)
         except ImportError:
             pass  # onnxruntime missing: eager PyTorch still works, just slower
     return _torch_extractor(cfg, device)

@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from .backbone import BackboneConfig, build_backbone
 
-__all__ = ["MultiScaleFeatures", "torch_features", "GenreHead", "PosterGenreModel", "build_torch_model"]
+__all__ = ["MultiScaleFeatures", "FeaturesWithMap", "torch_features", "GenreHead", "PosterGenreModel", "build_torch_model"]
 
 
 class MultiScaleFeatures(nn.Module):
@@ -42,7 +42,12 @@ class MultiScaleFeatures(nn.Module):
         return parts
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        net = self.net
+        return self.forward_with_map(x)[0]
+
+    def forward_with_map(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(features, the last convolution's output before its ReLU6: the map Grad-CAM weighs, or
+        None without the head tap)."""
+        net, last_conv = self.net, None
         x = (x - self.mean) / self.std
         x = net._swish(net._bn0(net._conv_stem(x)))
         pooled = []
@@ -55,9 +60,20 @@ class MultiScaleFeatures(nn.Module):
             if idx >= last:
                 break
         if self.use_head:
-            x = net._swish(net._bn1(net._conv_head(x)))
-            pooled += self._pool(x)
-        return torch.cat(pooled, dim=1)
+            last_conv = net._bn1(net._conv_head(x))
+            pooled += self._pool(net._swish(last_conv))
+        return torch.cat(pooled, dim=1), last_conv
+
+
+class FeaturesWithMap(nn.Module):
+    """``MultiScaleFeatures`` with the last convolution's map as a second output (the ONNX export)."""
+
+    def __init__(self, features: MultiScaleFeatures):
+        super().__init__()
+        self.features = features
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.features.forward_with_map(x)
 
 
 def torch_features(cfg: BackboneConfig) -> MultiScaleFeatures:

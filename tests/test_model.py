@@ -101,10 +101,12 @@ def test_torch_and_onnx_runtimes_agree(predictor, sample_poster_path):
     # the differentiable twin gives the same logits as the NumPy head
     import torch
 
+    from postergenre.explain import TorchExplainer
+
     arr = predictor.preprocess(sample_poster_path)
     x = torch.from_numpy(arr.transpose(2, 0, 1)[None].astype(np.float32))
     with torch.no_grad():
-        logits = predictor.torch_model()(x).numpy()[0]
+        logits = TorchExplainer(predictor).model()(x).numpy()[0]
     ref = head_logits(predictor.params, predictor._extractor(x.numpy()))[0]
     assert np.allclose(logits, ref, atol=1e-2)
 

@@ -8,13 +8,13 @@ from conftest import make_poster
 
 def test_predict_proba_runs_in_batches(predictor, monkeypatch) -> None:
     seen: list[int] = []
-    real = predictor._logits_from_arrays
+    real = predictor.features_and_map
 
-    def spy(arrays):
+    def spy(arrays, with_map=True):
         seen.append(len(arrays))
-        return real(arrays)
+        return real(arrays, with_map)
 
-    monkeypatch.setattr(predictor, "_logits_from_arrays", spy)
+    monkeypatch.setattr(predictor, "features_and_map", spy)
     images = [make_poster(seed=i) for i in range(2 * predictor.batch_size + 1)]
     probs = predictor.predict_proba(images)
     assert probs.shape == (len(images), len(predictor.genres))

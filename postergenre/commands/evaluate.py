@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="score a reproducible random sample of N posters")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
+    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
+                   help="backbone precision on CPU (default: $POSTERGENRE_PRECISION, else fp32)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--record", action="store_true",
                    help="store the report in the weights' metadata.json (metrics.<split>) and regenerate MODEL_CARD.md")
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..evaluate import evaluate, format_report
 
-    predictor = postergenre.load(args.weights, device=args.device)
+    predictor = postergenre.load(args.weights, device=args.device, precision=args.precision)
     predictor.use_text = predictor.use_text and not args.no_text
     split = None if args.split == "all" else args.split
     report = evaluate(predictor, args.data, split, limit=args.limit, batch_size=args.batch_size)

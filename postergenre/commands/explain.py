@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--colormap", default="jet", help="heatmap colours: jet (default), turbo, inferno, magma, plasma, viridis or hot")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
+    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
+                   help="backbone precision on CPU (default: $POSTERGENRE_PRECISION, else fp32)")
     p.set_defaults(func=run)
 
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_writable(args.out or default_out(args.poster))  # before any work
     src = fetch_url(args.poster) if args.poster.startswith(("http://", "https://")) else Path(args.poster)
     poster = load_image(src)
-    predictor = postergenre.load(args.weights, device=args.device)
+    predictor = postergenre.load(args.weights, device=args.device, precision=args.precision)
     maps = explain(predictor, poster, args.genre, top_k=args.top)
     sheet = heatmap_sheet(poster, maps, alpha=args.alpha, colormap=args.colormap,  # labelled tiles
                           tile_height=min(poster.height, 720))

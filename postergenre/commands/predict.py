@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar; with --out only the totals, else one line per poster")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
+    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
+                   help="backbone precision on CPU (default: $POSTERGENRE_PRECISION, else fp32)")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--no-text", action="store_true", help="skip reading the poster's text (OCR): image alone, faster")
     p.add_argument("--batch-size", type=int, default=None, help="posters per forward pass (default: the fastest measured)")
@@ -122,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped {display_name(path)}: {why}", file=sys.stderr)
     if skipped and args.quiet:
         print(f"skipped {len(skipped)} special entries (FIFOs, devices, broken links)", file=sys.stderr)
-    predictor = postergenre.load(args.weights, device=args.device)
+    predictor = postergenre.load(args.weights, device=args.device, precision=args.precision)
     predictor.use_text = predictor.use_text and not args.no_text
     table = ResultsCSV(out_path, csv_header(predictor)) if out_path else None
     if table and table.done:

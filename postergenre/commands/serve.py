@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="answer 503 beyond this many concurrent connections (uvicorn's limit_concurrency; "
                         "default no limit)")
     p.add_argument("--index", default=None, help="similar-poster index (`postergenre index`): enables POST /v1/similar")
+    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
+                   help="backbone precision on CPU (default: $POSTERGENRE_PRECISION, else fp32)")
     p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     p.set_defaults(func=run)
 
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     # Settings travel as environment variables so that every worker process builds the same app.
     settings = {"POSTERGENRE_WEIGHTS": args.weights, "POSTERGENRE_API_MAX_UPLOAD_MB": args.max_upload_mb,
                 "POSTERGENRE_API_TIMEOUT": args.timeout, "POSTERGENRE_API_CONCURRENCY": args.concurrency,
-                HEADER_TIMEOUT_ENV: args.header_timeout, "POSTERGENRE_INDEX": args.index}
+                HEADER_TIMEOUT_ENV: args.header_timeout, "POSTERGENRE_INDEX": args.index,
+                "POSTERGENRE_PRECISION": args.precision}
     os.environ.update({k: str(v) for k, v in settings.items() if v is not None})
     if args.weights:  # fail now with a clear message rather than in every worker
         from ..model import read_weights

@@ -1,0 +1,41 @@
+"""postergenre export-onnx [--precision fp32|int8|all] [--calibration DATA]"""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export-onnx", help="export the backbone's ONNX graphs (fp32, int8) into the cache",
+                       description="Export the backbone to ONNX (needs torch: the full install) and quantize it to "
+                                   "int8 (static, with the calibration that ships with the package, or one measured on "
+                                   "--calibration posters). Serving installs without torch then load these files.")
+    p.add_argument("--precision", choices=("fp32", "int8", "all"), default="all", help="which graphs (default all)")
+    p.add_argument("--calibration", default=None, metavar="DATA",
+                   help="dataset folder whose train posters calibrate int8 (default: the shipped calibration)")
+    p.add_argument("--method", choices=("minmax", "entropy", "percentile"), default=None,
+                   help="calibration method with --calibration (default: the shipped one's)")
+    p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..backbone import BackboneConfig
+    from ..model import read_weights
+    from ..quantize import CALIBRATION_METHOD, calibration_paths, quantize_backbone
+    from ..runtime import ensure_graph, find_graph
+
+    _, meta = read_weights(args.weights)
+    cfg = BackboneConfig.from_dict(meta["preprocessing"])
+    fp32 = ensure_graph(cfg, precision="fp32")
+    print(f"fp32: {fp32}")
+    if args.precision in ("int8", "all"):
+        if args.calibration:
+            out = fp32.with_name(fp32.name.replace("-fp32-", "-int8-"))
+            cache = out.with_suffix(".calibration.json")
+            cache.unlink(missing_ok=True)  # measure afresh
+            quantize_backbone(fp32, out, cfg, calibration_paths(args.calibration),
+                              method=args.method or CALIBRATION_METHOD, cache=cache)
+            print(f"int8: {out} (calibrated on {args.calibration}; ranges in {cache})")
+        else:
+            print(f"int8: {find_graph(cfg, precision='int8') or ensure_graph(cfg, precision='int8')}")
+    return 0
