@@ -57,7 +57,8 @@ def predict_bytes(data: bytes) -> postergenre.Prediction:
 def explain_bytes(data: bytes, genres: tuple[str, ...]) -> list:
     from postergenre.explain import explain
 
-    return explain(get_predictor(), data, list(genres))
+    # the poster's text lines come from its (cached) prediction, so OCR does not run again
+    return explain(get_predictor(), data, list(genres), text=predict_bytes(data).text)
 
 
 @st.cache_data(ttl=3600, max_entries=16, show_spinner=False)

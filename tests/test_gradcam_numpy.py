@@ -79,8 +79,8 @@ def test_onnx_path_matches_the_torch_path(explainers, predictor, posters):
     worst = []
     for f in posters:
         arr = predictor.preprocess(f)
-        probs_np, cols_np, maps_np = numpy_cam._cams(arr, cols, 3)
-        probs_t, cols_t, maps_t = torch_cam._cams(arr, cols, 3)
+        probs_np, cols_np, maps_np = numpy_cam._cams(arr, None, cols, 3)   # image alone (no text lines)
+        probs_t, cols_t, maps_t = torch_cam._cams(arr, None, cols, 3)
         assert cols_np == cols_t == cols
         assert np.allclose(probs_np, probs_t, atol=1e-5)
         diff = np.abs(maps_np - maps_t)
@@ -89,6 +89,21 @@ def test_onnx_path_matches_the_torch_path(explainers, predictor, posters):
     assert np.median(worst) < 1e-3
     a, b = numpy_cam.explain(posters[0], top_k=3), torch_cam.explain(posters[0], top_k=3)
     assert [h.genre for h in a] == [h.genre for h in b]   # the top-k choice agrees too
+
+
+def test_heatmap_probabilities_are_the_predictions(explainers, predictor, posters):
+    """With the text channel on, a heatmap's probability and the top-k choice are predict()'s (image
+    fused with the poster's text); text already read is passed in and not read again."""
+    numpy_cam, _ = explainers
+    pred = predictor.predict(posters[1])
+    maps = numpy_cam.explain(posters[1], top_k=3)
+    assert [h.genre for h in maps] == [s.genre for s in pred.scores[:3]]
+    assert np.allclose([h.probability for h in maps], [s.probability for s in pred.scores[:3]], atol=1e-5)
+    if predictor.text_model is not None:
+        assert pred.text is not None
+        no_ocr = numpy_cam.explain(posters[1], top_k=3, text=pred.text)
+        assert [h.probability for h in no_ocr] == [h.probability for h in maps]
+        assert np.array_equal(no_ocr[0].cam, maps[0].cam)
 
 
 def test_one_forward_for_all_genres(explainers, predictor, sample_poster_path, monkeypatch):

@@ -24,8 +24,13 @@ def test_precision_is_chosen_by_argument_or_environment(int8, predictor, monkeyp
         postergenre.load(device="cpu")
 
 
-def test_int8_agrees_with_fp32_on_real_posters(int8, predictor, real_posters):
+def test_int8_agrees_with_fp32_on_real_posters(int8, predictor, real_posters, monkeypatch):
+    """The backbones agree: both predictors read the image alone (the text channel is the same code
+    on both; benchmarks/int8_accuracy.py measures the fused model on the whole test split)."""
     from postergenre.dataset import load_dataset
+
+    monkeypatch.setattr(predictor, "use_text", False)
+    monkeypatch.setattr(int8, "use_text", False)
 
     test = load_dataset(real_posters).subset("test").sample(n=200, random_state=0)
     paths = [real_posters / f for f in test["file"]]
