@@ -24,9 +24,9 @@ def genre_bar_chart(prediction: Prediction, height_per_genre: int = 24) -> go.Fi
         marker_color=[PREDICTED if r["predicted"] else OTHER for r in rows],
         hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
     fig.add_trace(go.Scatter(
-        x=[r["threshold"] for r in rows], y=names, mode="markers", name="threshold",
+        x=[r["threshold"] if r["threshold"] <= 1 else None for r in rows], y=names, mode="markers", name="cut-off",
         marker=dict(symbol="line-ns", size=16, line=dict(width=3, color=THRESHOLD)),
-        hovertemplate="%{y} threshold: %{x:.0%}<extra></extra>"))
+        hovertemplate="%{y} needs %{x:.0%} at its rank<extra></extra>"))
     fig.add_trace(go.Scatter(
         x=[1.04] * len(rows), y=names, mode="text", text=[f"{r['probability']:.0%}" for r in rows],
         textposition="middle right", showlegend=False, hoverinfo="skip", cliponaxis=False,
@@ -53,4 +53,23 @@ def per_genre_ap_chart(test: dict) -> go.Figure:
     fig.update_layout(barmode="group", height=80 + 34 * len(names), margin=dict(l=8, r=40, t=8, b=30),
                       xaxis=dict(range=[0, 1.0], title="average precision (test split)", fixedrange=True),
                       yaxis=dict(fixedrange=True), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+    return fig
+
+
+def reliability_chart(calibrated: list[dict], raw: list[dict] | None = None) -> go.Figure:
+    """Reliability diagram: mean predicted probability vs observed rate per bin, before/after
+    calibration, with the diagonal (perfect calibration); marker size grows with the bin's count."""
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line=dict(color=MUTED, dash="dot")))
+    for name, rows, colour in (("raw sigmoid", raw, OTHER), ("calibrated", calibrated, PREDICTED)):
+        if not rows:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[b["mean_probability"] for b in rows], y=[b["observed_rate"] for b in rows], mode="lines+markers",
+            name=name, line=dict(color=colour), customdata=[b["count"] for b in rows],
+            marker=dict(size=[6 + 3 * min(4, b["count"] ** 0.25 / 3) for b in rows]),
+            hovertemplate="predicted %{x:.0%} → observed %{y:.0%} (%{customdata} pairs)<extra>" + name + "</extra>"))
+    fig.update_layout(height=360, margin=dict(l=8, r=8, t=8, b=30), meta="reliability",
+                      xaxis=dict(range=[0, 1], tickformat=".0%", title="predicted probability", fixedrange=True),
+                      yaxis=dict(range=[0, 1], tickformat=".0%", title="observed rate", fixedrange=True),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     return fig

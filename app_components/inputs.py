@@ -17,7 +17,7 @@ from app_components.model_cache import fetch_bytes
 from postergenre.errors import PosterGenreError
 from postergenre.images import SUPPORTED_EXTENSIONS
 
-__all__ = ["POSTER_TYPES", "PosterInput", "poster_upload", "poster_link", "random_dataset_poster", "call_or_report"]
+__all__ = ["POSTER_TYPES", "PosterInput", "poster_key", "poster_upload", "poster_link", "random_dataset_poster", "call_or_report"]
 
 log = logging.getLogger("postergenre.app")
 T = TypeVar("T")
@@ -30,6 +30,19 @@ POSTER_TYPES = list(SUPPORTED_EXTENSIONS)
 class PosterInput:
     data: bytes   # the image file's bytes, as uploaded or downloaded
     name: str     # the file name or the link, shown as the poster's caption
+
+    @property
+    def key(self) -> str:
+        """A short id of the image bytes: widget keys that depend on the poster end with it, so a new
+        poster gets fresh widgets (options and defaults of its own) instead of the last one's state."""
+        return poster_key(self.data)
+
+
+def poster_key(*images: bytes) -> str:
+    """A short, stable id of one or more images' bytes (for poster-dependent widget keys)."""
+    import hashlib
+
+    return hashlib.sha1(b"".join(hashlib.sha1(d).digest() for d in images)).hexdigest()[:12]
 
 
 def poster_upload(key: str = "poster") -> PosterInput | None:

@@ -2,7 +2,6 @@
 genre's typical range, heatmaps for one genre — exported as CSV, an HTML report or a PNG sheet."""
 from __future__ import annotations
 
-import hashlib
 import html
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -11,7 +10,7 @@ import streamlit as st
 
 from app_components.analysis import swatches_html
 from app_components.compare import compare_or_report, framed, heatmaps_or_report, reports_or_report
-from app_components.inputs import POSTER_TYPES
+from app_components.inputs import POSTER_TYPES, poster_key
 from app_components.model_cache import fetch_bytes, get_atlas, get_predictor
 from postergenre.compare import MAX_POSTERS, POSTER_COLOURS
 from postergenre.compare_report import measure_rows
@@ -103,6 +102,7 @@ with st.spinner("Reading the posters…"):
 if comparison is None:
     st.stop()
 predictor, atlas = get_predictor(), get_atlas()
+key = poster_key(*(d for _, d in posters))  # widgets whose options or defaults depend on the posters end with it
 
 
 def poster_row(images, captions: list[str]) -> None:
@@ -116,13 +116,18 @@ def poster_row(images, captions: list[str]) -> None:
 
 poster_row([p.image for p in comparison.posters],
            [f"<b style='color:{POSTER_COLOURS[i]}'>{html.escape(p.name)}</b><br>"
-            f"<small>{html.escape(p.prediction.summary)}</small>" for i, p in enumerate(comparison.posters)])
+            f"<small>{'⚠ ' if p.prediction.warning else ''}{html.escape(p.prediction.summary)}</small>"
+            for i, p in enumerate(comparison.posters)])
+for name, p in zip(comparison.names, comparison.posters):
+    if p.prediction.warning:  # not a poster: say so plainly, the genres are a guess
+        st.warning(f"{name}: {p.prediction.summary}", icon=":material/warning:")
 
 st.subheader("Genre probabilities")
 relevant = comparison.relevant_genres()
 show_all = st.toggle(f"All {len(comparison.genres)} genres", value=False, key="compare_all_genres",
                      help=f"Off: the {len(relevant)} genres that matter here (any poster's top 5 or predicted).")
-st.caption("One bar per poster; the yellow tick is the genre's decision threshold: a bar past it is a predicted genre.")
+st.caption("One bar per poster, calibrated probabilities (of posters given 70%, about 7 in 10 have the genre); "
+           "the yellow tick is the cut-off a genre below a poster's top one needs to enter its headline.")
 st.plotly_chart(comparison.probability_figure(genres=None if show_all else relevant),
                 config={"displayModeBar": False}, key="compare_chart")
 
@@ -137,13 +142,14 @@ range_genre = None
 if atlas is None:
     st.caption("No Genre Atlas is installed, so the measures are shown without genre ranges.")
 else:
-    range_genre = st.selectbox("Against the typical range of", atlas.genres,
+    range_genre = st.selectbox("Against the typical range of", atlas.genres, key=f"compare_range_{key}",
                                index=atlas.genres.index(top_genre) if top_genre in atlas.genres else 0)
 st.table(measure_rows(comparison, range_genre), border="horizontal", hide_index=True)
 
 st.subheader("Where the model looks")
 pick, opacity = st.columns([3, 1], vertical_alignment="bottom")
-heat_genre = pick.selectbox("Heatmaps for the genre", predictor.genres, index=predictor.genres.index(top_genre))
+heat_genre = pick.selectbox("Heatmaps for the genre", predictor.genres, index=predictor.genres.index(top_genre),
+                            key=f"compare_heat_{key}")  # new posters: new widget with their own default
 alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key="compare_cam_alpha")
 with st.spinner(f"Computing {heat_genre} heatmaps…"):
     maps = heatmaps_or_report(posters, comparison, heat_genre, alpha)

@@ -1,14 +1,15 @@
-"""Model card: metrics with baselines, per-genre AP, thresholds, data, limitations — all from weights/."""
+"""Model card: metrics with baselines, per-genre AP and calibration, reliability, data, limitations — all from weights/."""
 import streamlit as st
 
-from app_components.charts import per_genre_ap_chart
+from app_components.charts import per_genre_ap_chart, reliability_chart
 from app_components.inputs import call_or_report
 from app_components.model_cache import get_predictor
 from postergenre.genres import TMDB_GENRES
 from postergenre.model_card import LIMITATIONS
 
 SUMMARY = {"macro_ap": "macro-AP", "micro_ap": "micro-AP", "macro_auc": "macro ROC-AUC", "micro_auc": "micro ROC-AUC",
-           "macro_f1": "macro-F1", "micro_f1": "micro-F1", "samples_f1": "samples-F1", "hamming_loss": "Hamming loss"}
+           "macro_f1": "macro-F1", "micro_f1": "micro-F1", "samples_f1": "samples-F1", "hamming_loss": "Hamming loss", "ece": "ECE",
+           "genres_per_poster": "genres per poster"}
 HEADLINE = ("macro_ap", "micro_ap", "macro_auc", "micro_f1")
 
 st.title("Model card")
@@ -45,25 +46,40 @@ notes = ["The baselines: **training prior** scores every poster with each genre'
 if baselines.get("no_genre", {}).get("hamming_loss") is not None:
     notes.append(f"Predicting no genre at all is right for {1 - baselines['no_genre']['hamming_loss']:.0%} of the "
                  "poster-genre pairs, which is why accuracy is not shown.")
-notes.append("AP and ROC-AUC do not depend on thresholds; F1 uses the thresholds below.")
+notes.append("AP and ROC-AUC do not depend on the headline rule; F1 and genres per poster use it "
+             f"(films have {r.get('true_genres_per_poster', 0):.2f} genres per poster here). ECE: expected "
+             "calibration error, 10 equal-width bins over all genre probabilities.")
 st.caption(" ".join(notes))
 
 # --- per genre ----------------------------------------------------------------------------------------------
 st.subheader("Per genre")
 st.plotly_chart(per_genre_ap_chart(r), config={"displayModeBar": False}, key="ap_chart")
+methods = meta.get("calibration", {}).get("methods", {})
 st.dataframe([{"genre": g, "support": m["support"], "AP": m["ap"], "ROC-AUC": m["auc"], "F1": m["f1"],
-               "threshold": meta["thresholds"][g]} for g, m in sorted(r["per_genre"].items(), key=lambda kv: -(kv[1]["ap"] or 0))],
+               "ECE": m.get("ece"), "calibration": methods.get(g, "none")}
+              for g, m in sorted(r["per_genre"].items(), key=lambda kv: -(kv[1]["ap"] or 0))],
              hide_index=True, height="content",
              column_config={"support": st.column_config.NumberColumn(help=f"posters of this genre in the {split} split"),
-                            "threshold": st.column_config.NumberColumn(format="%.2f", help="probability needed to predict the genre"),
-                            **{k: st.column_config.NumberColumn(format="%.3f") for k in ("AP", "ROC-AUC", "F1")}})
+                            "calibration": st.column_config.TextColumn(help="map from logit to probability, chosen "
+                                                                       "on val by cross-fitted log-loss"),
+                            **{k: st.column_config.NumberColumn(format="%.3f") for k in ("AP", "ROC-AUC", "F1", "ECE")}})
+
+# --- calibration --------------------------------------------------------------------------------------------
+if r.get("reliability"):
+    st.subheader("Calibration")
+    raw = r.get("uncalibrated", {})
+    st.plotly_chart(reliability_chart(r["reliability"], raw.get("reliability")), config={"displayModeBar": False},
+                    key="reliability_chart")
+    st.caption(f"Each point: the {split} posters' genre probabilities in one 10%-wide bin, against how often the "
+               f"genre was really there. On the diagonal, 70% means 7 in 10. ECE {r['ece']:.3f} calibrated"
+               + (f", {raw['ece']:.3f} before (raw sigmoid of the head)." if raw.get("ece") is not None else "."))
 
 # --- data and limitations ---------------------------------------------------------------------------------
 st.subheader("Data")
 untrained = [g.name for g in TMDB_GENRES if g.name not in meta["genres"]]
 st.markdown(f"- {td.get('n_train', 0):,} train / {td.get('n_val', 0):,} val / {td.get('n_test', 0):,} test posters "
             "(IMDb thumbnails 1970–2017, MovieLens genres mapped to TMDB names; a fixed split by IMDb id).\n"
-            "- Thresholds were tuned on val for each genre's F1; the test split was scored once.\n"
+            "- Calibration, the headline rule and the poster check were fitted on val; the test split was scored once.\n"
             + (f"- Not trained: {', '.join(untrained)} (absent from the training data).\n" if untrained else ""))
 st.subheader("Limitations")
 st.markdown(LIMITATIONS)

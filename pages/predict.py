@@ -43,8 +43,8 @@ if poster_in is None:
         st.info("Choose a poster to start. Nothing you upload is stored.", icon=":material/movie:")
         with st.container(horizontal=True, gap="medium"):
             for icon, title, text in [
-                (":material/bar_chart:", "Ranked genres", f"All {len(predictor.genres)} genres with their "
-                 "probabilities; the ones that clear their thresholds are the prediction."),
+                (":material/bar_chart:", "Ranked genres", f"All {len(predictor.genres)} genres with calibrated "
+                 "probabilities, the film's likely genres in words, and a warning when it is not a poster."),
                 (":material/visibility:", "Where it looked", "Grad-CAM heatmaps show which parts of the poster "
                  "raised each genre's score."),
                 (":material/palette:", "Colours and composition", "The palette, faces, text and balance, "
@@ -53,11 +53,13 @@ if poster_in is None:
                     st.markdown(f"**{icon} {title}**")
                     st.caption(text)
     st.stop()
-data = poster_in.data
+data, pkey = poster_in.data, poster_in.key  # pkey: widgets that depend on the poster are new for each one
 
 # --- one call into the core -------------------------------------------------------------------------
-with st.spinner("Reading the poster…"):
+with st.status("Reading the poster…", expanded=False) as status:  # shown while a new poster is read
     pred = call_or_report(predict_bytes, data, failure="That file could not be read as a poster")
+    status.update(label="Poster read" if pred else "The poster could not be read",
+                  state="complete" if pred else "error")
 if pred is None:
     st.stop()
 poster = load_image(data)  # it just decoded for the prediction
@@ -65,14 +67,18 @@ probabilities = pred.probabilities
 ranked = list(probabilities)
 
 # --- the ranked genres ----------------------------------------------------------------------------------
-st.subheader(pred.summary)
+if pred.warning:  # not a poster: a clear warning instead of a confident headline
+    st.warning(pred.summary, icon=":material/warning:")
+else:
+    st.subheader(pred.summary)
 left, right = st.columns([2, 3], gap="medium")
 with left:
     st.image(poster, caption=poster_in.name, width="stretch")
 with right:
     st.plotly_chart(genre_bar_chart(pred), config={"displayModeBar": False}, key="genre_chart")
-    st.caption("Orange bars clear their genre's threshold (the yellow tick, tuned on held-out posters): "
-               "that is the prediction. Several genres per film are normal.")
+    st.caption("Probabilities are calibrated on held-out posters: of posters given 70%, about 7 in 10 have "
+               "the genre. Orange bars are the headline: the top genres whose probability clears the "
+               "cut-off (yellow tick), at most 3.")
 
 if tmdb_choice is not None:
     from app_components.tmdb_view import draw_genre_comparison
@@ -81,10 +87,9 @@ if tmdb_choice is not None:
     draw_genre_comparison(pred.predicted, list(tmdb_choice.movie.genres), predictor.genres)
 
 with st.expander("Table and JSON", icon=":material/table:"):
-    st.dataframe([{"genre": g.genre, "probability": g.probability, "threshold": g.threshold,
+    st.dataframe([{"genre": g.genre, "probability": g.probability, "confidence": g.confidence,
                    "predicted": g.predicted} for g in pred.scores], hide_index=True, height="content",
-                 column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1),
-                                "threshold": st.column_config.NumberColumn(format="%.2f")})
+                 column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1)})
     st.download_button("Download JSON", json.dumps(dict(pred.to_dict(), source=poster_in.name), indent=2),
                        file_name="postergenre.json", mime="application/json", key="download_json",
                        icon=":material/download:")
@@ -104,7 +109,7 @@ if pred.text is not None:
 # --- Grad-CAM ---------------------------------------------------------------------------------------------
 st.subheader("Where the model looked")
 pick, opacity = st.columns([3, 1], vertical_alignment="bottom")
-chosen = pick.multiselect("Genres to explain", ranked, default=ranked[:3], key="cam_genres",
+chosen = pick.multiselect("Genres to explain", ranked, default=ranked[:3], key=f"cam_genres_{pkey}",
                           help="Grad-CAM on the head's logit for each genre: warm areas raised that genre's score.")
 alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key="cam_alpha")
 if chosen:
@@ -133,7 +138,7 @@ if analysis is not None:
     from app_components.analysis import draw_measures, draw_palette
 
     draw_palette(analysis)
-    genre = st.selectbox("Compare with the typical range of", ranked, index=0, key="atlas_genre")
+    genre = st.selectbox("Compare with the typical range of", ranked, index=0, key=f"atlas_genre_{pkey}")
     draw_measures(analysis, get_atlas(), genre)
 
 # --- similar posters of the user's catalog (only with POSTERGENRE_INDEX) ----------------------------

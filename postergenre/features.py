@@ -41,9 +41,11 @@ def cache_features(
     batch_size: int = 8,
     progress: bool = True,
     precision: str = "fp32",
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """N x 2 x D float16 features for every row of ``ds`` (in table order), computed or read back,
-    from the fp32 or the int8 backbone graph."""
+    from the fp32 or the int8 backbone graph. With ``rows`` (table positions), only those are computed
+    if missing, and only they are returned."""
     from tqdm.auto import tqdm
 
     from .runtime import feature_extractor
@@ -64,9 +66,10 @@ def cache_features(
         feats = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(n, 2, d))
         done = np.zeros(n, dtype=bool)
     (folder / "info.json").write_text(json.dumps({"root": str(ds.root), "n": n, "dim": d, "backbone": cfg.to_dict()}))
-    todo = np.flatnonzero(~done)
+    todo = np.flatnonzero(~done) if rows is None else np.asarray(rows)[~done[np.asarray(rows)]]
     paths = [ds.root / f for f in ds.table["file"]]
-    bar = tqdm(total=n, initial=n - len(todo), desc="backbone features", unit="poster", disable=not progress)
+    total = n if rows is None else len(rows)
+    bar = tqdm(total=total, initial=total - len(todo), desc="backbone features", unit="poster", disable=not progress)
     for start in range(0, len(todo), batch_size):
         idx = todo[start : start + batch_size]
         arrays = []
@@ -82,4 +85,4 @@ def cache_features(
     bar.close()
     feats.flush()
     np.save(done_path, done)
-    return np.asarray(feats)
+    return np.asarray(feats) if rows is None else np.asarray(feats[np.asarray(rows)])

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-__all__ = ["multilabel_report", "best_f1_thresholds", "f1_scores", "baseline_reports"]
+__all__ = ["multilabel_report", "best_f1_thresholds", "f1_scores", "baseline_reports", "reliability_table",
+           "expected_calibration_error"]
 
 
 def f1_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float | np.ndarray]:
@@ -56,12 +57,14 @@ def best_f1_thresholds(y: np.ndarray, probs: np.ndarray, grid: np.ndarray | None
     return out
 
 
-def multilabel_report(y: np.ndarray, probs: np.ndarray, thresholds: np.ndarray | float, genres: list[str]) -> dict:
-    """Every metric the evaluate command prints/writes, for N x G targets and probabilities."""
+def multilabel_report(y: np.ndarray, probs: np.ndarray, thresholds: np.ndarray | float, genres: list[str],
+                      pred: np.ndarray | None = None) -> dict:
+    """Every metric the evaluate command prints/writes, for N x G targets and probabilities.
+    ``pred`` (N x G bool) is the predicted set when a decision rule made it; else ``probs >= thresholds``."""
     y = np.asarray(y, dtype=np.float32)
     probs = np.asarray(probs, dtype=np.float64)
     thr = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (y.shape[1],))
-    pred = probs >= thr
+    pred = probs >= thr if pred is None else np.asarray(pred, dtype=bool)
     per_genre, aps, aucs = {}, [], []
     f1 = f1_scores(y, pred)
     for j, g in enumerate(genres):
@@ -73,7 +76,7 @@ def multilabel_report(y: np.ndarray, probs: np.ndarray, thresholds: np.ndarray |
             aps.append(ap)
             aucs.append(auc)
         per_genre[g] = {"ap": ap, "auc": auc, "f1": float(f1["per_genre"][j]), "support": pos,
-                        "threshold": float(thr[j])}
+                        "threshold": float(thr[j]), "ece": expected_calibration_error(y[:, j], probs[:, j])}
     flat_y, flat_p = y.ravel(), probs.ravel()
     both = 0 < flat_y.sum() < len(flat_y)
     return {
@@ -87,6 +90,11 @@ def multilabel_report(y: np.ndarray, probs: np.ndarray, thresholds: np.ndarray |
         "micro_f1": f1["micro"],
         "samples_f1": f1["samples"],
         "hamming_loss": float((pred != (y > 0)).mean()),
+        "ece": expected_calibration_error(y, probs),
+        "max_genre_ece": max((m["ece"] for m in per_genre.values()), default=0.0),
+        "genres_per_poster": float(pred.sum(1).mean()) if len(pred) else 0.0,
+        "true_genres_per_poster": float((y > 0).sum(1).mean()) if len(y) else 0.0,
+        "reliability": reliability_table(y, probs),
         "per_genre": per_genre,
     }
 
@@ -107,3 +115,28 @@ def baseline_reports(y: np.ndarray, genres: list[str], train_prior: np.ndarray) 
         "no_genre": multilabel_report(y, zeros, 0.5, genres),
         "training_prior": multilabel_report(y, prior, 0.5, genres),
     }
+
+
+def reliability_table(y: np.ndarray, probs: np.ndarray, bins: int = 10) -> list[dict]:
+    """Equal-width probability bins over all (poster, genre) pairs: for each non-empty bin its range,
+    count, mean predicted probability and observed rate of the genre being present."""
+    y = np.asarray(y, dtype=np.float64).ravel()
+    p = np.asarray(probs, dtype=np.float64).ravel()
+    idx = np.minimum((p * bins).astype(int), bins - 1)  # p = 1.0 falls in the last bin
+    rows = []
+    for k in range(bins):
+        m = idx == k
+        if m.any():
+            rows.append({"lo": k / bins, "hi": (k + 1) / bins, "count": int(m.sum()),
+                         "mean_probability": float(p[m].mean()), "observed_rate": float(y[m].mean())})
+    return rows
+
+
+def expected_calibration_error(y: np.ndarray, probs: np.ndarray, bins: int = 10) -> float:
+    """ECE: over all (poster, genre) pairs, |mean predicted - observed rate| per equal-width bin,
+    weighted by the bin's share of pairs (10 bins by default)."""
+    n = np.asarray(y).size
+    if n == 0:
+        return 0.0
+    return float(sum(r["count"] / n * abs(r["mean_probability"] - r["observed_rate"])
+                     for r in reliability_table(y, probs, bins)))

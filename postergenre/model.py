@@ -17,6 +17,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .backbone import BackboneConfig, resize_poster, to_nchw
+from .calibration import Calibration, sigmoid  # noqa: F401  (sigmoid: re-exported)
+from .decision import NOT_A_POSTER, DecisionRule, confidence_word, headline
 from .errors import UnknownGenreError, WeightsError
 from .explain import make_explainer
 from .images import ImageSource, load_image
@@ -43,9 +45,15 @@ def available_models() -> list[str]:
 @dataclass
 class GenreScore:
     genre: str
-    probability: float
-    threshold: float   # the genre's decision threshold, tuned on the val split
-    predicted: bool    # probability >= threshold
+    probability: float           # calibrated on the val split (see calibration.py)
+    threshold: float             # the calibrated probability this genre needed at its rank (decision rule)
+    predicted: bool              # in the headline: ranked high enough and probability >= threshold
+    logit: float | None = None   # the model's raw (uncalibrated) logit, image and text fused
+
+    @property
+    def confidence(self) -> str:
+        """Plain words for the probability: very likely / likely / possible / unlikely."""
+        return confidence_word(self.probability)
 
 
 @dataclass
@@ -54,10 +62,12 @@ class Prediction:
     source: str | None = None         # file name / URL, when known
     text: list[str] | None = None     # text lines read from the pixels (OCR); None when OCR was off
     text_words: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # top genres -> words that pushed them
+    looks_like_poster: bool | None = None  # the poster check's verdict (None: weights without the check)
+    poster_score: float | None = None      # share of real val posters that look less like a poster
 
     @property
     def predicted(self) -> list[str]:
-        """Genres that clear their thresholds, highest probability first."""
+        """The headline's genres (the decision rule's pick), highest probability first."""
         return [s.genre for s in self.scores if s.predicted]
 
     @property
@@ -66,20 +76,32 @@ class Prediction:
 
     @property
     def summary(self) -> str:
-        """One line, e.g. 'Horror · Thriller'."""
+        """One line in plain words, e.g. 'Horror (very likely) · Thriller (possible)'; for an image the
+        poster check flags, the warning and the genres without confidence words (they would mislead)."""
+        if self.warning:
+            return f"{self.warning}: {' · '.join(self.predicted or [self.scores[0].genre])}"
         if self.predicted:
-            return " · ".join(self.predicted)
+            return headline([(s.genre, s.probability) for s in self.scores if s.predicted])
         top = self.scores[0]
-        return f"No genre clears its threshold (closest: {top.genre}, {top.probability:.0%})"
+        return f"No clear genre (closest: {top.genre}, {top.confidence})"
+
+    @property
+    def warning(self) -> str | None:
+        """The not-a-poster warning when the poster check flags the image, else None."""
+        return NOT_A_POSTER if self.looks_like_poster is False else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
+            "looks_like_poster": self.looks_like_poster,
+            "poster_score": None if self.poster_score is None else round(self.poster_score, 4),
+            "warning": self.warning,
             "predicted": self.predicted,
             "summary": self.summary,
             "genres": [
-                {"genre": s.genre, "probability": round(s.probability, 6), "threshold": round(s.threshold, 6),
-                 "predicted": s.predicted}
+                {"genre": s.genre, "probability": round(s.probability, 6), "confidence": s.confidence,
+                 "threshold": round(s.threshold, 6), "predicted": s.predicted,
+                 "logit": None if s.logit is None else round(s.logit, 4)}
                 for s in self.scores
             ],
             "text": self.text,
@@ -105,10 +127,6 @@ def head_logits(params: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
     return out / len(w1)
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
-
-
 class Predictor:
     """A loaded genre model. Use ``postergenre.load()`` rather than building one by hand."""
 
@@ -121,6 +139,14 @@ class Predictor:
         self.cfg = BackboneConfig.from_dict(meta["preprocessing"])
         self.genres: list[str] = list(meta["genres"])
         self.thresholds = np.asarray([meta["thresholds"][g] for g in self.genres], dtype=np.float32)
+        # calibrated probabilities, the headline rule and the poster check, all fitted on val
+        # (weights from before they existed fall back to the raw sigmoid and per-genre thresholds)
+        self.calibration = (Calibration.from_dict(meta["calibration"], self.genres) if "calibration" in meta
+                            else Calibration.identity(self.genres))
+        self.rule = DecisionRule.from_dict(meta["decision_rule"]) if "decision_rule" in meta else None
+        from .poster_check import PosterCheck
+
+        self.poster_check = PosterCheck.load(weights_dir) if weights_dir else None
         self.tta_flip: bool = bool(meta.get("tta_flip", True))
         self.params = params
         self._extractor = feature_extractor(self.cfg, device, backend=backend, precision=precision)
@@ -174,24 +200,38 @@ class Predictor:
             logits = logits.reshape(n, 2, -1).mean(axis=1)
         return logits
 
+    def _forward(self, arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(N x G image logits, N x D backbone features averaged over the views) of preprocessed posters."""
+        feats, _ = self.features_and_map(arrays, with_map=False)
+        logits = self.image_logits(feats, len(arrays))
+        if self.tta_flip:
+            feats = feats.reshape(len(arrays), 2, -1).mean(axis=1)
+        return logits, feats
+
     def _logits_from_arrays(self, arrays: list[np.ndarray]) -> np.ndarray:
-        return self.image_logits(self.features_and_map(arrays, with_map=False)[0], len(arrays))
+        return self._forward(arrays)[0]
 
     def fuse(self, image_logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
-        """The model's logits: the image logits fused with the text channel's when every poster has
+        """The model's raw logits: the image logits fused with the text channel's when every poster has
         its text lines (None = text channel off for it), else the image logits as they are."""
         if self.text_model is not None and all(t is not None for t in texts):
             return self.text_model.fuse(image_logits, [" ".join(t) for t in texts])
         return image_logits
 
+    def calibrate(self, logits: np.ndarray) -> np.ndarray:
+        """N x G raw (fused) logits -> N x G calibrated probabilities."""
+        return self.calibration(logits)
+
     def probabilities(self, image_logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
-        """N x G probabilities from the image logits and the text lines (``fuse``, then the sigmoid)."""
-        return sigmoid(self.fuse(image_logits, texts))
+        """N x G calibrated probabilities from the image logits and the text lines (``fuse``, then the
+        calibration): the numbers every surface shows."""
+        return self.calibrate(self.fuse(image_logits, texts))
 
     def _prepare(self, image: ImageSource, known_text: list[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
         """(model-size array, OCR text lines or None when the text channel is off) for one image;
         ``known_text``: the lines already read from this image's pixels (an OCR cache), not read again."""
-        pil = load_image(image)
+        w, h = self.cfg.input_size
+        pil = load_image(image, draft=(w * DRAFT_FACTOR, h * DRAFT_FACTOR))
         lines = None
         if self.use_text and self.text_model is not None and known_text is not None:
             lines = list(known_text)
@@ -201,34 +241,60 @@ class Predictor:
             lines = read_text(pil)
         return resize_poster(pil, self.cfg), lines
 
-    def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
-        """N x G probabilities (columns in ``self.genres`` order). Images are decoded and run in
+    def predict_logits(self, images: Sequence[ImageSource]) -> np.ndarray:
+        """N x G raw logits, image and text fused, uncalibrated. Images are decoded and run in
         batches of ``self.batch_size``, so memory stays bounded for any number of images."""
         images = list(images)
         out = np.zeros((len(images), len(self.genres)), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
             prepared = [self._prepare(im) for im in images[start:start + self.batch_size]]
-            out[start:start + len(prepared)] = self.probabilities(self._logits_from_arrays([a for a, _ in prepared]),
-                                                                  [t for _, t in prepared])
+            logits = self._logits_from_arrays([a for a, _ in prepared])
+            out[start:start + len(prepared)] = self.fuse(logits, [t for _, t in prepared])
         return out
 
-    def _to_prediction(self, probs: np.ndarray, source: str | None, text: list[str] | None = None) -> Prediction:
-        order = np.argsort(-probs, kind="stable")
-        scores = [GenreScore(self.genres[j], float(probs[j]), float(self.thresholds[j]),
-                             bool(probs[j] >= self.thresholds[j])) for j in order]
-        words: dict[str, list[tuple[str, float]]] = {}
-        if text and self.text_model is not None:
-            for j in order[:3]:
-                ws = self.text_model.word_contributions(" ".join(text), int(j))
-                if ws:
-                    words[self.genres[j]] = ws
-        return Prediction(scores, source, text, words)
+    def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
+        """N x G calibrated probabilities (columns in ``self.genres`` order)."""
+        return self.calibrate(self.predict_logits(images))
+
+    def predictions_from(self, logits: np.ndarray, feats: np.ndarray, sources: Sequence[str | None],
+                         texts: Sequence[list[str] | None] | None = None) -> list[Prediction]:
+        """Predictions from N x G raw fused logits and N x D backbone features (views averaged):
+        calibration, the headline rule, the poster check and the words that pushed the top genres
+        (``evaluate --from-cache`` feeds cached features here)."""
+        texts = list(texts) if texts is not None else [None] * len(sources)
+        probs = self.calibrate(logits)
+        chosen = self.rule.select(probs) if self.rule is not None else probs >= self.thresholds
+        if self.poster_check is not None:
+            looks, pscore = self.poster_check.looks_like_poster(feats)
+        else:
+            looks, pscore = [None] * len(sources), [None] * len(sources)
+        out = []
+        for i, src in enumerate(sources):
+            order = np.argsort(-probs[i], kind="stable")
+            scores = [GenreScore(self.genres[j], float(probs[i, j]),
+                                 float(self.rule.threshold_at_rank(r) if self.rule else self.thresholds[j]),
+                                 bool(chosen[i, j]), float(logits[i, j])) for r, j in enumerate(order)]
+            words: dict[str, list[tuple[str, float]]] = {}
+            if texts[i] and self.text_model is not None:
+                for j in order[:3]:
+                    ws = self.text_model.word_contributions(" ".join(texts[i]), int(j))
+                    if ws:
+                        words[self.genres[j]] = ws
+            out.append(Prediction(scores, src, texts[i], words,
+                                  None if looks[i] is None else bool(looks[i]),
+                                  None if pscore[i] is None else float(pscore[i])))
+        return out
+
+    def _predictions(self, prepared: list[tuple[np.ndarray, list[str] | None]],
+                     sources: Sequence[str | None]) -> list[Prediction]:
+        logits, feats = self._forward([a for a, _ in prepared])
+        texts = [t for _, t in prepared]
+        return self.predictions_from(self.fuse(logits, texts), feats, sources, texts)
 
     def predict(self, image: ImageSource) -> Prediction:
-        """Every genre ranked by probability, each marked whether it clears its threshold."""
-        array, text = self._prepare(image)
-        probs = self.probabilities(self._logits_from_arrays([array]), [text])[0]
-        return self._to_prediction(probs, _source_name(image), text)
+        """Every genre ranked by calibrated probability, the headline's genres marked, with the
+        poster check's verdict and the text read from the poster."""
+        return self._predictions([self._prepare(image)], [_source_name(image)])[0]
 
     def predict_batch(self, images: Iterable[ImageSource], batch_size: int | None = None,
                       progress: bool = False) -> list[Prediction]:
@@ -254,22 +320,20 @@ class Predictor:
         for start in range(0, len(images), bs):
             chunk = images[start : start + bs]
             known = texts[start : start + bs]
-            arrays, lines, slots = [], [], []  # slots: (position in chunk, source) of the readable images
+            prepared, slots = [], []  # slots: (position in chunk, source) of the readable images
             results: list[tuple[Prediction | None, str | None]] = [(None, None)] * len(chunk)
             for k, im in enumerate(chunk):
                 try:
-                    array, text = self._prepare(im, known[k])
-                    arrays.append(array)
-                    lines.append(text)
+                    prepared.append(self._prepare(im, known[k]))
                     slots.append((k, im))
                 except ImageLoadError as e:
                     if strict:
                         raise ImageLoadError(f"{_source_name(im) or 'image'}: {e}") from None
                     results[k] = (None, str(e))
-            if arrays:
-                probs = self.probabilities(self._logits_from_arrays(arrays), lines)
-                for (k, im), p, t in zip(slots, probs, lines):
-                    results[k] = (self._to_prediction(p, _source_name(im), t), None)
+            if prepared:
+                preds = self._predictions(prepared, [_source_name(im) for _, im in slots])
+                for (k, _), pred in zip(slots, preds):
+                    results[k] = (pred, None)
             if bar:  # before yielding: a caller that stops after the last row still sees 100%
                 bar.update(len(chunk))
                 if start + bs >= len(images):

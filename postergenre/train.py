@@ -4,7 +4,8 @@ The backbone stays frozen (ImageNet EfficientNet-Lite2); its multi-scale pooled 
 poster and its mirror are cached once (``features.py``), so a retrain is minutes on 2 CPU cores.
 The head is an ensemble of MLPs trained with the asymmetric loss (Ridnik et al. 2021), which
 down-weights the many easy negatives of multi-label data; each mirror is an extra training sample.
-Thresholds are chosen per genre on the val split (max F1); test is never looked at here.
+Then ``trust.fit_trust`` calibrates the probabilities, tunes the headline rule and fits the poster
+check, all on the val split; test is never looked at here.
 """
 from __future__ import annotations
 
@@ -179,8 +180,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, *,
         "train_seconds": round(time.time() - t0, 1),
     }
     (out / "metadata.json").write_text(json.dumps(meta, indent=1))  # a new head: old test metrics are void
-    from .model_card import write_model_card
+    from .trust import fit_trust
 
-    write_model_card(out)
-    log(f"wrote {out / 'head.npz'} and {out / 'metadata.json'} in {meta['train_seconds']} s")
+    meta = fit_trust(ds, out, cache_dir=cache_dir, progress=progress, log=log)  # calibration, rule, poster check
+    log(f"wrote {out / 'head.npz'} and {out / 'metadata.json'} in {round(time.time() - t0, 1)} s")
     return meta

@@ -12,7 +12,7 @@ import numpy as np
 
 from .text_model import TEXT_FILE, TextConfig, fit_fusion, fit_text_model, has_text
 
-__all__ = ["image_logits_for_rows", "train_text", "ablation"]
+__all__ = ["image_logits_for_rows", "train_text", "ablation", "cross_fitted_fusion"]
 
 
 def image_logits_for_rows(predictor, ds, rows: np.ndarray, progress: bool = True) -> np.ndarray:
@@ -41,7 +41,7 @@ def image_logits_for_rows(predictor, ds, rows: np.ndarray, progress: bool = True
     for s in range(0, len(miss), 8):
         idx = miss[s:s + 8]
         arrays = [resize_poster(load_image(ds.root / ds.table["file"].iloc[rows[i]]), predictor.cfg) for i in idx]
-        out[idx] = predictor._logits_from_arrays(arrays)
+        out[idx] = predictor._forward(arrays)[0]
     return out
 
 
@@ -53,8 +53,10 @@ def _scores(y, logits) -> dict:
     return {"macro_ap": float(np.mean(per)), "micro_ap": float(average_precision_score(y.ravel(), logits.ravel()))}
 
 
-def ablation(img: np.ndarray, txt: np.ndarray, with_text: np.ndarray, y: np.ndarray, seed: int = 0) -> dict:
-    """Val figures with the fusion cross-fitted (2 folds: fit on one half, score the other)."""
+def cross_fitted_fusion(img: np.ndarray, txt: np.ndarray, with_text: np.ndarray, y: np.ndarray,
+                        seed: int = 0) -> np.ndarray:
+    """Fused val logits with the fusion cross-fitted (2 folds: fit on one half, score the other), so
+    what is scored or calibrated on them was not fitted on the same posters."""
     rng = np.random.default_rng(seed)
     fold = rng.permutation(len(y)) % 2
     fused = np.zeros_like(img)
@@ -63,6 +65,12 @@ def ablation(img: np.ndarray, txt: np.ndarray, with_text: np.ndarray, y: np.ndar
         a, b, c, c0 = w.T
         t = fold == k
         fused[t] = np.where(with_text[t, None], a * img[t] + b * txt[t] + c, a * img[t] + c0)
+    return fused
+
+
+def ablation(img: np.ndarray, txt: np.ndarray, with_text: np.ndarray, y: np.ndarray, seed: int = 0) -> dict:
+    """Val figures with the fusion cross-fitted (see ``cross_fitted_fusion``)."""
+    fused = cross_fitted_fusion(img, txt, with_text, y, seed)
     return {"image": _scores(y, img), "text": _scores(y, txt), "fused": _scores(y, fused)}
 
 

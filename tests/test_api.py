@@ -116,8 +116,22 @@ def test_predict_upload_matches_the_predictor(real_client, predictor):
     assert [g["probability"] for g in body["genres"]] == pytest.approx([s.probability for s in direct.scores], abs=1e-5)
     assert body["predicted"] == direct.predicted
     assert body["text"] == direct.text  # the OCR'd lines (null when the weights have no text channel)
-    assert all(g["threshold"] == pytest.approx(float(predictor.thresholds[predictor.genre_index(g["genre"])]), abs=1e-6)
-               for g in body["genres"])
+    assert [g["threshold"] for g in body["genres"]] == pytest.approx([s.threshold for s in direct.scores], abs=1e-6)
+    assert [g["confidence"] for g in body["genres"]] == [s.confidence for s in direct.scores]
+    assert body["looks_like_poster"] == direct.looks_like_poster
+    assert body["poster_score"] == pytest.approx(direct.poster_score, abs=1e-4)
+
+
+def test_predict_says_when_an_image_is_not_a_poster(real_client, predictor):
+    if predictor.poster_check is None:
+        pytest.skip("weights without a poster check")
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (400, 300, 3), dtype=np.uint8)).save(buf, "PNG")
+    r = real_client.post("/v1/predict", files={"file": ("noise.png", buf.getvalue(), "image/png")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["looks_like_poster"] is False and 0 <= body["poster_score"] < 0.01
+    assert body["warning"].startswith("This does not look like a movie poster")
 
 
 def test_predict_url_and_raw_body_give_the_same_answer(real_client, image_server):

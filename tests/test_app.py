@@ -36,7 +36,10 @@ def test_predict_page_ranks_genres_and_shows_heatmaps(app, predictor, sample_pos
     app.file_uploader(key="poster").upload("poster.jpg", sample_poster_bytes, "image/jpeg").run()
     assert not app.exception and not app.error
     expected = predictor.predict(sample_poster_bytes)
-    assert app.subheader[0].value == expected.summary
+    if expected.warning:
+        assert app.warning[0].value == expected.summary
+    else:
+        assert app.subheader[0].value == expected.summary
     if expected.text is not None:  # the text channel: what was read, or that nothing was
         assert "Text on the poster" in [h.value for h in app.subheader]
         shown = " ".join(m.value for m in app.markdown)
@@ -50,9 +53,9 @@ def test_predict_page_ranks_genres_and_shows_heatmaps(app, predictor, sample_pos
     assert colours == {g: PREDICTED if g in expected.predicted else OTHER for g in colours}
     # the poster, then the poster again beside a heatmap for each of the top 3 genres
     top3 = [s.genre for s in expected.scores[:3]]
-    assert app.multiselect(key="cam_genres").value == top3
+    assert app.multiselect[0].value == top3
     assert _image_captions(app)[1:] == ["Poster"] + [f"{g} · {expected.probabilities[g]:.0%}" for g in top3]
-    app.multiselect(key="cam_genres").set_value(["Horror"]).run()
+    app.multiselect[0].set_value(["Horror"]).run()
     assert not app.exception and _image_captions(app)[2].startswith("Horror · ")
     assert len(_image_captions(app)) == 3
     downloads = {b.proto.label: b for b in app.get("download_button")}
@@ -111,9 +114,37 @@ def test_model_page_numbers_come_from_the_metadata(app, predictor):
     assert {t["name"] for t in chart["data"]} == {"model", "training prior"}
     model = next(t for t in chart["data"] if t["name"] == "model")
     assert dict(zip(model["y"], model["x"])) == pytest.approx({g: m["ap"] for g, m in test["per_genre"].items()})
-    per_genre = app.dataframe[1].value
-    assert per_genre.set_index("genre")["threshold"].to_dict() == pytest.approx(
-        {g: predictor.meta["thresholds"][g] for g in test["per_genre"]})
+    per_genre = app.dataframe[1].value.set_index("genre")
+    assert per_genre["ECE"].to_dict() == pytest.approx({g: m["ece"] for g, m in test["per_genre"].items()})
+    assert per_genre["calibration"].to_dict() == predictor.meta["calibration"]["methods"]
+    reliability = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                       if "reliability" in json.loads(c.proto.spec)["layout"].get("meta", ""))
+    names = {t["name"] for t in reliability["data"]}
+    assert {"calibrated", "raw sigmoid"} <= names
+
+
+def test_two_uploads_in_a_row_explain_and_compare_the_second_poster(app, predictor, real_posters):
+    import pandas as pd
+
+    table = pd.read_csv(real_posters / "labels.csv")
+    files = [f for f, g in zip(table["file"], table["genres"]) if g == "Horror"][:1] + \
+            [f for f, g in zip(table["file"], table["genres"]) if g == "Animation|Comedy|Family"][:1]
+    first, second = ((real_posters / f).read_bytes() for f in files)
+    app.file_uploader(key="poster").upload("first.jpg", first, "image/jpeg").run()
+    top_first = [s.genre for s in predictor.predict(first).scores[:3]]
+    assert app.multiselect[0].value == top_first
+    app.multiselect[0].set_value(top_first[:1]).run()            # the user narrows the first poster's genres
+    app.file_uploader(key="poster").upload("second.jpg", second, "image/jpeg").run()
+    assert not app.exception and not app.error
+    expected = predictor.predict(second)
+    top_second = [s.genre for s in expected.scores[:3]]
+    assert top_second != top_first
+    assert app.multiselect[0].value == top_second                # fresh: the second poster's top genres
+    assert _image_captions(app)[2:] == [f"{g} · {expected.probabilities[g]:.0%}" for g in top_second]
+    assert app.subheader[0].value == expected.summary
+    atlas_pick = [s for s in app.selectbox if s.label == "Compare with the typical range of"]
+    if atlas_pick:                                                # compared with the second poster's top genre
+        assert atlas_pick[0].value == top_second[0]
 
 
 def test_generated_poster_png_upload(app):

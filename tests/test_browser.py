@@ -86,3 +86,20 @@ def test_compare_on_a_phone_two_posters_a_row_no_sideways_scroll(app_url, browse
     assert tops[0] == tops[1] and tops[2] > tops[0]            # two side by side, the third below
     _full_page_shot(page, tmp_path / "compare_390x844.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 391   # no sideways scrolling
+
+
+def test_noise_image_gets_the_not_a_poster_warning(app_url, browser, predictor, tmp_path):
+    if predictor.poster_check is None:
+        pytest.skip("weights without a poster check")
+    from PIL import Image
+
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (450, 300, 3), dtype=np.uint8)).save(noise)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(app_url)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(noise))
+    alert = page.get_by_test_id("stAlert").filter(has_text="does not look like a movie poster")
+    alert.wait_for(timeout=90_000)
+    assert alert.is_visible()
+    assert page.locator("[data-testid=stException]").count() == 0
+    _full_page_shot(page, tmp_path / "predict_noise_warning.png")

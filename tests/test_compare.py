@@ -192,6 +192,23 @@ def test_compare_page_names_and_duplicates(page_env):
     assert not at.exception and "Final poster" in set(at.table[0].value.columns)
 
 
+def test_compare_page_resets_its_genre_pickers_for_new_posters(page_env, predictor):
+    from streamlit.testing.v1 import AppTest
+
+    from postergenre.compare import compare_posters
+
+    top = compare_posters(predictor, [POSTERS[2], POSTERS[1]], ["c", "b"]).default_genre()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.file_uploader[0].set_value([("a.jpg", POSTERS[0], "image/jpeg"), ("b.jpg", POSTERS[1], "image/jpeg")]).run()
+    heat = next(s for s in at.selectbox if s.label == "Heatmaps for the genre")
+    heat.select(next(g for g in predictor.genres if g not in (heat.value, top))).run()  # a pick for these two
+    at.file_uploader[0].set_value([("c.jpg", POSTERS[2], "image/jpeg"), ("b.jpg", POSTERS[1], "image/jpeg")]).run()
+    assert not at.exception, at.exception
+    assert next(s for s in at.selectbox if s.label == "Heatmaps for the genre").value == top
+    captions = " ".join(m.value for m in at.markdown)
+    assert predictor.predict(POSTERS[2]).summary in captions
+
+
 def test_compare_page_reports_a_broken_upload(page_env):
     from streamlit.testing.v1 import AppTest
 

@@ -33,7 +33,10 @@ def test_predict_ranks_every_genre(predictor, sample_poster_path):
     assert all(0.0 <= p <= 1.0 for p in probs)
     for s in res.scores:
         assert s.predicted == (s.probability >= s.threshold)
-        assert s.threshold == pytest.approx(predictor.meta["thresholds"][s.genre], abs=1e-6)
+    if predictor.rule is not None:  # the headline: the top genres only, at most max_genres
+        k = len(res.predicted)
+        assert res.predicted == [s.genre for s in res.scores[:k]] and k <= predictor.rule.max_genres
+        assert res.scores[0].logit is not None and isinstance(res.looks_like_poster, bool)
     assert res.predicted == [s.genre for s in res.scores if s.predicted]
     json.dumps(res.to_dict())  # serialisable
 
@@ -43,9 +46,12 @@ def test_summary_line():
 
     p = Prediction([GenreScore("Horror", 0.8, 0.4, True), GenreScore("Thriller", 0.5, 0.3, True),
                     GenreScore("Comedy", 0.2, 0.3, False)])
-    assert p.summary == "Horror · Thriller"
-    q = Prediction([GenreScore("Drama", 0.3, 0.4, False)])
-    assert "No genre clears" in q.summary and "Drama" in q.summary
+    assert p.summary == "Horror (very likely) · Thriller (likely)"
+    q = Prediction([GenreScore("Drama", 0.2, 0.4, False)])
+    assert q.summary == "No clear genre (closest: Drama, unlikely)"
+    flagged = Prediction(p.scores, looks_like_poster=False, poster_score=0.001)
+    assert flagged.summary == "This does not look like a movie poster — genres below are a guess: Horror · Thriller"
+    assert flagged.to_dict()["looks_like_poster"] is False and flagged.to_dict()["poster_score"] == 0.001
 
 
 def test_path_bytes_and_pil_inputs_agree(predictor, sample_poster_path):

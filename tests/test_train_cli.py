@@ -65,6 +65,9 @@ def test_train_writes_weights_and_card(toy_weights):
     assert set(meta["thresholds"]) == set(meta["genres"])
     assert meta["training_data"]["n_train"] == 48 and meta["training_data"]["n_val"] == 12
     assert meta["metrics"]["val"]["macro_ap"] > 0.9   # colour -> genre is learnable
+    # the fit step ran: calibration per genre, the headline rule and the poster check, recorded
+    assert set(meta["calibration"]["methods"]) == set(meta["genres"])
+    assert meta["decision_rule"]["max_genres"] == 3 and (toy_weights / "poster_check.npz").is_file()
     card = (toy_weights / "MODEL_CARD.md").read_text()
     assert "## Limitations and biases" in card and "Label noise" in card
     assert (toy_weights / "head.npz").stat().st_size < 5_000_000
@@ -90,10 +93,13 @@ def test_predict_cli_text_json_and_csv(toy_weights, toy_dataset, tmp_path, capsy
     assert main(["predict", str(red), "--weights", str(toy_weights), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
     assert obj["genres"][0]["genre"] == "Horror" and obj["predicted"][0] == "Horror"
+    assert isinstance(obj["looks_like_poster"], bool) and 0 <= obj["poster_score"] <= 1
+    assert obj["genres"][0]["confidence"] in ("very likely", "likely", "possible", "unlikely")
     csv_path = tmp_path / "out.csv"
     assert main(["predict", str(toy_dataset / "img"), "--weights", str(toy_weights), "--out", str(csv_path)]) == 0
     rows = list(csv.DictReader(open(csv_path)))
-    assert len(rows) == 72 and {"file", "predicted", "Horror", "Comedy"} <= set(rows[0])
+    assert len(rows) == 72 and {"file", "predicted", "looks_like_poster", "poster_score", "Horror", "Comedy"} <= set(rows[0])
+    assert rows[0]["looks_like_poster"] in ("true", "false") and 0 <= float(rows[0]["poster_score"]) <= 1
     assert "Horror" in capsys.readouterr().out
 
 

@@ -24,14 +24,19 @@ service = APIRouter()
 
 class GenreScoreOut(BaseModel):
     genre: str
-    probability: float
-    threshold: float
-    predicted: bool
+    probability: float             # calibrated on held-out posters
+    confidence: str | None = None  # very likely / likely / possible / unlikely
+    threshold: float               # the probability this genre needed at its rank
+    predicted: bool                # in the headline
+    logit: float | None = None     # the head's raw logit
 
 
 class PredictionOut(BaseModel):
     model: str
     source: str | None
+    looks_like_poster: bool | None = None  # the poster check's verdict (None: weights without the check)
+    poster_score: float | None = None      # share of real val posters that look less like a poster
+    warning: str | None = None             # set when the image does not look like a poster
     predicted: list[str]
     summary: str
     genres: list[GenreScoreOut]
@@ -59,7 +64,8 @@ def genres(predictor: Any = Depends(get_predictor)) -> dict:
 @router.post("/predict", tags=["model"], response_model=PredictionOut, responses=ERRORS, openapi_extra=POSTER_BODY)
 async def predict(request: Request, predictor: Any = Depends(get_predictor), config: APIConfig = Depends(get_config),
                   state: ModelState = Depends(get_state)) -> dict:
-    """Every genre ranked by probability, each with its threshold and whether it clears it."""
+    """Every genre ranked by calibrated probability, the headline's genres marked, and whether the image
+    looks like a movie poster at all (``looks_like_poster``, ``poster_score``, ``warning``)."""
     pred, source = await on_poster(request, config, Deadline(config), state.model_pool,
                                    lambda data: decode_for_model(data, config, predictor), predictor.predict)
     pred.source = source

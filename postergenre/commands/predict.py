@@ -8,14 +8,18 @@ from typing import Any
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="ranked genres for one or more posters (files, folders or URLs)",
-                       description="Every genre ranked by probability; the ones that clear their val-tuned "
-                                   "thresholds are the prediction. A folder or many files get a progress bar. "
+                       description="Every genre ranked by calibrated probability; the headline (marked *) is the "
+                                   "top 1-3 genres picked by a rule tuned on val, in plain words. Each result says "
+                                   "whether the image looks like a movie poster (looks_like_poster, poster_score). "
+                                   "A folder or many files get a progress bar. "
                                    "A bad argument is reported and the others are still predicted; the exit "
                                    "status is 1 when any failed.")
     p.add_argument("posters", nargs="+", metavar="POSTER", help="image file, folder of images, or http(s) URL")
-    p.add_argument("--json", action="store_true", help="print JSON (one object per poster) instead of text")
+    p.add_argument("--json", action="store_true", help="print JSON (one object per poster: looks_like_poster, poster_score, "
+                                                         "every genre) instead of text")
     p.add_argument("--out", type=Path,
-                   help="write a CSV (file, predicted, summary, error, one probability column per genre); rows are "
+                   help="write a CSV (file, predicted, summary, looks_like_poster, poster_score, error, one "
+                        "probability column per genre); rows are "
                         "written as they are computed, missing parent folders are created, and an existing file "
                         "is resumed (posters already predicted in it are skipped)")
     p.add_argument("--top", type=int, default=5, help="genres shown per poster in text output (default 5; JSON has all)")
@@ -61,14 +65,16 @@ def expand_inputs(items: list[str]) -> tuple[list[str | Path], list[tuple[str, s
 
 
 def csv_header(predictor: Any) -> list[str]:
-    return ["file", "predicted", "summary", "error", *predictor.genres]
+    return ["file", "predicted", "summary", "looks_like_poster", "poster_score", "error", *predictor.genres]
 
 
 def csv_row(name: str, pred: Any, err: str | None, predictor: Any) -> list[str]:
     if pred is None:
-        return [name, "", "", err or "", *([""] * len(predictor.genres))]
+        return [name, "", "", "", "", err or "", *([""] * len(predictor.genres))]
     probs = pred.probabilities
-    return [name, "|".join(pred.predicted), pred.summary, "", *(f"{probs[g]:.5f}" for g in predictor.genres)]
+    check = ["" if pred.looks_like_poster is None else str(pred.looks_like_poster).lower(),
+             "" if pred.poster_score is None else f"{pred.poster_score:.4f}"]
+    return [name, "|".join(pred.predicted), pred.summary, *check, "", *(f"{probs[g]:.5f}" for g in predictor.genres)]
 
 
 class ResultsCSV:
@@ -169,9 +175,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{display_name(name)}: {pred.summary}")
                 if pred.text is not None:
                     print(f"  text on the poster: {' / '.join(pred.text) if pred.text else 'no text found'}")
+                if pred.warning:
+                    print(f"  ! {pred.warning} (poster score {pred.poster_score:.3f})")
                 for s in pred.scores[: args.top]:
                     mark = "*" if s.predicted else " "
-                    print(f"  {mark} {s.genre:<16} {s.probability:6.1%}  (threshold {s.threshold:.2f})")
+                    print(f"  {mark} {s.genre:<16} {s.probability:6.1%}  {s.confidence}")
     finally:
         if table:
             table.close()

@@ -1,0 +1,110 @@
+"""Trust figures of the shipped weights (issue 10), from the cached backbone features, beside baselines.
+
+    .venv/bin/python benchmarks/trust.py [--data ../shared/data/posters] [--weights weights/] [--split test]
+
+Prints for ``val`` and the chosen split: ECE (10 equal-width bins over all genre probabilities) raw
+vs calibrated and the largest per-genre ECE; genres per poster and samples-F1 of the headline rule vs
+the old per-genre best-F1 thresholds (re-tuned here on val raw probabilities) and vs the training
+prior; macro-AP raw vs calibrated (must be equal: calibration is monotone); the poster check's
+flag rate on val/test posters and on the held-out generated non-poster set (part 1, never used for
+fitting) per category, as is and as 182 px JPEG thumbnails, plus a leave-one-category-out estimate of
+the classifier on the fitting set. Uses the feature cache (computes missing rows).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "posters"))
+    ap.add_argument("--weights", default=None)
+    ap.add_argument("--split", default="test")
+    args = ap.parse_args()
+
+    from postergenre.backbone import BackboneConfig
+    from postergenre.calibration import Calibration, sigmoid
+    from postergenre.dataset import load_dataset
+    from postergenre.decision import DecisionRule, samples_f1
+    from postergenre.features import cache_features
+    from postergenre.metrics import best_f1_thresholds, expected_calibration_error, multilabel_report
+    from postergenre.model import default_weights_dir, read_weights
+    from postergenre.poster_check import PosterCheck, fit_poster_check
+    from postergenre.trust import POSTER_CHECK_TRAIN_POSTERS, cached_logits, nonposter_features
+
+    folder = Path(args.weights) if args.weights else default_weights_dir()
+    params, meta = read_weights(folder)
+    genres = meta["genres"]
+    cfg = BackboneConfig.from_dict(meta["preprocessing"])
+    cal = Calibration.from_dict(meta["calibration"], genres)
+    rule = DecisionRule.from_dict(meta["decision_rule"])
+    check = PosterCheck.load(folder)
+    ds = load_dataset(args.data)
+    splits = ds.table["split"].to_numpy()
+    prior = np.array([meta["training_data"]["train_prior"][g] for g in genres])
+    z_val = None
+    for split in ("val", args.split):
+        rows = np.flatnonzero(splits == split)
+        feats = cache_features(ds, cfg, rows=rows, progress=False)
+        z = cached_logits(params, feats)
+        y = ds.targets(genres, split)
+        raw, p = sigmoid(z), cal(z)
+        if split == "val":
+            z_val, y_val = z, y
+        old_thr = best_f1_thresholds(y_val, sigmoid(z_val))  # the old rule, tuned on val as before
+        old = raw >= old_thr
+        new = rule.select(p)
+        pr = np.tile(prior, (len(y), 1))
+        per_genre = [expected_calibration_error(y[:, j], p[:, j]) for j in range(len(genres))]
+        print(f"\n== {split}: {len(y)} posters, films have {y.sum(1).mean():.2f} genres on average ==")
+        print(f"{'':34}{'ECE':>8}{'max genre ECE':>15}{'genres/poster':>15}{'samples-F1':>12}{'macro-AP':>10}")
+        ap_raw = multilabel_report(y, raw, 0.5, genres)["macro_ap"]
+        ap_cal = multilabel_report(y, p, 0.5, genres)["macro_ap"]
+        print(f"{'calibrated + headline rule':34}{expected_calibration_error(y, p):8.4f}{max(per_genre):15.4f}"
+              f"{new.sum(1).mean():15.2f}{samples_f1(y, new):12.4f}{ap_cal:10.4f}")
+        print(f"{'raw sigmoid + per-genre thresholds':34}{expected_calibration_error(y, raw):8.4f}"
+              f"{max(expected_calibration_error(y[:, j], raw[:, j]) for j in range(len(genres))):15.4f}"
+              f"{old.sum(1).mean():15.2f}{samples_f1(y, old):12.4f}{ap_raw:10.4f}")
+        print(f"{'training prior (constant)':34}{expected_calibration_error(y, pr):8.4f}"
+              f"{max(expected_calibration_error(y[:, j], pr[:, j]) for j in range(len(genres))):15.4f}"
+              f"{0.0:15.2f}{0.0:12.4f}{multilabel_report(y, pr, 0.5, genres)['macro_ap']:10.4f}")
+        top1 = np.zeros_like(new)
+        top1[np.arange(len(p)), p.argmax(1)] = True
+        print(f"{'top genre only':34}{'':8}{'':15}{top1.sum(1).mean():15.2f}{samples_f1(y, top1):12.4f}")
+        x = np.asarray(feats, np.float32).mean(1)
+        print(f"poster check: {np.mean(~check.looks_like_poster(x)[0]):.2%} of {split} posters flagged "
+              f"(threshold {check.threshold:.4f})")
+    print("\n== non-posters (held-out generated set, part 1: other seeds, other screenshots and photos) ==")
+    neg, cats = nonposter_features(cfg, part=1, progress=False)
+    flags = ~check.looks_like_poster(neg)[0]
+    cats = np.array(cats)
+    for c in dict.fromkeys(cats):
+        m = cats == c
+        print(f"  {c:<12}{flags[m].mean():7.1%} of {m.sum()} (as is + thumbnails)")
+    print(f"  {'all':<12}{flags.mean():7.1%} of {len(flags)}")
+    # leave-one-category-out: refit with one category missing from the non-posters, score that category
+    fit_neg, fit_cats = nonposter_features(cfg, part=0, progress=False)
+    fit_cats = np.array(fit_cats)
+    tr = np.flatnonzero(splits == "train")[:POSTER_CHECK_TRAIN_POSTERS]
+    va = np.flatnonzero(splits == "val")
+    x_tr = np.asarray(cache_features(ds, cfg, rows=tr, progress=False), np.float32).mean(1)
+    x_va = np.asarray(cache_features(ds, cfg, rows=va, progress=False), np.float32).mean(1)
+    print("\n== leave one category out (fitted without it, then scored on its held-out images) ==")
+    rates = []
+    for c in dict.fromkeys(fit_cats):
+        loco = fit_poster_check(x_tr, x_va, fit_neg[fit_cats != c])
+        r = float(np.mean(~loco.looks_like_poster(neg[cats == c])[0]))
+        rates.append(r)
+        print(f"  without {c:<12} {r:7.1%} of its held-out images flagged")
+    print(f"  mean {np.mean(rates):.1%}")
+
+
+if __name__ == "__main__":
+    main()
