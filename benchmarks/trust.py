@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/trust.py [--data ../shared/data/posters] [--weights weights/] [--split test]
 
-Prints for ``val`` and the chosen split: ECE (10 equal-width bins over all genre probabilities) raw
+The logits are the shipped model's: the image head on cached features fused with the text channel
+(OCR cache). Prints for ``val`` and the chosen split: ECE (10 equal-width bins over all genre probabilities) raw
 vs calibrated and the largest per-genre ECE; genres per poster and samples-F1 of the headline rule vs
 the old per-genre best-F1 thresholds (re-tuned here on val raw probabilities) and vs the training
 prior; macro-AP raw vs calibrated (must be equal: calibration is monotone); the poster check's
@@ -39,8 +40,12 @@ def main() -> None:
     from postergenre.poster_check import PosterCheck, fit_poster_check
     from postergenre.trust import POSTER_CHECK_TRAIN_POSTERS, cached_logits, nonposter_features
 
+    import postergenre
+    from postergenre.ocr import cache_text
+
     folder = Path(args.weights) if args.weights else default_weights_dir()
     params, meta = read_weights(folder)
+    predictor = postergenre.load(folder, device="cpu")  # for its text fusion: the shipped model's logits
     genres = meta["genres"]
     cfg = BackboneConfig.from_dict(meta["preprocessing"])
     cal = Calibration.from_dict(meta["calibration"], genres)
@@ -49,11 +54,14 @@ def main() -> None:
     ds = load_dataset(args.data)
     splits = ds.table["split"].to_numpy()
     prior = np.array([meta["training_data"]["train_prior"][g] for g in genres])
+    texts = cache_text(ds, progress=False) if predictor.text_model is not None else None  # the OCR cache
     z_val = None
     for split in ("val", args.split):
         rows = np.flatnonzero(splits == split)
         feats = cache_features(ds, cfg, rows=rows, progress=False)
         z = cached_logits(params, feats)
+        if texts is not None:  # image + text fused, as shipped (on val the fusion weights are in-sample)
+            z = predictor.fuse(z, [[texts[i]] if texts[i].strip() else [] for i in rows])
         y = ds.targets(genres, split)
         raw, p = sigmoid(z), cal(z)
         if split == "val":

@@ -2,6 +2,7 @@
 genre's typical range, heatmaps for one genre — exported as CSV, an HTML report or a PNG sheet."""
 from __future__ import annotations
 
+import hashlib
 import html
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit

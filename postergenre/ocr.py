@@ -42,10 +42,10 @@ def _engine(cfg: OCRConfig):
 
             from rapidocr import RapidOCR
 
-            logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+            logging.getLogger("RapidOCR").setLevel(logging.ERROR)  # "no text found" is an answer, not a warning
             _ENGINES[cfg.key()] = RapidOCR(params={"Global.use_cls": cfg.use_cls,
                                                    "Det.limit_side_len": cfg.limit_side_len,
-                                                   "Global.log_level": "warning"})
+                                                   "Global.log_level": "error"})
         return _ENGINES[cfg.key()]
 
 
