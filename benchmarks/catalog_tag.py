@@ -9,6 +9,7 @@ sizing table is computed from (with and without --analyze). Ray's cluster start-
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -20,11 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
 class PeakRSS:
-    """Peak resident memory (VmHWM) of Ray's model actor processes, read from /proc every 0.2 s."""
+    """Peak resident memory (VmHWM) and CPU seconds (user + system) of Ray's model actor processes,
+    read from /proc every 0.2 s."""
 
     def __init__(self):
         self.peak: dict[int, int] = {}
+        self.cpu: dict[int, float] = {}  # pid -> CPU seconds used so far
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -35,8 +41,10 @@ class PeakRSS:
                     if b"MapWorker" not in (proc / "cmdline").read_bytes():
                         continue
                     status = (proc / "status").read_text()
+                    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
                 except OSError:
                     continue
+                self.cpu[int(proc.name)] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
                 for line in status.splitlines():
                     if line.startswith("VmHWM:"):
                         self.peak[int(proc.name)] = max(self.peak.get(int(proc.name), 0), int(line.split()[1]) * 1024)
@@ -95,19 +103,25 @@ def main() -> int:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         ray_init()
         print(f"  Ray local cluster start-up: {time.perf_counter() - t0:.1f} s (not counted below)")
-        memory = {}
+        memory, cpu = {}, {}
         for name, conc, cpus in (("ray, 1 actor x 1 CPU", 1, 1.0), ("ray, 2 actors x 1 CPU", 2, 1.0),
                                  ("ray, 1 actor x 2 CPUs", 1, 2.0)):
             with PeakRSS() as rss:
                 rates[name] = run(paths, TagConfig(engine="ray", concurrency=conc, num_cpus=cpus, batch_size=16, **q),
                                   WorkerConfig())
             memory[name] = max(rss.peak.values(), default=0) / 2**20
-            print(f"  {name:<44} {rates[name]:6.1f} posters/s, peak RSS per actor {memory[name]:.0f} MiB", flush=True)
+            cpu[name] = sum(rss.cpu.values())  # the actors were started for this run: all their CPU is its
+            print(f"  {name:<44} {rates[name]:6.1f} posters/s, peak RSS per actor {memory[name]:.0f} MiB, "
+                  f"{len(paths) / max(cpu[name], 1e-9):.1f} posters per actor CPU-second", flush=True)
         ray.shutdown()
         local1 = rates["local, 1 thread, batch 16"]
         one, two = rates["ray, 1 actor x 1 CPU"], rates["ray, 2 actors x 1 CPU"]
         print(f"  Ray overhead at 1 core: {100 * (1 - one / local1):+.0f}% (ray {one:.1f} vs local {local1:.1f} posters/s)")
-        print(f"  efficiency of the 2nd core (2 actors / 2 x 1 actor): {100 * two / (2 * one):.0f}%")
+        print(f"  efficiency of the 2nd core, wall clock (2 actors / 2 x 1 actor): {100 * two / (2 * one):.0f}% "
+              "(only meaningful on an otherwise idle machine)")
+        c1, c2 = cpu["ray, 1 actor x 1 CPU"], cpu["ray, 2 actors x 1 CPU"]
+        if c1 and c2:  # contention-independent: does the same work cost the same CPU when split over 2 actors?
+            print(f"  efficiency of the 2nd core, CPU (posters per actor CPU-second, 2 actors vs 1): {100 * c1 / c2:.0f}%")
     per_core = rates["local, 1 thread, batch 16"]
     an_core = rates["local, 1 thread, --analyze (no text)"]
     print(f"  per-core rate: {per_core:.1f} posters/s; with --analyze (no text) {an_core:.1f}; "
