@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -26,22 +27,27 @@ def _is_dark(hex_colour: str) -> bool:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.16
 
 
-def swatches_html(colours: list[dict]) -> str:
+def swatches_html(colours: list[dict], label: Callable[[dict], str] | None = None, bar: bool = True) -> str:
     """A share bar (segments as wide as each colour's share) and a wrapping row of labelled chips.
-    ``colours``: dicts with hex, name, share. Wraps on narrow screens; nothing has a fixed width."""
-    bar = "".join(
-        f'<div title="{html.escape(c["name"])} {c["share"]:.0%}" '
+    ``colours``: dicts with hex, name, share; ``label(colour)`` is the chip's text after name and hex
+    (default: the share); ``bar=False`` draws the chips only. Wraps on narrow screens; nothing has a
+    fixed width. Dark colours get a light outline, so they stay visible on the dark theme."""
+    label = label or (lambda c: f"{c['share']:.0%}")
+    strip = "".join(
+        f'<div title="{html.escape(c["name"])} {html.escape(label(c))}" '
         f'style="background:{c["hex"]};flex:{max(c["share"], 0.001):.4f} 1 0;height:28px;'
         f'{"box-shadow:inset 0 0 0 1px #ecebf266" if _is_dark(c["hex"]) else ""}"></div>'
         for c in colours)
     chips = "".join(
         f'<span style="display:inline-flex;align-items:center;margin:4px 10px 4px 0;font-size:0.85rem">'
         f'<span style="width:18px;height:18px;border-radius:4px;border:1px solid '
-        f'{"#ecebf2aa" if _is_dark(c["hex"]) else "#8884"};background:{c["hex"]};'
-        f'margin-right:6px"></span>{html.escape(c["name"])} · <code>{c["hex"]}</code> · {c["share"]:.0%}</span>'
+        f'{"#ecebf2aa" if _is_dark(c["hex"]) else "#8884"};background:{c["hex"]};flex:none;'
+        f'margin-right:6px"></span>{html.escape(c["name"])} · <code>{c["hex"]}</code> · '
+        f'{html.escape(label(c))}</span>'
         for c in colours)
-    return (f'<div style="display:flex;width:100%;border-radius:6px;overflow:hidden;border:1px solid #8884">'
-            f"{bar}</div><div style='display:flex;flex-wrap:wrap'>{chips}</div>")
+    head = (f'<div style="display:flex;width:100%;border-radius:6px;overflow:hidden;border:1px solid #8884">'
+            f"{strip}</div>") if bar else ""
+    return f"{head}<div style='display:flex;flex-wrap:wrap'>{chips}</div>"
 
 
 # plain words beside each measure's exact figure (the core's help text stays in the tooltips / exports)

@@ -122,6 +122,25 @@ def model_figure(atlas: Atlas, genre: str) -> go.Figure | None:
                    xaxis_title=f"mean model probability on {genre} posters")
 
 
+def palette_html(group: dict) -> str:
+    """A genre's colours (``atlas.group(g)``): its most frequent colours as a bar and chips, its most
+    frequent neutrals, then the colours it has more often than posters overall. Each share is of the
+    genre's posters (how many have the colour), not of their area."""
+    from app_components.analysis import swatches_html
+
+    def caption(text: str) -> str:
+        return f'<div style="font-size:0.85rem;opacity:0.75;margin:8px 0 2px">{text}</div>'
+
+    on = lambda c: f"on {c['share']:.0%}"  # noqa: E731
+    html = caption("Most frequent colours (how many of the posters have each)") + swatches_html(group.get("palette") or [], on)
+    if group.get("palette_neutrals"):
+        html += caption("Black, greys and white") + swatches_html(group["palette_neutrals"][:5], on, bar=False)
+    if group.get("palette_distinctive"):
+        html += caption("More often than on posters overall") + swatches_html(
+            group["palette_distinctive"], lambda c: f"on {c['share']:.0%} · {c['lift']:.1f}× as often", bar=False)
+    return html
+
+
 def dataset_dir_setting() -> Path | None:
     """The local dataset folder for example posters: $POSTERGENRE_DATA or ``POSTERGENRE_DATA`` in
     .streamlit/secrets.toml; None when neither names a folder with labels.csv."""

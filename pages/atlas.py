@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from app_components import atlas as view
-from app_components.analysis import swatches_html
 from app_components.inputs import call_or_report
 from app_components.model_cache import get_predictor, load_current_atlas
 from postergenre.atlas import describe_genre, typical_posters
@@ -31,7 +30,11 @@ picked = [genre] + ([other] if other != "(none)" else [])
 st.subheader("Typical palette")
 for g in picked:
     st.markdown(f"**{g}** · {atlas.group(g)['count']:,} posters")
-    st.markdown(swatches_html(atlas.group(g)["palette"]), unsafe_allow_html=True)
+    st.markdown(view.palette_html(atlas.group(g)), unsafe_allow_html=True)
+build = atlas.data["source"]["config"]
+st.caption(f"A poster has a colour when it covers at least {build.get('colour_min_share', 0.05):.0%} of it. "
+           f"Colours are grouped into {build.get('colour_clusters', 32)} shades shared by all genres, so a red "
+           "poster and a blue one count as red and blue, never as their purple average.")
 
 st.subheader("What sets it apart")
 for g in picked:

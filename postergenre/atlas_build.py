@@ -22,12 +22,12 @@ from .analysis import ANALYSIS_VERSION, MEASURES, analyze_poster
 from .composition import HUE_NAMES
 from .dataset import PosterDataset
 from .errors import DatasetError, ImageLoadError
-from .palette import colour_name, hex_colour, kmeans, lab_to_rgb
+from .atlas_palette import fit_colour_clusters, genre_colours, poster_colour_shares
 
 __all__ = ["AtlasConfig", "select_posters", "build_atlas", "summarise", "cache_folder", "model_fingerprint",
            "read_cache", "write_atlas", "ATLAS_FORMAT"]
 
-ATLAS_FORMAT = "postergenre-atlas/1"
+ATLAS_FORMAT = "postergenre-atlas/2"   # /2: palettes are frequent colours (atlas_palette.py)
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,15 @@ class AtlasConfig:
     limit: int | None = None        # instead: this many posters drawn at random (wins over per_genre)
     seed: int = 0                   # sampling seed
     k: int = 6                      # palette colours per poster
-    genre_palette_k: int = 8        # colours in a genre's typical palette
+    genre_palette_k: int = 8        # colours listed per genre (most frequent; distinctive)
+    colour_clusters: int = 32       # colour clusters shared by all genres (KMeans in CIELAB)
+    colour_min_share: float = 0.05  # a poster has a colour when it covers this share of its area
     quantiles: int = 41             # quantile levels 0, 2.5%, ..., 100%
     bins: int = 20                  # histogram bins per measure (edges shared by all genres)
     min_genre: int = 5              # genres with fewer posters in the sample are left out
     min_decade: int = 15            # a genre's decade is reported from this many posters up
-    text: bool = True               # measure text coverage (needs the optional rapidocr package)
+    text: bool = True               # read the posters' text: text coverage (PP-OCR detector) and the model's
+                                    # text channel (words from the dataset's OCR cache); False = neither
 
 
 def select_posters(ds: PosterDataset, cfg: AtlasConfig) -> pd.DataFrame:
@@ -130,22 +133,31 @@ def model_fingerprint(predictor) -> str:
 
 
 def _predict(ds: PosterDataset, table: pd.DataFrame, predictor, folder: Path, progress: bool,
-             chunk: int = 64) -> dict:
+             text: bool = True, chunk: int = 64) -> dict:
     from tqdm.auto import tqdm
 
-    cache = _JsonlCache(folder / f"predictions-{model_fingerprint(predictor)}.jsonl")
+    text = text and getattr(predictor, "text_model", None) is not None and predictor.use_text
+    cache = _JsonlCache(folder / f"predictions-{model_fingerprint(predictor)}{'' if text else '-image'}.jsonl")
     files = list(table["file"])
     todo = [f for f in files if f not in cache.done]
+    lines = None
+    if text and todo:  # the posters' text from the dataset's OCR cache (read once, shared with evaluate)
+        from .ocr import cache_text
+
+        lines = {f: [t] if t.strip() else [] for f, t in zip(todo, cache_text(ds, files=todo, progress=progress))}
     bar = tqdm(desc="predicting genres", unit="poster", disable=not progress, initial=len(files) - len(todo),
                total=len(files))
+    use_text, predictor.use_text = predictor.use_text, text  # text off: the image alone, no OCR
     try:
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
-            for f, (pred, err) in zip(part, predictor.iter_predictions([ds.root / f for f in part])):
+            texts = None if lines is None else [lines[f] for f in part]
+            for f, (pred, err) in zip(part, predictor.iter_predictions([ds.root / f for f in part], texts=texts)):
                 probs = None if pred is None else [round(pred.probabilities[g], 5) for g in predictor.genres]
                 cache.add(f, probs)
                 bar.update(1)
     finally:
+        predictor.use_text = use_text
         cache.close()
         bar.close()
     return {f: cache.done[f] for f in files}
@@ -167,7 +179,7 @@ def build_atlas(ds: PosterDataset, out: str | Path | None = None, cfg: AtlasConf
     table = select_posters(ds, cfg)
     folder = cache_folder(ds, cache_dir)
     records = _analyse(ds, table, cfg, folder, progress)
-    probs = _predict(ds, table, predictor, folder, progress) if predictor is not None else None
+    probs = _predict(ds, table, predictor, folder, progress, cfg.text) if predictor is not None else None
     model = ({"name": predictor.name, "genres": list(predictor.genres), "fingerprint": model_fingerprint(predictor)}
              if predictor is not None else None)
     atlas = summarise(table, records, probs, model, cfg)
@@ -216,27 +228,6 @@ def _cohens_d(a: np.ndarray, b: np.ndarray) -> float:
     return float((a.mean() - b.mean()) / pooled) if pooled > 0 else 0.0
 
 
-def _genre_palette(palettes: list[list[list[float]]], k: int, seed: int) -> list[dict]:
-    """Typical palette of a set of posters: weighted k-means over all their palette colours (CIELAB,
-    weight = the colour's share of its poster); shares are each cluster's part of the total weight."""
-    entries = np.array([c for p in palettes for c in p], dtype=np.float64).reshape(-1, 4)
-    if len(entries) == 0:
-        return []
-    lab, w = entries[:, :3], entries[:, 3]
-    centres = kmeans(lab, k, weights=w, iterations=20, seed=seed)
-    labels = np.argmin(((lab[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-    mass = np.bincount(labels, weights=w, minlength=len(centres))
-    out = []
-    for j in np.argsort(-mass, kind="stable"):
-        if mass[j] <= 0:
-            continue
-        centre = np.average(lab[labels == j], axis=0, weights=w[labels == j])
-        rgb = lab_to_rgb(centre)
-        out.append({"hex": hex_colour(rgb), "rgb": rgb.tolist(), "lab": [_r(x) for x in centre],
-                    "share": _r(mass[j] / mass.sum()), "name": colour_name(centre)})
-    return out
-
-
 def summarise(table: pd.DataFrame, records: dict, probs: dict | None, model: dict | None,
               cfg: AtlasConfig = AtlasConfig()) -> dict:
     """Reduce per-poster records (and model probabilities) to the atlas dict. Pure: no files touched."""
@@ -253,6 +244,9 @@ def summarise(table: pd.DataFrame, records: dict, probs: dict | None, model: dic
     years = pd.to_numeric(rows["year"], errors="coerce").to_numpy() if "year" in rows else np.full(len(rows), np.nan)
     decades = np.where(np.isfinite(years), np.floor(years / 10) * 10, np.nan)
     hues = np.array([r["h"] for r in recs])
+    palettes = [r["p"] for r in recs]
+    centres = fit_colour_clusters(palettes, cfg.colour_clusters, cfg.seed)
+    colours, colour_shares = poster_colour_shares(palettes, centres)
     P = None
     if probs is not None and model is not None:
         P = np.array([probs[f] if probs.get(f) is not None else [np.nan] * len(model["genres"]) for f in rows["file"]])
@@ -261,8 +255,10 @@ def summarise(table: pd.DataFrame, records: dict, probs: dict | None, model: dic
         g = {"count": int(mask.sum()),
              "measures": {k: _stats(values[k][mask], levels, edges[k]) for k in keys},
              "hues": [_r(x) for x in hues[mask].mean(axis=0)],
-             "palette": _genre_palette([recs[i]["p"] for i in np.flatnonzero(mask)], cfg.genre_palette_k, cfg.seed),
+             **genre_colours(colour_shares, mask, colours, n=cfg.genre_palette_k, min_share=cfg.colour_min_share),
              "decades": {}}
+        if name == "all":
+            del g["palette_distinctive"]  # nothing stands out against itself
         for d in sorted(set(decades[mask & np.isfinite(decades)])):
             dm = mask & (decades == d)
             if dm.sum() >= cfg.min_decade:

@@ -58,11 +58,13 @@ def read_text(image: ImageSource, cfg: OCRConfig | None = None) -> list[str]:
 
 
 def cache_text(ds, cfg: OCRConfig | None = None, cache_dir: str | Path | None = None, *,
-               progress: bool = True, seed: bool = True, limit: int | None = None) -> list[str]:
+               progress: bool = True, seed: bool = True, limit: int | None = None,
+               files: list[str] | None = None) -> list[str]:
     """The text (lines joined by single spaces) of every row of ``ds``, in table order, read once and
     cached as JSON lines under ``<cache>/ocr/<key>/text.jsonl``; an interrupted run continues where it
     stopped. With ``seed`` the dataset's own ``ocr_text.jsonl`` fills the cache first when the default
-    settings are used. ``limit`` stops after that many new posters (the rest stay to do)."""
+    settings are used. ``limit`` stops after that many new posters (the rest stay to do). ``files``: only
+    these rows of the table (``file`` values), in that order; the others are neither read nor returned."""
     from tqdm.auto import tqdm
 
     from .features import default_cache_dir
@@ -71,7 +73,7 @@ def cache_text(ds, cfg: OCRConfig | None = None, cache_dir: str | Path | None = 
     folder = Path(cache_dir or default_cache_dir()) / "ocr" / (ds.fingerprint()[:16] + "-" + cfg.key())
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "text.jsonl"
-    files = list(ds.table["file"])
+    files = list(ds.table["file"]) if files is None else list(files)
     known: dict[str, str] = {}
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():

@@ -67,7 +67,10 @@ def test_measure_distributions_are_consistent(built):
         assert len(q) == len(atlas.data["quantile_levels"])
         assert np.all(np.diff(q) >= 0), key
         assert sum(stats["histogram"]) == stats["n"] == 6
-    assert sum(c["share"] for c in horror["palette"]) == pytest.approx(1.0, abs=1e-3)
+    for key in ("palette", "palette_neutrals"):  # shares: of the genre's posters having the colour
+        shares = [c["share"] for c in horror[key]]
+        assert shares == sorted(shares, reverse=True) and all(0 < s <= 1 for s in shares)
+    assert horror["palette"] + horror["palette_neutrals"]
     assert sum(horror["hues"]) == pytest.approx(1.0, abs=1e-3)
 
 
@@ -111,6 +114,63 @@ def synthetic_atlas() -> Atlas:
     data = summarise(pd.DataFrame(table_rows), records, None, None, AtlasConfig(min_genre=1))
     assert data["quantile_levels"] == pytest.approx(levels.tolist())
     return Atlas(data)
+
+
+def palette_atlas(posters: dict[str, list[list[float]]]) -> dict:
+    """summarise() over posters given as genre -> list of palettes ([L, a, b, share] colours)."""
+    import pandas as pd
+
+    records, table_rows = {}, []
+    for genre, palettes in posters.items():
+        for i, p in enumerate(palettes):
+            f = f"{genre}{i}"
+            records[f] = {"m": {"brightness": 50.0}, "h": [1.0] + [0.0] * 11, "p": p}
+            table_rows.append({"file": f, "genre_list": [genre], "year": "1999"})
+    return summarise(pd.DataFrame(table_rows), records, None, None, AtlasConfig(min_genre=1))
+
+
+def lab_of(rgb) -> list[float]:
+    from postergenre.palette import rgb_to_lab
+
+    return rgb_to_lab(np.array([rgb], dtype=np.uint8))[0].astype(float).tolist()
+
+
+def test_palette_keeps_red_and_blue_apart():
+    """Half the genre's posters pure red, half pure blue: its colours are red and blue on 50% of its
+    posters each, never their purple average."""
+    red, blue, grey = lab_of((255, 0, 0)), lab_of((0, 0, 255)), lab_of((128, 128, 128))
+    data = palette_atlas({"Action": [[red + [1.0]]] * 10 + [[blue + [1.0]]] * 10, "Drama": [[grey + [1.0]]] * 20})
+    top = data["genres"]["Action"]["palette"]
+    assert {c["hex"] for c in top} == {"#FF0000", "#0000FF"}
+    assert [c["share"] for c in top] == [0.5, 0.5]
+    assert {c["name"] for c in data["genres"]["Action"]["palette_distinctive"]} == {"red", "blue"}
+    assert [c["lift"] for c in data["genres"]["Action"]["palette_distinctive"]] == [2.0, 2.0]  # 50% vs 25%
+    assert "palette_distinctive" not in data["all"]
+
+
+def test_palette_colours_are_colours_the_posters_have():
+    """Twelve vivid hues around the wheel, one per poster beside 30% black: every colour listed is one of
+    them (the old 8-cluster average mixed neighbours into colours no poster has)."""
+    hues = [[55.0, 60 * np.cos(t), 60 * np.sin(t)] for t in np.linspace(0, 2 * np.pi, 12, endpoint=False)]
+    black = [0.0, 0.0, 0.0]
+    data = palette_atlas({"Animation": [[h + [0.7], black + [0.3]] for h in hues for _ in range(3)]})
+    listed = data["genres"]["Animation"]["palette"]
+    assert len(listed) == 8 and all(c["share"] == pytest.approx(1 / 12, abs=1e-3) for c in listed)
+    inputs = np.array(hues)
+    for c in listed:
+        assert np.min(np.linalg.norm(inputs - np.array(c["lab"]), axis=1)) < 1.0, c
+    assert [(c["name"], c["share"]) for c in data["genres"]["Animation"]["palette_neutrals"]] == [("black", 1.0)]
+
+
+def test_distinctive_colours_stand_out_against_all_posters():
+    green, white, black = lab_of((30, 150, 40)), lab_of((250, 250, 250)), lab_of((10, 10, 10))
+    horror = [[black + [0.9], green + [0.1]]] * 4 + [[black + [1.0]]] * 6   # green on 40% of Horror posters
+    comedy = [[white + [1.0]]] * 10
+    data = palette_atlas({"Horror": horror, "Comedy": comedy})
+    distinct = data["genres"]["Horror"]["palette_distinctive"]
+    assert [c["name"] for c in distinct] == ["black", "green"]        # 100% vs 50%, 40% vs 20%: both x2
+    assert distinct[1]["share"] == 0.4 and distinct[1]["area"] == pytest.approx(0.04)
+    assert [c["name"] for c in data["genres"]["Comedy"]["palette_distinctive"]] == ["white"]
 
 
 def test_percentile_and_phrases():

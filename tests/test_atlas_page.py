@@ -56,6 +56,8 @@ def test_atlas_page_draws_every_section(atlas_env):
         assert section in headers
     assert len(at.get("plotly_chart")) == 5   # effects, distribution, decades, hues, model
     assert any("#" in m.value and "share" not in m.value and "flex" in m.value for m in at.markdown)
+    palette = next(m.value for m in at.markdown if "Most frequent colours" in m.value)
+    assert "Black, greys and white" in palette and "% of posters" not in palette and "on " in palette
     empty = next(c.value for c in at.caption if "most typical" in c.value)   # no dataset configured:
     assert "this one does not" in empty and "README" in empty and "POSTERGENRE_DATA" not in empty  # a user's words
 

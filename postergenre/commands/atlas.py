@@ -25,7 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="up to N posters per genre, each poster once (default 300; 0 = every poster)")
     group.add_argument("--limit", type=int, default=None, metavar="N", help="instead: N posters at random")
     p.add_argument("--no-model", action="store_true", help="skip the model's predictions (no weights needed)")
-    p.add_argument("--no-text", action="store_true", help="skip text detection (faster)")
+    p.add_argument("--text", action=argparse.BooleanOptionalAction, default=True,
+                   help="read the posters' text (default: on): text coverage is measured with the PP-OCR "
+                        "detector, and the model's text channel gets each poster's words from the dataset's "
+                        "OCR cache (read once per dataset, shared with `evaluate`). --no-text: neither; faster, "
+                        "image-only predictions")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--cache-dir", default=None, help="per-poster cache (default: the postergenre cache folder)")
     p.set_defaults(func=run)
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_from(args)
     ds = load_dataset(args.data)
     cfg = AtlasConfig(split=None if args.split == "all" else args.split, per_genre=args.per_genre or None,
-                      limit=args.limit or None, seed=args.seed, text=not args.no_text)
+                      limit=args.limit or None, seed=args.seed, text=args.text)
     predictor = None
     if not args.no_model:
         import postergenre
