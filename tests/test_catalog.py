@@ -43,7 +43,9 @@ def local_out(catalog_dir, tmp_path_factory, predictor) -> Path:
     from postergenre.catalog import TagConfig, WorkerConfig, tag
 
     out = tmp_path_factory.mktemp("tagged") / "out.parquet"
-    report = tag(catalog_dir, out, TagConfig(progress=False), WorkerConfig(analyze=True, text=False, embeddings=True))
+    with pytest.MonkeyPatch.context() as mp:  # text=False: no OCR at all, neither coverage nor text channel
+        mp.setattr("postergenre.ocr.read_text", lambda *a, **k: pytest.fail("OCR ran with text=False"))
+        report = tag(catalog_dir, out, TagConfig(progress=False), WorkerConfig(analyze=True, text=False, embeddings=True))
     assert (report.tagged, report.errors) == (N_POSTERS + 1, 1)
     return out
 
@@ -70,7 +72,11 @@ def test_local_rows_match_the_predictor(local_out, catalog_dir, predictor):
     assert "damaged" in bad["error"].iloc[0] and bad["prob_drama"].isna().all()
     good = t[t["error"].isna()]
     row = good.iloc[3]
-    pred = predictor.predict(row["path"])
+    use_text, predictor.use_text = predictor.use_text, False  # tagged with text=False: the image alone
+    try:
+        pred = predictor.predict(row["path"])
+    finally:
+        predictor.use_text = use_text
     for g in predictor.genres:
         assert abs(row[prob_column(g)] - pred.probabilities[g]) < 1e-5
     assert list(row["predicted"]) == pred.predicted and row["summary"] == pred.summary

@@ -79,3 +79,19 @@ def test_explain_cli(sample_poster_path, tmp_path, capsys, predictor, monkeypatc
     assert main(["explain", str(sample_poster_path), "--genre", "Nope", "--out", str(out)]) == 2
     assert main(["explain", str(sample_poster_path), "--colormap", "nope", "--out", str(out)]) == 2
     assert "--colormap" in capsys.readouterr().err
+
+
+def test_explain_cli_reads_text_only_with_text_flag(sample_poster_path, tmp_path, capsys, monkeypatch, predictor):
+    """The heatmaps need no OCR: the poster's text is read only with --text (issue 13's cost)."""
+    import postergenre.ocr as ocr
+
+    calls = []
+    monkeypatch.setattr(ocr, "read_text", lambda image, cfg=None: calls.append(1) or ["A FRIGHTENING FILM"])
+    out = tmp_path / "heat.png"
+    assert main(["explain", str(sample_poster_path), "--genre", "Horror", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert calls == [] and out.is_file()
+    if predictor.text_model is not None:  # the bundled weights have a text channel
+        assert "image alone" in printed
+        assert main(["explain", str(sample_poster_path), "--genre", "Horror", "--text", "--out", str(out)]) == 0
+        assert len(calls) >= 1 and "image alone" not in capsys.readouterr().out

@@ -27,7 +27,8 @@ class WorkerConfig:
     device: str | None = "cpu"      # 'cpu', 'cuda', or None (CUDA when available)
     threads: int | None = None      # ONNX Runtime threads in this worker (None = the runtime's default)
     analyze: bool = False           # add the palette / composition measures (the atlas's record)
-    text: bool = True               # with analyze: measure text coverage (OCR, slow)
+    text: bool = True               # read the poster's text: OCR for the model's text channel, and with
+                                    # analyze the text-coverage measure (slow; False = image alone)
     embeddings: bool = False        # add the similarity embedding
     allow_private: bool = False     # let URLs reach private addresses (trusted intranets, tests)
 
@@ -81,6 +82,7 @@ class TagWorker:
         self.cfg = config
         self.labels, self.meta = labels or {}, meta or {}
         self.predictor = postergenre.load(config.weights, device=config.device)
+        self.predictor.use_text = self.predictor.use_text and config.text
         self._embed = embed_features
         if config.embeddings:
             if not hasattr(self.predictor, "_extractor"):

@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
     p.add_argument("--precision", choices=("fp32", "int8"), default=None,
                    help="backbone precision on CPU (default: $POSTERGENRE_PRECISION, else fp32)")
+    p.add_argument("--text", action=argparse.BooleanOptionalAction, default=False,
+                   help="also read the poster's text (OCR) so the tiles' probabilities and the top genres are the "
+                        "fused ones `predict` gives (default: off; the heatmaps come from the image alone either "
+                        "way, so they are the same)")
     p.set_defaults(func=run)
 
 
@@ -40,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     src = fetch_url(args.poster) if args.poster.startswith(("http://", "https://")) else Path(args.poster)
     poster = load_image(src)
     predictor = postergenre.load(args.weights, device=args.device, precision=args.precision)
+    predictor.use_text = predictor.use_text and args.text  # the maps need no OCR (see --text)
     maps = explain(predictor, poster, args.genre, top_k=args.top)
     sheet = heatmap_sheet(poster, maps, alpha=args.alpha, colormap=args.colormap,  # labelled tiles
                           tile_height=min(poster.height, 720))
@@ -51,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     for h in maps:
         print(f"{h.genre:<16} {h.probability:6.1%}")
     print(f"wrote {display_name(out)} (poster, then {', '.join(h.genre for h in maps)}, left to right)")
+    if predictor.text_model is not None and not args.text:
+        print("probabilities from the image alone; --text reads the poster's text too, as `predict` does")
     return 0
 
 
