@@ -2,14 +2,15 @@
 (aggregate statistics only), so the page needs no dataset; example posters are optional."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from app_components.secrets import streamlit_secrets
 from postergenre.atlas import ALL, Atlas
+from postergenre.settings import DATA_ENV, lookup
 
 HUE_COLOURS = {"red": "#e41a1c", "orange": "#ff7f00", "yellow": "#ffd92f", "chartreuse": "#a6d854",
                "green": "#4daf4a", "spring green": "#1bbc9b", "cyan": "#17becf", "azure": "#3fa0ff",
@@ -144,12 +145,7 @@ def palette_html(group: dict) -> str:
 def dataset_dir_setting() -> Path | None:
     """The local dataset folder for example posters: $POSTERGENRE_DATA or ``POSTERGENRE_DATA`` in
     .streamlit/secrets.toml; None when neither names a folder with labels.csv."""
-    value = os.environ.get("POSTERGENRE_DATA")
-    if not value:
-        try:
-            value = st.secrets.get("POSTERGENRE_DATA")
-        except Exception:  # no secrets file at all
-            value = None
+    value = lookup(DATA_ENV, secrets=streamlit_secrets(DATA_ENV))
     if value and (Path(value).expanduser() / "labels.csv").is_file():
         return Path(value).expanduser()
     return None

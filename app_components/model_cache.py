@@ -28,11 +28,11 @@ def _atlas_at(path: str, mtime: float):  # the file's mtime in the key: a rebuil
 
 
 def load_current_atlas():
-    """The Genre Atlas at ``default_atlas_path()``, re-read when the file changes; WeightsError (which
+    """The Genre Atlas at ``settings.atlas_path()``, re-read when the file changes; WeightsError (which
     says how to build one) when there is none."""
-    from postergenre.atlas import default_atlas_path
+    from postergenre import settings
 
-    path = default_atlas_path()
+    path = settings.atlas_path()
     try:
         mtime = path.stat().st_mtime
     except OSError:

@@ -7,29 +7,23 @@ Compare page (with the poster being read), which keeps its picks in the session.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import streamlit as st
 
+from app_components.secrets import streamlit_secrets
 from postergenre.errors import PosterGenreError
+from postergenre.settings import INDEX_ENV, lookup
 
 __all__ = ["index_path", "draw_similar", "index_hint"]
 
-INDEX_ENV = "POSTERGENRE_INDEX"
 THUMB_WIDTH = 110
 log = logging.getLogger(__name__)
 
 
 def index_path() -> str | None:
     """The configured index folder (environment first, then st.secrets), or None."""
-    value = os.environ.get(INDEX_ENV)
-    if not value:
-        try:
-            value = str(st.secrets[INDEX_ENV]) if INDEX_ENV in st.secrets else None
-        except Exception:  # no secrets.toml, or an unreadable one: environment only
-            value = None
-    return value or None
+    return lookup(INDEX_ENV, secrets=streamlit_secrets(INDEX_ENV))
 
 
 @st.cache_resource(show_spinner="Opening the poster index…")

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from app_components.secrets import streamlit_secrets
 from postergenre.errors import PosterGenreError
-from postergenre.tmdb import (ATTRIBUTION, BASE_URL_ENV, KEY_ENV, TOKEN_ENV, Movie, SearchPage,
-                              TMDBClient, compare_genres)
+from postergenre.settings import BASE_URL_ENV, KEY_ENV, TOKEN_ENV, TMDBCredentials, tmdb_credentials
+from postergenre.tmdb import ATTRIBUTION, Movie, SearchPage, TMDBClient, compare_genres
 
 GRID_SIZE, ANALYSIS_SIZE = "w185", "w500"   # TMDB poster widths: thumbnails, and what the model reads
 GRID_COLUMNS = 5
@@ -41,11 +42,8 @@ class TMDBChoice:
 
 
 def _settings() -> dict[str, str]:
-    """TMDB_* values from st.secrets (environment variables win inside TMDBClient.from_env)."""
-    try:
-        return {k: str(st.secrets[k]) for k in (TOKEN_ENV, KEY_ENV, BASE_URL_ENV) if k in st.secrets}
-    except Exception:  # no secrets.toml, or an unreadable one: environment only
-        return {}
+    """TMDB_* values from st.secrets (the environment wins: see postergenre.settings.tmdb_credentials)."""
+    return streamlit_secrets(TOKEN_ENV, KEY_ENV, BASE_URL_ENV)
 
 
 USER_TOKEN_KEY = "tmdb_user_token"   # session state only: a visitor's own token, for this browser session
@@ -55,30 +53,29 @@ def _user_token() -> str:
     return str(st.session_state.get(USER_TOKEN_KEY) or "").strip()
 
 
-def _credentials() -> dict[str, str]:
+def _credentials() -> TMDBCredentials:
     """The deployment's TMDB_* settings (environment, then st.secrets); without a token or key of the
     deployment's own, the visitor's token from this session (a 32-hex v3 key or a v4 read token)."""
-    import os
-
-    values = {k: os.environ.get(k) or _settings().get(k) or "" for k in (TOKEN_ENV, KEY_ENV, BASE_URL_ENV)}
-    if not (values[TOKEN_ENV] or values[KEY_ENV]) and _user_token():
-        user = _user_token()
-        values[KEY_ENV if len(user) == 32 and all(c in "0123456789abcdefABCDEF" for c in user) else TOKEN_ENV] = user
-    return values
+    found = tmdb_credentials(secrets=_settings())
+    user = _user_token()
+    if not found.present and user:
+        is_key = len(user) == 32 and all(c in "0123456789abcdefABCDEF" for c in user)
+        found = TMDBCredentials(None if is_key else user, user if is_key else None, found.base_url)
+    return found
 
 
 def _client_key() -> str | None:
     """A fingerprint of the credentials in use (cache key; the secrets themselves are never a key), or None."""
-    values = [_credentials()[k] for k in (TOKEN_ENV, KEY_ENV, BASE_URL_ENV)]
-    if not (values[0] or values[1]):
+    found = _credentials()
+    if not found.present:
         return None
-    return hashlib.sha256("\0".join(values).encode()).hexdigest()[:16]
+    return hashlib.sha256("\0".join(v or "" for v in (found.token, found.key, found.base_url)).encode()).hexdigest()[:16]
 
 
 def _client(client_key: str) -> TMDBClient:
     """The client for these credentials (built per call: it is cheap, and a visitor's token then lives
     in their session only, never in a process-wide cache)."""
-    return TMDBClient.from_env(env={k: v for k, v in _credentials().items() if v}, secrets={})
+    return TMDBClient.from_credentials(_credentials())
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
@@ -145,9 +142,7 @@ def tmdb_search_ui(key: str = "tmdb") -> TMDBChoice | None:
 
 
 def _deployment_has_credentials() -> bool:
-    import os
-
-    return any(os.environ.get(k) or _settings().get(k) for k in (TOKEN_ENV, KEY_ENV))
+    return tmdb_credentials(secrets=_settings()).present
 
 
 def _keep_user_token() -> None:  # the widget's value outlives the widget (tabs that are closed do not run)

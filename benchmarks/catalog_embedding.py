@@ -51,13 +51,14 @@ def main() -> int:
     from postergenre.backbone import BackboneConfig
     from postergenre.catalog.embedding import EMBEDDINGS, embed_features
     from postergenre.dataset import load_dataset
-    from postergenre.features import _key, default_cache_dir
+    from postergenre import settings
+    from postergenre.features import _key
     from postergenre.model import read_weights
 
     params, meta = read_weights()
     cfg = BackboneConfig.from_dict(meta["preprocessing"])
     ds = load_dataset(args.data, check_files=False)
-    folder = default_cache_dir() / "features" / _key(ds, cfg)
+    folder = settings.cache_dir() / "features" / _key(ds, cfg)
     feats = np.load(folder / "features.npy", mmap_mode="r")
     done = np.load(folder / "done.npy")
     rows = np.flatnonzero((ds.table["split"] == args.split).to_numpy() & done)

@@ -33,12 +33,13 @@ def main() -> int:
     from postergenre.catalog.embedding import DEFAULT_EMBEDDING, embed_features
     from postergenre.catalog.index import INDEX_TABLE, _lancedb
     from postergenre.dataset import load_dataset
-    from postergenre.features import _key, default_cache_dir
+    from postergenre import settings
+    from postergenre.features import _key
     from postergenre.model import read_weights
 
     params, meta = read_weights()
     ds = load_dataset(args.data, check_files=False)
-    folder = default_cache_dir() / "features" / _key(ds, BackboneConfig.from_dict(meta["preprocessing"]))
+    folder = settings.cache_dir() / "features" / _key(ds, BackboneConfig.from_dict(meta["preprocessing"]))
     feats, done = np.load(folder / "features.npy", mmap_mode="r"), np.load(folder / "done.npy")
     if not done.all() and not args.partial:
         print(f"feature cache incomplete ({done.sum()} of {len(done)}); rerun later or pass --partial")

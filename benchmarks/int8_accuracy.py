@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import postergenre  # noqa: E402
-from postergenre import features  # noqa: E402
+from postergenre import features, settings  # noqa: E402
 from postergenre.dataset import load_dataset  # noqa: E402
 from postergenre.metrics import baseline_reports, multilabel_report  # noqa: E402
 from postergenre.model import head_logits, sigmoid  # noqa: E402
@@ -31,7 +31,7 @@ TOLERANCE = 0.005
 def split_features(ds, split: str, cfg, precision: str) -> np.ndarray:
     """N x 2 x D features of ``split``'s rows: from the whole-dataset fp32 cache when it is complete,
     else cached for the split alone."""
-    whole = Path(features.default_cache_dir()) / "features" / features._key(ds, cfg, precision) / "done.npy"
+    whole = settings.cache_dir() / "features" / features._key(ds, cfg, precision) / "done.npy"
     rows = np.flatnonzero((ds.table["split"] == split).to_numpy())
     if whole.is_file() and np.load(whole).all():
         return features.cache_features(ds, cfg, precision=precision, progress=False)[rows]

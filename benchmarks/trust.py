@@ -36,14 +36,15 @@ def main() -> None:
     from postergenre.decision import DecisionRule, samples_f1
     from postergenre.features import cache_features
     from postergenre.metrics import best_f1_thresholds, expected_calibration_error, multilabel_report
-    from postergenre.model import default_weights_dir, read_weights
+    from postergenre import settings
+    from postergenre.model import read_weights
     from postergenre.poster_check import PosterCheck, fit_poster_check
     from postergenre.trust import POSTER_CHECK_TRAIN_POSTERS, cached_logits, nonposter_features
 
     import postergenre
     from postergenre.ocr import cache_text
 
-    folder = Path(args.weights) if args.weights else default_weights_dir()
+    folder = Path(args.weights) if args.weights else settings.weights_dir()
     params, meta = read_weights(folder)
     predictor = postergenre.load(folder, device="cpu")  # for its text fusion: the shipped model's logits
     genres = meta["genres"]

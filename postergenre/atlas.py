@@ -22,23 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from . import settings
 from .errors import DatasetError, UnknownGenreError, WeightsError
+from .genres import normalise_genre
 
-__all__ = ["Atlas", "Comparison", "TypicalPoster", "default_atlas_path", "load_atlas", "percentile_in_genre",
+__all__ = ["Atlas", "Comparison", "TypicalPoster", "load_atlas", "percentile_in_genre",
            "compare_to_genre", "compare_analysis", "describe_genre", "typical_posters", "ALL"]
 
 ALL = "all"   # the pseudo-genre holding every poster of the sample
-
-
-def default_atlas_path() -> Path:
-    """$POSTERGENRE_ATLAS, else ``atlas.json`` in the model's weights folder ($POSTERGENRE_WEIGHTS or
-    ``weights/``)."""
-    import os
-
-    from .model import default_weights_dir
-
-    return Path(os.environ["POSTERGENRE_ATLAS"]) if os.environ.get("POSTERGENRE_ATLAS") else \
-        default_weights_dir() / "atlas.json"
 
 
 @dataclass
@@ -58,8 +49,6 @@ class Atlas:
 
     def genre_name(self, genre: str) -> str:
         """The atlas's spelling of ``genre`` (case-insensitive, TMDB aliases, 'all'); UnknownGenreError."""
-        from .genres import normalise_genre
-
         if genre.strip().lower() == ALL:
             return ALL
         name = normalise_genre(genre) or genre
@@ -81,8 +70,8 @@ class Atlas:
 
 
 def load_atlas(path: str | Path | None = None) -> Atlas:
-    """Read an atlas JSON (default ``default_atlas_path()``); WeightsError says how to build one."""
-    path = Path(path) if path else default_atlas_path()
+    """Read an atlas JSON (default ``settings.atlas_path()``); WeightsError says how to build one."""
+    path = Path(path) if path else settings.atlas_path()
     if not path.is_file():
         raise WeightsError(f"genre atlas {path} not found; build it with "
                            f"`postergenre atlas --data DATASET_DIR --out {path}`")

@@ -18,11 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis import ANALYSIS_VERSION, MEASURES, analyze_poster
+from . import settings
+from .analysis import ANALYSIS_VERSION, MEASURES, AnalysisConfig, analyze_poster
+from .atlas_palette import fit_colour_clusters, genre_colours, poster_colour_shares
 from .composition import HUE_NAMES
 from .dataset import PosterDataset
 from .errors import DatasetError, ImageLoadError
-from .atlas_palette import fit_colour_clusters, genre_colours, poster_colour_shares
+from .genres import TMDB_GENRES
+from .palette import PaletteConfig
 
 __all__ = ["AtlasConfig", "select_posters", "build_atlas", "summarise", "cache_folder", "model_fingerprint",
            "read_cache", "write_atlas", "ATLAS_FORMAT"]
@@ -98,9 +101,6 @@ class _JsonlCache:
 
 
 def _analysis_record(path: Path, cfg: AtlasConfig) -> dict:
-    from .analysis import AnalysisConfig
-    from .palette import PaletteConfig
-
     try:
         a = analyze_poster(path, config=AnalysisConfig(palette=PaletteConfig(k=cfg.k), text=cfg.text))
     except ImageLoadError as e:
@@ -165,10 +165,8 @@ def _predict(ds: PosterDataset, table: pd.DataFrame, predictor, folder: Path, pr
 
 def cache_folder(ds: PosterDataset, cache_dir: str | Path | None = None) -> Path:
     """Where per-poster atlas results of this dataset folder are cached."""
-    from .features import default_cache_dir
-
     key = hashlib.sha1(str(ds.root.resolve()).encode()).hexdigest()[:16]
-    return Path(cache_dir or default_cache_dir()) / "atlas" / key
+    return Path(cache_dir or settings.cache_dir()) / "atlas" / key
 
 
 def build_atlas(ds: PosterDataset, out: str | Path | None = None, cfg: AtlasConfig = AtlasConfig(), *,
@@ -299,8 +297,6 @@ def summarise(table: pd.DataFrame, records: dict, probs: dict | None, model: dic
 
 
 def _genres_in(rows: pd.DataFrame) -> list[str]:
-    from .genres import TMDB_GENRES
-
     present = {g for names in rows["genre_list"] for g in names}
     return [g.name for g in TMDB_GENRES if g.name in present]
 

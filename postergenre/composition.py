@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from .errors import WeightsError
 
 __all__ = [
     "HUE_NAMES", "brightness", "contrast", "saturation", "colourfulness", "warm_cool_shares",
@@ -168,8 +169,6 @@ class Box:
 
 @functools.lru_cache(maxsize=1)
 def _face_cascade() -> cv2.CascadeClassifier:
-    from .errors import WeightsError
-
     path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():

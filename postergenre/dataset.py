@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DatasetError
-from .genres import parse_genres
+from .genres import TMDB_GENRES, parse_genres
 
 __all__ = ["PosterDataset", "load_dataset", "SPLITS"]
 
@@ -92,8 +92,6 @@ def load_dataset(root: str | Path, *, check_files: bool = True) -> PosterDataset
                 f"{len(absent)} image(s) listed in {csv} are missing, e.g. {absent[0]!r}; "
                 "fix the paths (relative to the folder) or remove those rows"
             )
-    from .genres import TMDB_GENRES
-
     present = {g for names in table["genre_list"] for g in names}
     genres = [g.name for g in TMDB_GENRES if g.name in present]
     return PosterDataset(root=root, table=table.reset_index(drop=True), genres=genres, unknown_genres=unknown)

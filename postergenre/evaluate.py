@@ -12,8 +12,10 @@ import numpy as np
 
 from .dataset import load_dataset
 from .errors import DatasetError
+from .features import cache_features
 from .metrics import baseline_reports, expected_calibration_error, multilabel_report, reliability_table
 from .model import head_logits
+from .ocr import cache_text  # the posters' text, read once per dataset (resumable cache)
 
 __all__ = ["evaluate", "format_report"]
 
@@ -22,8 +24,6 @@ def _cached_predictions(predictor, ds, table, texts: list[list[str]] | None, pro
     """(Prediction, None) per row from the dataset's backbone feature cache (computing missing rows):
     the same ONNX features the predictor computes, stored as float16; ``texts``: the OCR cache's lines
     per row (None: text channel off)."""
-    from .features import cache_features
-
     rows = ds.table.index.get_indexer(table.index)
     feats = cache_features(ds, predictor.cfg, rows=rows, progress=progress, precision=predictor.precision)
     n, v, d = feats.shape
@@ -57,8 +57,6 @@ def evaluate(predictor, data: str | Path, split: str | None = "test", *, limit: 
     paths = [ds.root / f for f in table["file"]]
     texts = None
     if getattr(predictor, "text_model", None) is not None and predictor.use_text:
-        from .ocr import cache_text  # the posters' text, read once per dataset (resumable cache)
-
         cached = cache_text(ds, progress=progress)
         texts = [[cached[i]] if cached[i].strip() else [] for i in table.index]  # one line: the cache joins them
     probs, raw, chosen, flags, keep, unreadable = [], [], [], [], [], []

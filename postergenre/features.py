@@ -11,20 +11,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
+
+from . import settings
 from .backbone import BackboneConfig, resize_poster, to_nchw
 from .dataset import PosterDataset
 from .images import load_image
+from .runtime import feature_extractor
 
-__all__ = ["default_cache_dir", "cache_features"]
-
-
-def default_cache_dir() -> Path:
-    """$POSTERGENRE_CACHE, else $XDG_CACHE_HOME/postergenre, else ~/.cache/postergenre."""
-    import os
-
-    if os.environ.get("POSTERGENRE_CACHE"):
-        return Path(os.environ["POSTERGENRE_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "postergenre"
+__all__ = ["cache_features"]
 
 
 def _key(ds: PosterDataset, cfg: BackboneConfig, precision: str = "fp32") -> str:
@@ -46,11 +41,7 @@ def cache_features(
     """N x 2 x D float16 features for every row of ``ds`` (in table order), computed or read back,
     from the fp32 or the int8 backbone graph. With ``rows`` (table positions), only those are computed
     if missing, and only they are returned."""
-    from tqdm.auto import tqdm
-
-    from .runtime import feature_extractor
-
-    folder = Path(cache_dir or default_cache_dir()) / "features" / _key(ds, cfg, precision)
+    folder = Path(cache_dir or settings.cache_dir()) / "features" / _key(ds, cfg, precision)
     folder.mkdir(parents=True, exist_ok=True)
     extractor = feature_extractor(cfg, device="cpu", precision=precision)
     n, d = len(ds), extractor.dim

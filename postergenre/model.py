@@ -8,7 +8,6 @@ Grad-CAM lives in ``predictor.explainer`` (``explain.py``), which owns the model
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -16,14 +15,20 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from . import settings
 from .backbone import BackboneConfig, resize_poster, to_nchw
 from .calibration import Calibration, sigmoid  # noqa: F401  (sigmoid: re-exported)
 from .decision import NOT_A_POSTER, DecisionRule, confidence_word, headline
-from .errors import UnknownGenreError, WeightsError
+from .errors import ImageLoadError, UnknownGenreError, WeightsError
 from .explain import make_explainer
+from .genres import normalise_genre
 from .images import ImageSource, load_image
+from .ocr import read_text
+from .poster_check import PosterCheck
+from .runtime import feature_extractor
+from .text_model import TextModel
 
-__all__ = ["GenreScore", "Prediction", "Predictor", "load", "available_models", "default_weights_dir"]
+__all__ = ["GenreScore", "Prediction", "Predictor", "load", "available_models"]
 
 HEAD_FILE, META_FILE = "head.npz", "metadata.json"
 # Large JPEGs are decoded (libjpeg DCT scaling) at no less than this multiple of the model's input
@@ -31,15 +36,9 @@ HEAD_FILE, META_FILE = "head.npz", "metadata.json"
 DRAFT_FACTOR = 4
 
 
-def default_weights_dir() -> Path:
-    """$POSTERGENRE_WEIGHTS, else the ``weights/`` folder shipped next to the package."""
-    env = os.environ.get("POSTERGENRE_WEIGHTS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
-
-
 def available_models() -> list[str]:
     """Names accepted by ``load()``: the bundled model (if its weights are present)."""
-    return ["postergenre-lite2"] if (default_weights_dir() / META_FILE).exists() else []
+    return ["postergenre-lite2"] if (settings.weights_dir() / META_FILE).exists() else []
 
 
 @dataclass
@@ -132,8 +131,6 @@ class Predictor:
 
     def __init__(self, params: dict[str, np.ndarray], meta: dict, device: str | None = None,
                  backend: str | None = None, weights_dir: Path | None = None, precision: str | None = None):
-        from .runtime import feature_extractor
-
         self.meta = meta
         self.weights_dir = weights_dir
         self.cfg = BackboneConfig.from_dict(meta["preprocessing"])
@@ -144,8 +141,6 @@ class Predictor:
         self.calibration = (Calibration.from_dict(meta["calibration"], self.genres) if "calibration" in meta
                             else Calibration.identity(self.genres))
         self.rule = DecisionRule.from_dict(meta["decision_rule"]) if "decision_rule" in meta else None
-        from .poster_check import PosterCheck
-
         self.poster_check = PosterCheck.load(weights_dir) if weights_dir else None
         self.tta_flip: bool = bool(meta.get("tta_flip", True))
         self.params = params
@@ -155,8 +150,6 @@ class Predictor:
         self.batch_size = int(meta.get("inference_batch_size", 4))
         self.text_model = None  # the OCR text channel (weights/text.npz), fused with the image logits
         if weights_dir is not None and (Path(weights_dir) / "text.npz").is_file() and "text" in meta:
-            from .text_model import TextModel
-
             self.text_model = TextModel.load(Path(weights_dir) / "text.npz", self.genres)
         self.use_text = self.text_model is not None  # set False to skip OCR (image alone, faster)
         self.explainer = make_explainer(self)  # Grad-CAM for this model (it owns the PyTorch twin, if any)
@@ -236,8 +229,6 @@ class Predictor:
         if self.use_text and self.text_model is not None and known_text is not None:
             lines = list(known_text)
         elif self.use_text and self.text_model is not None:
-            from .ocr import read_text
-
             lines = read_text(pil)
         return resize_poster(pil, self.cfg), lines
 
@@ -307,8 +298,6 @@ class Predictor:
         """Yield ``(Prediction | None, error message | None)`` per image, in order; bad images do not
         stop the run unless ``strict``. ``texts``: per image, its text lines from an OCR cache made with
         the same settings (``postergenre.ocr.cache_text``), so they are not read again."""
-        from .errors import ImageLoadError
-
         images = list(images)
         texts = list(texts) if texts is not None else [None] * len(images)
         bs = batch_size or self.batch_size
@@ -342,8 +331,6 @@ class Predictor:
 
     def genre_index(self, genre: str) -> int:
         """Column of ``genre`` (case-insensitive, TMDB aliases accepted); UnknownGenreError otherwise."""
-        from .genres import normalise_genre
-
         name = normalise_genre(genre) or genre
         if name not in self.genres:
             raise UnknownGenreError(f"genre {genre!r} is not predicted by this model; available = {', '.join(self.genres)}")
@@ -372,7 +359,7 @@ def dequantize_head(stored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def read_weights(weights_dir: str | Path | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """(head params, metadata) from a weights folder; WeightsError says how to get them."""
-    folder = Path(weights_dir) if weights_dir else default_weights_dir()
+    folder = Path(weights_dir) if weights_dir else settings.weights_dir()
     meta_path, head_path = folder / META_FILE, folder / HEAD_FILE
     if not meta_path.is_file() or not head_path.is_file():
         raise WeightsError(
@@ -404,7 +391,7 @@ def load(name_or_dir: str | Path | None = None, device: str | None = None, backe
     $POSTERGENRE_PRECISION, else fp32.
     """
     if name_or_dir in (None, "postergenre-lite2"):
-        folder = default_weights_dir()
+        folder = settings.weights_dir()
     elif Path(name_or_dir).is_dir():
         folder = Path(name_or_dir)
     else:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import settings
 from .images import ImageSource, load_image
 
 __all__ = ["OCRConfig", "read_text", "cache_text", "SEED_FILE"]
@@ -67,10 +68,8 @@ def cache_text(ds, cfg: OCRConfig | None = None, cache_dir: str | Path | None = 
     these rows of the table (``file`` values), in that order; the others are neither read nor returned."""
     from tqdm.auto import tqdm
 
-    from .features import default_cache_dir
-
     cfg = cfg or OCRConfig()
-    folder = Path(cache_dir or default_cache_dir()) / "ocr" / (ds.fingerprint()[:16] + "-" + cfg.key())
+    folder = Path(cache_dir or settings.cache_dir()) / "ocr" / (ds.fingerprint()[:16] + "-" + cfg.key())
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "text.jsonl"
     files = list(ds.table["file"]) if files is None else list(files)

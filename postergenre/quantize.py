@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .backbone import BackboneConfig, resize_poster, to_nchw
+from .backbone import BackboneConfig, graph_stem, resize_poster, to_nchw
+from .dataset import load_dataset
 from .errors import WeightsError
 from .images import load_image
 
@@ -29,9 +30,7 @@ _BATCH, _STRIDE = 8, 4          # calibration batches of 8 posters; ranges merge
 
 def calibration_file(cfg: BackboneConfig) -> Path:
     """The shipped calibration cache for ``cfg``'s graph (may not exist for a new config)."""
-    from .runtime import _graph_stem
-
-    return Path(__file__).resolve().parent / "int8_calibration" / f"{_graph_stem(cfg, 'fp32')}.json"
+    return Path(__file__).resolve().parent / "int8_calibration" / f"{graph_stem(cfg, 'fp32')}.json"
 
 
 def _method(name: str):
@@ -68,8 +67,6 @@ class _PosterReader:
 
 def calibration_paths(data: str | Path, n: int = CALIBRATION_POSTERS, seed: int = 0) -> list[Path]:
     """``n`` random ``train`` posters of a dataset folder (whole strides of the calibrator)."""
-    from .dataset import load_dataset
-
     ds = load_dataset(data)
     train = ds.subset("train")
     n = max(_BATCH * _STRIDE, min(n, len(train)) // (_BATCH * _STRIDE) * (_BATCH * _STRIDE))

@@ -7,30 +7,27 @@ the backbone config and package versions; later loads do not even import torch f
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .backbone import BackboneConfig, backbone_version
+from . import settings
+from .backbone import GRAPH_OUTPUTS, ONNX_OPSET, BackboneConfig, backbone_version, digest, graph_stem
+from .errors import WeightsError
+from .quantize import quantize_backbone
 
 __all__ = ["FeatureExtractor", "feature_extractor", "onnx_path", "find_graph", "ensure_graph", "resolve_device",
            "resolve_precision", "PRECISIONS"]
 
-ONNX_OPSET = 17
-
-
 def resolve_device(device: str | None = None) -> str:
     """'cuda' when available (or asked for), else 'cpu'. Asking for CUDA without one is an error."""
-    from .errors import WeightsError
-
     if device in (None, "auto"):
-        if os.environ.get("POSTERGENRE_DEVICE"):
-            return resolve_device(os.environ["POSTERGENRE_DEVICE"])
+        if settings.device():
+            return resolve_device(settings.device())
         if not _nvidia_driver_present():
             return "cpu"  # skip importing torch (~2 s) just to learn there is no GPU
         try:
@@ -60,24 +57,13 @@ def _nvidia_driver_present() -> bool:
 
 
 PRECISIONS = ("fp32", "int8")
-GRAPH_OUTPUTS = ("features", "last_conv")  # pooled features; the last convolution's map (Grad-CAM)
 
 
 def onnx_path(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path:
     """Where the backbone graph for ``cfg`` lives: ``<cache>/onnx/<name>-<precision>-<config digest>-
     <backbone package versions digest>.onnx``."""
-    from .features import default_cache_dir
-
-    return Path(cache_dir or default_cache_dir()) / "onnx" / (
-        f"{_graph_stem(cfg, precision)}-{_digest(backbone_version(cfg.name))}.onnx")
-
-
-def _digest(obj) -> str:
-    return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def _graph_stem(cfg: BackboneConfig, precision: str) -> str:
-    return f"{cfg.name}-{precision}-{_digest({'cfg': cfg.to_dict(), 'opset': ONNX_OPSET, 'outputs': GRAPH_OUTPUTS})}"
+    return Path(cache_dir or settings.cache_dir()) / "onnx" / (
+        f"{graph_stem(cfg, precision)}-{digest(backbone_version(cfg.name))}.onnx")
 
 
 def find_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path | None:
@@ -88,23 +74,19 @@ def find_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, precisi
         return exact
     if any(backbone_version(cfg.name).values()):
         return None  # the backbone is installed: a graph from other package versions is stale
-    found = sorted(exact.parent.glob(f"{_graph_stem(cfg, precision)}-*.onnx"), key=lambda f: f.stat().st_mtime)
+    found = sorted(exact.parent.glob(f"{graph_stem(cfg, precision)}-*.onnx"), key=lambda f: f.stat().st_mtime)
     return found[-1] if found else None
 
 
 def ensure_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path:
     """The backbone graph for ``cfg`` at ``precision``, exported (fp32, needs torch) or quantized
     (int8, from the fp32 graph; ONNX Runtime only) into the cache the first time."""
-    from .errors import WeightsError
-
     if precision not in PRECISIONS:
         raise WeightsError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     path = find_graph(cfg, cache_dir, precision)
     if path is not None:
         return path
     if precision == "int8":
-        from .quantize import quantize_backbone
-
         fp32 = ensure_graph(cfg, cache_dir, "fp32")
         path = fp32.with_name(fp32.name.replace("-fp32-", "-int8-"))
         quantize_backbone(fp32, path, cfg)
@@ -114,7 +96,7 @@ def ensure_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, preci
         raise WeightsError(
             f"no ONNX graph of the backbone in {path.parent} (this install has no torch to export one). "
             f"Either install the full set (`pip install -r requirements.txt`) and run `postergenre export-onnx`, "
-            f"or copy the files {_graph_stem(cfg, 'fp32')}-*.onnx (and -int8-) exported on such a machine into "
+            f"or copy the files {graph_stem(cfg, 'fp32')}-*.onnx (and -int8-) exported on such a machine into "
             f"{path.parent}, or point POSTERGENRE_CACHE at a folder whose onnx/ holds them")
     _export(cfg, path)
     return path
@@ -132,8 +114,6 @@ def _can_export(cfg: BackboneConfig) -> bool:
 
 
 def _export(cfg: BackboneConfig, path: Path) -> None:
-    import warnings
-
     import torch
 
     from .torch_model import FeaturesWithMap, torch_features
@@ -177,7 +157,7 @@ def _ort_extractor(cfg: BackboneConfig, cache_dir=None, threads: int | None = No
     path = ensure_graph(cfg, cache_dir, precision)
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.intra_op_num_threads = threads or int(os.environ.get("POSTERGENRE_THREADS") or 0) or min(os.cpu_count() or 1, 4)
+    so.intra_op_num_threads = threads or settings.threads() or min(os.cpu_count() or 1, 4)
     so.inter_op_num_threads = 1
     # ORT's workers spin-wait after each run by default; on a small CPU that spinning steals the cores
     # from NumPy (the head), image decoding and other requests, which made the head 500x slower here.
@@ -217,9 +197,7 @@ def _torch_extractor(cfg: BackboneConfig, device: str) -> FeatureExtractor:
 def resolve_precision(precision: str | None, device: str) -> str:
     """'fp32' or 'int8' from the argument, else $POSTERGENRE_PRECISION, else the default: fp32 (int8
     measured on the test split: see the model card). int8 runs in ONNX Runtime on CPU only."""
-    from .errors import WeightsError
-
-    precision = precision or os.environ.get("POSTERGENRE_PRECISION") or DEFAULT_PRECISION
+    precision = precision or settings.precision() or DEFAULT_PRECISION
     if precision not in PRECISIONS:
         raise WeightsError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if precision == "int8" and device != "cpu":
@@ -238,7 +216,7 @@ def feature_extractor(cfg: BackboneConfig, device: str | None = None, *, backend
     ``precision`` 'int8' runs the statically quantized graph (CPU, ONNX Runtime).
     """
     device = resolve_device(device)
-    backend = backend or os.environ.get("POSTERGENRE_BACKEND")
+    backend = backend or settings.backend()
     precision = resolve_precision(precision, device if backend != "torch" else "the torch backend")
     if device == "cpu" and backend != "torch":
         try:

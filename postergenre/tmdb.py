@@ -14,7 +14,6 @@ This product uses the TMDB API but is not endorsed or certified by TMDB.
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -25,15 +24,17 @@ from typing import Any
 
 import requests
 
-from .errors import TMDBAuthError, TMDBError, TMDBNotFoundError, TMDBRateLimitError
+from .errors import ImageLoadError, TMDBAuthError, TMDBError, TMDBNotFoundError, TMDBRateLimitError
+from .fetch import fetch_url
 from .genres import genre_by_id, genre_by_name, normalise_genre
+from .images import load_image
+from .settings import KEY_ENV, TOKEN_ENV, TMDBCredentials, tmdb_credentials
 from .tmdb_http import RateLimiter, ResponseCache, install_log_redaction, redact
 
 __all__ = ["TMDBClient", "Movie", "SearchPage", "ImageConfig", "RateLimiter", "compare_genres",
-           "DEFAULT_BASE_URL", "TOKEN_ENV", "KEY_ENV", "BASE_URL_ENV", "ATTRIBUTION", "MISSING_CREDENTIALS"]
+           "DEFAULT_BASE_URL", "ATTRIBUTION", "MISSING_CREDENTIALS"]
 
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
-TOKEN_ENV, KEY_ENV, BASE_URL_ENV = "TMDB_API_TOKEN", "TMDB_API_KEY", "TMDB_API_BASE_URL"
 ATTRIBUTION = "This product uses the TMDB API but is not endorsed or certified by TMDB."
 MISSING_CREDENTIALS = (
     "No TMDB credentials found. Create a free API key at https://www.themoviedb.org/settings/api, then set "
@@ -141,19 +142,18 @@ class TMDBClient:
     def from_env(cls, env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None,
                  **kwargs: Any) -> TMDBClient:
         """Credentials from ``env`` (default os.environ), else from ``secrets`` (default: Streamlit's secrets
-        files, ./.streamlit/secrets.toml then ~/.streamlit/secrets.toml; the app passes st.secrets).
-        ``TMDB_API_BASE_URL`` points the client at another server (whose posters may be private)."""
-        env = os.environ if env is None else env
-        secrets = _secrets_files() if secrets is None else secrets
+        files, ./.streamlit/secrets.toml then ~/.streamlit/secrets.toml; the app passes st.secrets), as
+        ``settings.tmdb_credentials`` finds them."""
+        return cls.from_credentials(tmdb_credentials(env, secrets), **kwargs)
 
-        def pick(name: str) -> str | None:
-            value = env.get(name) or (secrets or {}).get(name)
-            return str(value).strip() if value else None
-
-        if pick(BASE_URL_ENV):
-            kwargs.setdefault("base_url", pick(BASE_URL_ENV))
+    @classmethod
+    def from_credentials(cls, found: TMDBCredentials, **kwargs: Any) -> TMDBClient:
+        """A client for ``found``; its ``base_url`` (TMDB_API_BASE_URL) points the client at another
+        server, whose posters may be on a private address."""
+        if found.base_url:
+            kwargs.setdefault("base_url", found.base_url)
             kwargs.setdefault("allow_private_images", True)
-        return cls(pick(TOKEN_ENV), pick(KEY_ENV), **kwargs)
+        return cls(found.token, found.key, **kwargs)
 
     # --- endpoints ---------------------------------------------------------------------------------
 
@@ -218,10 +218,6 @@ class TMDBClient:
 
     def download_poster(self, poster_path: str, size: str = "w500", *, max_bytes: int = 10 * 2**20) -> bytes:
         """The poster's bytes from TMDB's image server, refused over ``max_bytes`` or if not an image."""
-        from .errors import ImageLoadError
-        from .fetch import fetch_url
-        from .images import load_image
-
         url = self.poster_url(poster_path, size)
         data = fetch_url(url, max_bytes=max_bytes, timeout=self.timeout, allow_private=self.allow_private_images)
         try:
@@ -330,19 +326,6 @@ def compare_genres(predicted: Iterable[str], tmdb_genres: Iterable[str], trained
             "misses": [g for g in tmdb if g in trained_set and g not in predicted],
             "extras": [g for g in predicted if g not in tmdb],
             "untrained": [g for g in tmdb if g not in trained_set]}
-
-
-def _secrets_files() -> dict[str, Any]:
-    """The TMDB_* entries of Streamlit's secrets.toml files (project first), so the CLI finds them too."""
-    import tomllib
-
-    found: dict[str, Any] = {}
-    for path in (Path.home() / ".streamlit" / "secrets.toml", Path.cwd() / ".streamlit" / "secrets.toml"):
-        try:
-            found |= {k: v for k, v in tomllib.loads(path.read_text()).items() if k.startswith("TMDB_")}
-        except (OSError, ValueError):  # absent or not TOML: Streamlit would complain, we just skip it
-            continue
-    return found
 
 
 def _search_page(data: Mapping[str, Any]) -> SearchPage:

@@ -20,9 +20,11 @@ import numpy as np
 from .backbone import BackboneConfig, backbone_version
 from .dataset import PosterDataset, load_dataset
 from .errors import DatasetError
+from .features import cache_features
 from .genres import TRAINED_GENRES
 from .metrics import best_f1_thresholds, multilabel_report
 from .model import dequantize_head
+from .trust import fit_trust
 
 __all__ = ["TrainConfig", "train", "fit_head", "head_probs", "quantize_head"]
 
@@ -129,7 +131,6 @@ def quantize_head(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, *,
           backbone: BackboneConfig | None = None, cache_dir=None, progress: bool = True, log=print) -> dict:
     """Train on ``data``'s train split, tune thresholds on val, write ``out``/head.npz + metadata.json."""
-    from .features import cache_features
     from .torch_model import GenreHead
 
     cfg, backbone = cfg or TrainConfig(), backbone or BackboneConfig()
@@ -180,8 +181,6 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, *,
         "train_seconds": round(time.time() - t0, 1),
     }
     (out / "metadata.json").write_text(json.dumps(meta, indent=1))  # a new head: old test metrics are void
-    from .trust import fit_trust
-
     meta = fit_trust(ds, out, cache_dir=cache_dir, progress=progress, log=log)  # calibration, rule, poster check
     log(f"wrote {out / 'head.npz'} and {out / 'metadata.json'} in {round(time.time() - t0, 1)} s")
     return meta

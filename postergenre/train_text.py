@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import settings
 from .text_model import TEXT_FILE, TextConfig, fit_fusion, fit_text_model, has_text
 
 __all__ = ["image_logits_for_rows", "train_text", "ablation", "cross_fitted_fusion"]
@@ -21,12 +22,12 @@ def image_logits_for_rows(predictor, ds, rows: np.ndarray, progress: bool = True
     from threadpoolctl import threadpool_limits
 
     from .backbone import resize_poster
-    from .features import _key, default_cache_dir
+    from .features import _key
     from .images import load_image
     from .model import head_logits
 
     out = np.zeros((len(rows), len(predictor.genres)), dtype=np.float32)
-    folder = default_cache_dir() / "features" / _key(ds, predictor.cfg)
+    folder = settings.cache_dir() / "features" / _key(ds, predictor.cfg)
     done = np.zeros(len(ds), dtype=bool)
     if (folder / "done.npy").exists():
         done = np.load(folder / "done.npy")

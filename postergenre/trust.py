@@ -16,13 +16,22 @@ from typing import Callable
 
 import numpy as np
 
-from .backbone import BackboneConfig
+from . import settings
+from .backbone import BackboneConfig, resize_poster, to_nchw
 from .calibration import fit_calibration
 from .dataset import PosterDataset, load_dataset
 from .decision import fit_decision_rule
 from .errors import DatasetError
+from .features import cache_features
 from .metrics import expected_calibration_error
 from .model import head_logits, read_weights
+from .model_card import write_model_card
+from .nonposters import categories
+from .ocr import cache_text
+from .poster_check import fit_poster_check
+from .runtime import feature_extractor
+from .text_model import TextModel, has_text
+from .train_text import cross_fitted_fusion
 
 __all__ = ["fit_trust", "cached_logits", "nonposter_features", "POSTER_CHECK_TRAIN_POSTERS"]
 
@@ -45,13 +54,9 @@ def nonposter_features(cfg: BackboneConfig, cache_dir: str | Path | None = None,
 
     from PIL import Image
 
-    from .backbone import resize_poster, to_nchw
-    from .features import default_cache_dir
-    from .nonposters import categories
-    from .runtime import feature_extractor
 
     key = hashlib.sha1(json.dumps([cfg.to_dict(), part, 1], sort_keys=True).encode()).hexdigest()[:16]
-    path = Path(cache_dir or default_cache_dir()) / "nonposters" / f"{key}.npz"
+    path = Path(cache_dir or settings.cache_dir()) / "nonposters" / f"{key}.npz"
     if path.is_file():
         with np.load(path) as z:
             return z["feats"], list(z["cats"])
@@ -94,10 +99,6 @@ def _default_val_logits(folder: Path, params: dict, meta: dict, y_va: np.ndarray
         return lambda _ds, _rows, f: cached_logits(params, f)
 
     def fused(ds: PosterDataset, rows: np.ndarray, f: np.ndarray) -> np.ndarray:
-        from .ocr import cache_text
-        from .text_model import TextModel, has_text
-        from .train_text import cross_fitted_fusion
-
         model = TextModel.load(folder / "text.npz", list(meta["genres"]))
         every = cache_text(ds, progress=False)
         texts = [every[i] for i in rows]
@@ -117,10 +118,6 @@ def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cach
 
     ``val_logits(ds, val_rows, val_feats)`` may replace how the model's val logits are computed
     (default: the image head on cached features), for models whose logits use more than the image."""
-    from .features import cache_features
-    from .model_card import write_model_card
-    from .poster_check import fit_poster_check
-
     folder = Path(weights_dir)
     params, meta = read_weights(folder)
     genres = list(meta["genres"])

@@ -2,13 +2,13 @@
 and the routers of ``routes`` (FastAPI's "bigger applications" layout)."""
 from __future__ import annotations
 
-import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 from fastapi import FastAPI
 
+from .. import settings
 from ..errors import WeightsError
 from .config import APIConfig
 from .dependencies import ModelState
@@ -46,10 +46,11 @@ def create_app(weights: str | Path | None = None, config: APIConfig | None = Non
     app.include_router(service)
     app.include_router(router)
     install_docs(app)   # /docs and /redoc from package assets (offline), GET / -> /docs
-    if os.environ.get("POSTERGENRE_INDEX"):  # a similar-poster index: POST /v1/similar
-        from .similar import add_similar
+    index = settings.env(settings.INDEX_ENV)
+    if index:  # a similar-poster index: POST /v1/similar
+        from .similar import add_similar  # LanceDB only when an index is configured
 
-        add_similar(app, os.environ["POSTERGENRE_INDEX"])
+        add_similar(app, index)
     return app
 
 

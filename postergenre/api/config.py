@@ -1,8 +1,9 @@
 """The API's settings: one frozen dataclass, from arguments or the environment (``postergenre serve``)."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+
+from .. import settings
 
 __all__ = ["APIConfig", "MiB"]
 
@@ -23,9 +24,11 @@ class APIConfig:
     def from_env(cls) -> "APIConfig":
         """Defaults overridden by POSTERGENRE_API_MAX_UPLOAD_MB / _TIMEOUT / _CONCURRENCY (used by
         ``postergenre serve`` so that every uvicorn worker gets the same settings)."""
-        env = os.environ.get
+        def env(name: str, default: float) -> str | float:
+            return settings.env(name) or default
+
         return cls(
-            max_upload_bytes=int(float(env("POSTERGENRE_API_MAX_UPLOAD_MB", cls.max_upload_bytes / MiB)) * MiB),
-            request_timeout_s=float(env("POSTERGENRE_API_TIMEOUT", cls.request_timeout_s)),
-            max_concurrency=int(env("POSTERGENRE_API_CONCURRENCY", cls.max_concurrency)),
+            max_upload_bytes=int(float(env(settings.API_MAX_UPLOAD_MB_ENV, cls.max_upload_bytes / MiB)) * MiB),
+            request_timeout_s=float(env(settings.API_TIMEOUT_ENV, cls.request_timeout_s)),
+            max_concurrency=int(env(settings.API_CONCURRENCY_ENV, cls.max_concurrency)),
         )

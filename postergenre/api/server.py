@@ -17,9 +17,10 @@ import os
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["LimitedH11Protocol", "limit_malloc_arenas", "HEADER_TIMEOUT_ENV", "DEFAULT_HEADER_TIMEOUT_S"]
+from .. import settings
 
-HEADER_TIMEOUT_ENV = "POSTERGENRE_API_HEADER_TIMEOUT"
+__all__ = ["LimitedH11Protocol", "limit_malloc_arenas", "DEFAULT_HEADER_TIMEOUT_S"]
+
 DEFAULT_HEADER_TIMEOUT_S = 10.0
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # glibc's mallopt() parameter number for the arena limit
@@ -30,7 +31,7 @@ class LimitedH11Protocol(H11Protocol):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.header_timeout = float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT_S))
+        self.header_timeout = float(settings.env(settings.API_HEADER_TIMEOUT_ENV) or DEFAULT_HEADER_TIMEOUT_S)
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import settings
 from ..errors import PosterGenreError
 from .rows import analysis_columns, prediction_columns, schema_for
 from .sources import is_uri, is_url
@@ -74,7 +75,7 @@ class TagWorker:
 
     def __init__(self, config: WorkerConfig = WorkerConfig(), labels: dict | None = None, meta: dict | None = None):
         if config.threads:
-            os.environ["POSTERGENRE_THREADS"] = str(config.threads)
+            os.environ[settings.THREADS_ENV] = str(config.threads)  # read by the ONNX session it builds
         import postergenre
 
         from .embedding import embed_features

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..atlas import default_atlas_path
+    from .. import settings
     from ..atlas_build import AtlasConfig, build_atlas
     from ..dataset import load_dataset
     from ..errors import DatasetError
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         import postergenre
 
         predictor = postergenre.load()
-    out = args.out or default_atlas_path()
+    out = args.out or settings.atlas_path()
     atlas = build_atlas(ds, out, cfg, predictor=predictor, cache_dir=args.cache_dir)
     src = atlas["source"]
     print(f"wrote {out}: {src['posters']} posters ({src['sampling']}, split {args.split}), "
@@ -65,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_from(args: argparse.Namespace) -> int:
-    from ..atlas import default_atlas_path
+    from .. import settings
     from ..atlas_build import AtlasConfig
     from ..catalog.atlas import atlas_from_parquet
 
-    out = args.out or default_atlas_path()
+    out = args.out or settings.atlas_path()
     cfg = AtlasConfig(split=None if args.split == "all" else args.split, per_genre=None, seed=args.seed)
     atlas = atlas_from_parquet(args.from_parquet, cfg, dest=out)
     src = atlas["source"]

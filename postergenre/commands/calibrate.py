@@ -20,10 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..model import default_weights_dir
+    from .. import settings
     from ..trust import fit_trust
 
-    folder = args.weights or default_weights_dir()
+    folder = args.weights or settings.weights_dir()
     fit_trust(args.data, folder, cache_dir=args.cache_dir)
     print(f"updated {folder}/metadata.json, poster_check.npz and MODEL_CARD.md; test metrics were cleared: "
           "re-run `postergenre evaluate --split test --record`")

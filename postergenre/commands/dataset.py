@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import DatasetError
-    from ..features import default_cache_dir
+    from .. import settings
     from ..tmdb import TMDBClient
     from ..tmdb_dataset import TMDBDatasetConfig, build_tmdb_dataset
     from ..tmdb_http import RateLimiter
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                             max_requests=args.max_requests)
     if args.genres:
         cfg.genres = tuple(g.strip() for g in args.genres.split(",") if g.strip())
-    client = TMDBClient.from_env(cache=args.cache_dir or default_cache_dir() / "tmdb",
+    client = TMDBClient.from_env(cache=args.cache_dir or settings.cache_dir() / "tmdb",
                                  rate_limiter=RateLimiter(cfg.max_requests, cfg.per_seconds))
     client.poster_url("/check.jpg", cfg.size)   # fails fast on bad credentials or an unknown --size
     report = build_tmdb_dataset(args.out, cfg, client)

@@ -42,14 +42,15 @@ def run(args: argparse.Namespace) -> int:
         raise PosterGenreError("--workers and --concurrency must be at least 1")
     if (args.header_timeout is not None and args.header_timeout <= 0) or args.keep_alive < 1:
         raise PosterGenreError("--header-timeout must be over 0 and --keep-alive at least 1 (seconds)")
-    from ..api.server import HEADER_TIMEOUT_ENV, LimitedH11Protocol, limit_malloc_arenas
+    from .. import settings as S
+    from ..api.server import LimitedH11Protocol, limit_malloc_arenas
 
     limit_malloc_arenas()  # before any model thread starts (and for every worker process)
     # Settings travel as environment variables so that every worker process builds the same app.
-    settings = {"POSTERGENRE_WEIGHTS": args.weights, "POSTERGENRE_API_MAX_UPLOAD_MB": args.max_upload_mb,
-                "POSTERGENRE_API_TIMEOUT": args.timeout, "POSTERGENRE_API_CONCURRENCY": args.concurrency,
-                HEADER_TIMEOUT_ENV: args.header_timeout, "POSTERGENRE_INDEX": args.index,
-                "POSTERGENRE_PRECISION": args.precision}
+    settings = {S.WEIGHTS_ENV: args.weights, S.API_MAX_UPLOAD_MB_ENV: args.max_upload_mb,
+                S.API_TIMEOUT_ENV: args.timeout, S.API_CONCURRENCY_ENV: args.concurrency,
+                S.API_HEADER_TIMEOUT_ENV: args.header_timeout, S.INDEX_ENV: args.index,
+                S.PRECISION_ENV: args.precision}
     os.environ.update({k: str(v) for k, v in settings.items() if v is not None})
     if args.weights:  # fail now with a clear message rather than in every worker
         from ..model import read_weights

@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..model import default_weights_dir
+    from .. import settings
     from ..train import TrainConfig, train
 
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    train(args.data, args.out or default_weights_dir(), cfg, cache_dir=args.cache_dir)
+    train(args.data, args.out or settings.weights_dir(), cfg, cache_dir=args.cache_dir)
     return 0

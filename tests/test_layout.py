@@ -1,0 +1,102 @@
+"""The package layout holds: every module imports on its own in a fresh interpreter (no import
+circles), the module-level imports between our modules form no cycle, and the core outside api/
+pulls in neither streamlit nor fastapi."""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PKG = ROOT / "postergenre"
+
+
+def _modules() -> dict[str, Path]:
+    """{dotted name: file} of every module of the package (``__main__`` aside: it runs the CLI)."""
+    found = {}
+    for path in sorted(PKG.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__main__":
+            continue
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+PROBE = ("import importlib, json, sys; importlib.import_module(sys.argv[1]); "
+         "print(json.dumps(sorted(m for m in ('streamlit', 'fastapi') if m in sys.modules)))")
+
+
+def _import_alone(module: str) -> tuple[str, int, str, list[str]]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", PROBE, module], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+    frameworks = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else []
+    return module, proc.returncode, proc.stderr[-2000:], frameworks
+
+
+def test_every_module_imports_alone_and_core_has_no_web_frameworks():
+    modules = sorted(_modules())
+    assert "postergenre.settings" in modules and len(modules) > 30
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(_import_alone, modules))
+    failed = {m: err for m, rc, err, _ in results if rc != 0}
+    assert not failed, f"modules that do not import on their own: {failed}"
+    leaks = {m: fw for m, _, _, fw in results if fw and not m.startswith("postergenre.api")}
+    assert not leaks, f"core modules that import streamlit/fastapi: {leaks}"
+    fastapi_outside = {m for m, _, _, fw in results if "fastapi" in fw and not m.startswith("postergenre.api")}
+    assert not fastapi_outside
+
+
+def _top_level_imports(path: Path, module: str, known: set[str]) -> set[str]:
+    """Our modules that ``module`` imports when it is imported (module level; TYPE_CHECKING blocks and
+    imports inside functions, kept for heavy optional dependencies, are not run at import)."""
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, (ast.If, ast.Try)):
+                visit(node.body + getattr(node, "orelse", []) + [s for h in getattr(node, "handlers", []) for s in h.body])
+                continue
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([node.module] if node.module else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+            found.update(t for t in targets if t in known and t != module)
+
+    visit(ast.parse(path.read_text()).body)
+    return found
+
+
+def test_no_import_cycle_between_modules():
+    modules = _modules()
+    graph = {m: _top_level_imports(p, m, set(modules)) for m, p in modules.items()}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def walk(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for n in sorted(graph[m]):
+            if n == m.rsplit(".", 1)[0]:
+                continue  # a module naming its own package (``from .. import __version__``): loaded first anyway
+            if state.get(n) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(n):] + [n]))
+            if n not in state:
+                walk(n, path + [n])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            walk(m, [m])
