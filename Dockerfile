@@ -3,9 +3,37 @@
 #   docker build -t postergenre . && docker run --rm -p 8501:8501 -e TMDB_API_TOKEN=... postergenre
 # On the Space, add TMDB_API_TOKEN under Settings -> Variables and secrets (a secret); it reaches the
 # app as an environment variable and is never logged or shown.
-FROM python:3.11-slim
+#
+# Two stages. "export" has the full pinned install (torch included) and only exports the backbone's
+# ONNX graphs, fp32 and int8; the final image installs the serving set (requirements-serve.txt: no
+# torch, torchvision or pytorch-grad-cam), copies those two graphs in and runs on ONNX Runtime.
+
+# ---- stage 1: export the ONNX graphs with torch ----------------------------------------------------
+FROM python:3.11-slim AS export
 
 # libgomp1: OpenMP for onnxruntime / torch; libglib2.0-0: OpenCV (face detection). Nothing else.
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 libglib2.0-0 \
+    && rm -rf /var/lib/apt/lists/*
+RUN useradd -m -u 1000 user
+USER user
+ENV HOME=/home/user \
+    PATH=/home/user/.local/bin:$PATH \
+    PYTHONPATH=/home/user/app \
+    PIP_NO_CACHE_DIR=1 \
+    POSTERGENRE_DEVICE=cpu
+WORKDIR /home/user/app
+
+# The exact pins of requirements.txt; torch/torchvision from PyTorch's CPU wheel index (torch==2.14.1 is
+# then satisfied by 2.14.1+cpu, a fraction of the CUDA size). None of it reaches the final image.
+COPY --chown=user requirements.txt .
+RUN pip install --user --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+COPY --chown=user . .
+# fp32 graph (torch.onnx.export) + int8 graph (static QDQ with the shipped calibration) into ~/.cache/postergenre/onnx
+RUN python -m postergenre export-onnx
+
+# ---- stage 2: the served image, no torch -----------------------------------------------------------
+FROM python:3.11-slim
+
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
@@ -21,15 +49,16 @@ ENV HOME=/home/user \
     PORT=8501
 WORKDIR /home/user/app
 
-# The exact pins of requirements.txt. Spaces' free hardware is CPU-only, so torch/torchvision come from
-# PyTorch's CPU wheel index (torch==2.14.1 is then satisfied by 2.14.1+cpu, a fraction of the CUDA size).
-COPY --chown=user requirements.txt .
-RUN pip install --user --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+# The serving pins (each one copied exactly from requirements.txt).
+COPY --chown=user requirements-serve.txt .
+RUN pip install --user -r requirements-serve.txt
 
 COPY --chown=user . .
+COPY --from=export --chown=user /home/user/.cache/postergenre/onnx /home/user/.cache/postergenre/onnx
 
-# Export the ONNX backbone now (into ~/.cache/postergenre) so the Space starts without that minute.
-RUN python -c "import postergenre; postergenre.load(device='cpu')"
+# Fails the build if torch slipped in, or if the copied graphs do not load and predict without it.
+RUN python -c "import importlib.util as u, sys; sys.exit('torch in the serving image' if u.find_spec('torch') else 0)" \
+    && python -c "import postergenre; from PIL import Image; postergenre.load(device='cpu').predict(Image.new('RGB', (182, 268)))"
 
 EXPOSE 8501
 CMD streamlit run app.py --server.port $PORT --server.address 0.0.0.0 --server.headless true \

@@ -1,11 +1,19 @@
-"""int8 vs fp32 backbone on a dataset split: macro-AP (and the other metrics) of the same head on both
-graphs' features, beside the trivial baseline, and how often the top genre agrees.
+"""int8 vs fp32 backbone on a dataset split: macro-AP (and the other metrics) of the shipped model on
+both graphs' features, beside the trivial baseline, and how often the top genre agrees. Two rows per
+precision: the shipped model (image logits fused with the poster's OCR text, as ``predict()`` runs it)
+and the image head alone.
 
-    python benchmarks/int8_accuracy.py --data ../shared/data/posters [--split test]
+    python benchmarks/int8_accuracy.py --data ../shared/data/posters [--split test] [--record]
+
+``--record`` (test split only) stores the figures and the CPU default that follows from them as
+``weights/metadata.json``'s "int8" key and regenerates the model card; ``postergenre.load()`` reads
+"int8"."cpu_default" (weights without the key run fp32).
 
 Features are cached (``postergenre.features``, resumable; the fp32 ones of the whole dataset are
 reused when that cache is complete). int8 becomes the CPU default only if macro-AP on the whole test
-split stays within 0.005 of fp32 (the head is not retrained for it).
+split stays within 0.005 of fp32 (the head is not retrained for it). The posters' text comes from the
+OCR cache (``postergenre.ocr.cache_text``, seeded from the dataset's ``ocr_text.jsonl``), as in
+``postergenre evaluate``; it does not depend on the backbone's precision.
 """
 from __future__ import annotations
 
@@ -23,7 +31,7 @@ import postergenre  # noqa: E402
 from postergenre import features, settings  # noqa: E402
 from postergenre.dataset import load_dataset  # noqa: E402
 from postergenre.metrics import baseline_reports, multilabel_report  # noqa: E402
-from postergenre.model import head_logits, sigmoid  # noqa: E402
+from postergenre.model import head_logits  # noqa: E402
 
 TOLERANCE = 0.005
 
@@ -43,6 +51,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "posters"))
     ap.add_argument("--split", default="test")
+    ap.add_argument("--record", action="store_true", help="store the figures and the CPU default in the weights")
     args = ap.parse_args()
     os.nice(10)  # a long, cached batch job: let interactive work go first
     p = postergenre.load(device="cpu", precision="fp32")
@@ -50,23 +59,61 @@ def main() -> int:
     genres = [g for g in p.genres if g in ds.genres]
     cols = [p.genre_index(g) for g in genres]
     y = ds.targets(genres, args.split)
+    texts = None
+    if p.text_model is not None:
+        from postergenre.ocr import cache_text
+
+        cached = cache_text(ds, progress=False)
+        rows = np.flatnonzero((ds.table["split"] == args.split).to_numpy())
+        texts = [[cached[i]] if cached[i].strip() else [] for i in rows]  # as postergenre evaluate does
     probs, reports = {}, {}
     for precision in ("fp32", "int8"):
         f = split_features(ds, args.split, p.cfg, precision).astype(np.float32)
-        logits = head_logits(p.params, f.reshape(-1, f.shape[-1])).reshape(len(f), 2, -1).mean(axis=1)
-        probs[precision] = sigmoid(logits)[:, cols]
-        reports[precision] = multilabel_report(y, probs[precision], p.thresholds[cols], genres)
-    prior = np.asarray([p.meta.get("train_prior", {}).get(g, float(y[:, j].mean())) for j, g in enumerate(genres)])
-    base = ("train prior", baseline_reports(y, genres, prior)["training_prior"])
-    print(f"{args.split} split, {len(y)} posters, {len(genres)} genres")
-    print(f"{'':12} {'macro-AP':>9} {'micro-AP':>9} {'macro-AUC':>9} {'macro-F1':>9} {'micro-F1':>9}")
-    for name, r in [("fp32", reports["fp32"]), ("int8", reports["int8"]), (f"{base[0]}", base[1])]:
-        print(f"{name[:12]:12} {r['macro_ap']:9.4f} {r['micro_ap']:9.4f} {r['macro_auc']:9.4f} "
+        image = head_logits(p.params, f.reshape(-1, f.shape[-1])).reshape(len(f), 2, -1).mean(axis=1)
+        variants = {"image": p.probabilities(image, [None] * len(image))}
+        if texts is not None:
+            variants["fused"] = p.probabilities(image, texts)
+        for variant, pr in variants.items():
+            key = f"{precision} {variant}"
+            probs[key] = pr[:, cols]
+            reports[key] = multilabel_report(y, probs[key], p.thresholds[cols], genres)
+    prior_map = p.meta.get("training_data", {}).get("train_prior", {})
+    prior = np.asarray([prior_map.get(g, float(y[:, j].mean())) for j, g in enumerate(genres)])
+    base = baseline_reports(y, genres, prior)["training_prior"]
+    print(f"{args.split} split, {len(y)} posters, {len(genres)} genres; shipped thresholds (tuned on val for the "
+          f"{'fused' if texts is not None else 'image'} model)")
+    print(f"{'':14} {'macro-AP':>9} {'micro-AP':>9} {'macro-AUC':>9} {'macro-F1':>9} {'micro-F1':>9}")
+    for name, r in [*reports.items(), ("train prior", base)]:
+        print(f"{name[:14]:14} {r['macro_ap']:9.4f} {r['micro_ap']:9.4f} {r['macro_auc']:9.4f} "
               f"{r['macro_f1']:9.4f} {r['micro_f1']:9.4f}")
-    delta = reports["int8"]["macro_ap"] - reports["fp32"]["macro_ap"]
-    top = (probs["int8"].argmax(1) == probs["fp32"].argmax(1)).mean()
-    print(f"int8 - fp32 macro-AP: {delta:+.4f} (tolerance {TOLERANCE}: {'within' if abs(delta) <= TOLERANCE else 'OUTSIDE'}); "
-          f"top genre agrees on {top:.1%}; max |prob diff| {np.abs(probs['int8'] - probs['fp32']).max():.3f}")
+    shipped = "fused" if texts is not None else "image"
+    deltas = {}
+    for variant in dict.fromkeys(k.split()[1] for k in reports):
+        a, b = f"fp32 {variant}", f"int8 {variant}"
+        delta = reports[b]["macro_ap"] - reports[a]["macro_ap"]
+        top = (probs[b].argmax(1) == probs[a].argmax(1)).mean()
+        verdict = "within" if abs(delta) <= TOLERANCE else "OUTSIDE"
+        deltas[variant] = (delta, float(top))
+        print(f"{variant}{' (shipped)' if variant == shipped else ''}: int8 - fp32 macro-AP {delta:+.4f} "
+              f"(tolerance {TOLERANCE}: {verdict}); top genre agrees on {top:.1%}; "
+              f"max |prob diff| {np.abs(probs[b] - probs[a]).max():.3f}")
+    if args.record:
+        if args.split != "test":
+            raise SystemExit("--record stores test-split figures; run with --split test")
+        from postergenre.model_card import record_section
+        from postergenre.quantize import CALIBRATION_METHOD, CALIBRATION_POSTERS
+
+        delta, top = deltas[shipped]
+        keys = ("macro_ap", "micro_ap", "macro_auc", "macro_f1", "micro_f1")
+        record_section(p.weights_dir, "int8", {
+            "command": "python benchmarks/int8_accuracy.py --record", "split": args.split, "n_posters": len(y),
+            "calibration": f"{CALIBRATION_METHOD} ranges from {CALIBRATION_POSTERS} train posters",
+            **{prec: {v: {k: round(float(reports[f"{prec} {v}"][k]), 4) for k in keys}
+                      for v in ("image", "fused") if f"{prec} {v}" in reports} for prec in ("fp32", "int8")},
+            "train_prior": {k: round(float(base[k]), 4) for k in keys},
+            "delta_macro_ap": round(float(delta), 4), "top_genre_agreement": round(top, 4), "tolerance": TOLERANCE,
+            "cpu_default": "int8" if abs(delta) <= TOLERANCE else "fp32"})
+        print(f"recorded in {p.weights_dir}/metadata.json (\"int8\") and MODEL_CARD.md")
     return 0
 
 

@@ -144,7 +144,11 @@ class Predictor:
         self.poster_check = PosterCheck.load(weights_dir) if weights_dir else None
         self.tta_flip: bool = bool(meta.get("tta_flip", True))
         self.params = params
-        self._extractor = feature_extractor(self.cfg, device, backend=backend, precision=precision)
+        # int8 is the CPU default only for weights whose int8 test macro-AP was measured within the
+        # tolerance of fp32 (benchmarks/int8_accuracy.py --record writes "int8"."cpu_default")
+        cpu_default = (meta.get("int8") or {}).get("cpu_default", "fp32")
+        self._extractor = feature_extractor(self.cfg, device, backend=backend, precision=precision,
+                                            cpu_default=cpu_default)
         self.device, self.backend = self._extractor.device, self._extractor.backend
         self.precision = self._extractor.precision  # 'fp32' or 'int8' (the backbone graph)
         self.batch_size = int(meta.get("inference_batch_size", 4))
@@ -388,7 +392,8 @@ def load(name_or_dir: str | Path | None = None, device: str | None = None, backe
     ``device``: 'cpu', 'cuda', 'cuda:N' or None (CUDA when available, else CPU).
     ``backend``: None (ONNX Runtime on CPU, PyTorch on CUDA) or 'torch'.
     ``precision``: 'fp32' or 'int8' (statically quantized backbone, CPU only); default
-    $POSTERGENRE_PRECISION, else fp32.
+    $POSTERGENRE_PRECISION, else the weights' measured CPU default (metadata "int8"."cpu_default":
+    int8 when its test macro-AP is within 0.005 of fp32), fp32 on CUDA.
     """
     if name_or_dir in (None, "postergenre-lite2"):
         folder = settings.weights_dir()

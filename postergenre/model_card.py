@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["render_model_card", "write_model_card", "record_metrics"]
+__all__ = ["render_model_card", "write_model_card", "record_metrics", "record_section"]
 
 LIMITATIONS = """\
 - **Label noise.** Genres come from MovieLens users, are per film (not per poster), and are incomplete:
@@ -104,6 +104,7 @@ def render_model_card(meta: dict) -> str:
                       for r in test["reliability"]]
             lines.append("")
     lines += _text_section(meta.get("text"))
+    lines += _precision_section(meta.get("int8"))
     lines += ["## Limitations and biases", "", LIMITATIONS, "## How to reproduce", "",
               "```bash", "postergenre train --data ../shared/data/posters", 
               "postergenre evaluate --data ../shared/data/posters --split test --json test.json --record", "```", ""]
@@ -160,6 +161,32 @@ def _trust_lines(meta: dict) -> list[str]:
     return out
 
 
+def _precision_section(rec: dict | None) -> list[str]:
+    """The int8 backbone beside fp32 on the test split, and the CPU default that follows from it."""
+    if not rec:
+        return []
+    lines = ["## Backbone precision on CPU: fp32 and int8", "",
+             f"- int8: ONNX Runtime static quantization (QDQ, per-channel int8 weights, {rec.get('calibration')}). "
+             f"Measured by `{rec.get('command')}` on the {rec.get('split')} split ({rec.get('n_posters')} posters), "
+             "same head, text model and thresholds on both backbones.", "",
+             "| model | backbone | macro-AP | micro-AP | macro-AUC | macro-F1 | micro-F1 |", "|---|---|---|---|---|---|---|"]
+    for variant, name in (("fused", "shipped (image + text)"), ("image", "image head alone")):
+        for precision in ("fp32", "int8"):
+            r = rec.get(precision, {}).get(variant)
+            if r:
+                lines.append(f"| {name} | {precision} | {_f(r.get('macro_ap'))} | {_f(r.get('micro_ap'))} | "
+                             f"{_f(r.get('macro_auc'))} | {_f(r.get('macro_f1'))} | {_f(r.get('micro_f1'))} |")
+    b = rec.get("train_prior")
+    if b:
+        lines.append(f"| training prior (baseline) | - | {_f(b.get('macro_ap'))} | {_f(b.get('micro_ap'))} | "
+                     f"{_f(b.get('macro_auc'))} | {_f(b.get('macro_f1'))} | {_f(b.get('micro_f1'))} |")
+    lines += ["", f"- Shipped model: int8 - fp32 macro-AP {rec.get('delta_macro_ap'):+.4f} (rule: within "
+              f"{rec.get('tolerance')}); top genre the same on {rec.get('top_genre_agreement'):.1%} of the posters. "
+              f"CPU default: **{rec.get('cpu_default')}** (`--precision` / `POSTERGENRE_PRECISION` choose the other; "
+              "CUDA runs fp32/fp16 in PyTorch).", ""]
+    return lines
+
+
 def write_model_card(weights_dir: str | Path) -> Path:
     folder = Path(weights_dir)
     meta = json.loads((folder / "metadata.json").read_text())
@@ -174,5 +201,14 @@ def record_metrics(weights_dir: str | Path, report: dict, split: str) -> None:
     meta = json.loads((folder / "metadata.json").read_text())
     slim = {k: v for k, v in report.items() if k not in ("unreadable",)}
     meta.setdefault("metrics", {})[split] = slim
+    (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
+    write_model_card(folder)
+
+
+def record_section(weights_dir: str | Path, key: str, value: dict) -> None:
+    """Store ``value`` as metadata.json's top-level ``key`` (other keys untouched) and regenerate the card."""
+    folder = Path(weights_dir)
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta[key] = value
     (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
     write_model_card(folder)

@@ -88,6 +88,14 @@ def ensure_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, preci
         return path
     if precision == "int8":
         fp32 = ensure_graph(cfg, cache_dir, "fp32")
+        try:
+            import onnx  # noqa: F401  (ONNX Runtime's quantizer needs it)
+        except ImportError:
+            raise WeightsError(
+                f"no int8 graph of the backbone in {fp32.parent}, and this install cannot make one from the fp32 "
+                f"graph (the onnx package is missing: `pip install -r requirements-serve.txt`). Or copy "
+                f"{graph_stem(cfg, 'int8')}-*.onnx from a full install (`postergenre export-onnx`), or use "
+                "--precision fp32 / POSTERGENRE_PRECISION=fp32") from None
         path = fp32.with_name(fp32.name.replace("-fp32-", "-int8-"))
         quantize_backbone(fp32, path, cfg)
         return path
@@ -95,9 +103,10 @@ def ensure_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, preci
     if not _can_export(cfg):
         raise WeightsError(
             f"no ONNX graph of the backbone in {path.parent} (this install has no torch to export one). "
-            f"Either install the full set (`pip install -r requirements.txt`) and run `postergenre export-onnx`, "
-            f"or copy the files {graph_stem(cfg, 'fp32')}-*.onnx (and -int8-) exported on such a machine into "
-            f"{path.parent}, or point POSTERGENRE_CACHE at a folder whose onnx/ holds them")
+            f"On a machine with the full set (`pip install -r requirements.txt`), run `postergenre export-onnx` and "
+            f"copy the files it prints ({graph_stem(cfg, 'fp32')}-*.onnx and {graph_stem(cfg, 'int8')}-*.onnx) into "
+            f"{path.parent}; or point POSTERGENRE_CACHE at a folder whose onnx/ holds them; or use the Docker "
+            "image, whose first stage exports them")
     _export(cfg, path)
     return path
 
@@ -194,10 +203,11 @@ def _torch_extractor(cfg: BackboneConfig, device: str) -> FeatureExtractor:
     return FeatureExtractor(run, module.dim, "torch", device, "fp16" if use_amp else "fp32")
 
 
-def resolve_precision(precision: str | None, device: str) -> str:
-    """'fp32' or 'int8' from the argument, else $POSTERGENRE_PRECISION, else the default: fp32 (int8
-    measured on the test split: see the model card). int8 runs in ONNX Runtime on CPU only."""
-    precision = precision or settings.precision() or DEFAULT_PRECISION
+def resolve_precision(precision: str | None, device: str, cpu_default: str = "fp32") -> str:
+    """'fp32' or 'int8' from the argument, else $POSTERGENRE_PRECISION, else the default: ``cpu_default``
+    on the CPU (the weights' measured choice, ``metadata.json`` "int8"."cpu_default"; see the model card),
+    fp32 elsewhere. int8 runs in ONNX Runtime on CPU only."""
+    precision = precision or settings.precision() or (cpu_default if device == "cpu" else "fp32")
     if precision not in PRECISIONS:
         raise WeightsError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if precision == "int8" and device != "cpu":
@@ -205,19 +215,17 @@ def resolve_precision(precision: str | None, device: str) -> str:
     return precision
 
 
-DEFAULT_PRECISION = "fp32"
-
-
 def feature_extractor(cfg: BackboneConfig, device: str | None = None, *, backend: str | None = None,
-                      cache_dir=None, precision: str | None = None) -> FeatureExtractor:
+                      cache_dir=None, precision: str | None = None, cpu_default: str = "fp32") -> FeatureExtractor:
     """The fastest available backbone runner for ``device``: ONNX Runtime on CPU, PyTorch on CUDA.
 
     ``backend='torch'`` forces PyTorch (e.g. to compare both); set POSTERGENRE_BACKEND the same way.
-    ``precision`` 'int8' runs the statically quantized graph (CPU, ONNX Runtime).
+    ``precision`` 'int8' runs the statically quantized graph (CPU, ONNX Runtime); None = as
+    ``resolve_precision`` decides, with ``cpu_default`` for ONNX Runtime on the CPU.
     """
     device = resolve_device(device)
     backend = backend or settings.backend()
-    precision = resolve_precision(precision, device if backend != "torch" else "the torch backend")
+    precision = resolve_precision(precision, device if backend != "torch" else "the torch backend", cpu_default)
     if device == "cpu" and backend != "torch":
         try:
             return _ort_extractor(cfg, cache_dir, precision=precision)

@@ -31,6 +31,18 @@ def predictor():
         pytest.skip(f"model weights unavailable: {e}")
 
 
+@pytest.fixture(scope="session")
+def fp32_predictor():
+    """The fp32 backbone (the reference for int8, and what the PyTorch twin computes)."""
+    import postergenre
+    from postergenre.errors import WeightsError
+
+    try:
+        return postergenre.load(device="cpu", precision="fp32")
+    except WeightsError as e:
+        pytest.skip(f"model weights unavailable: {e}")
+
+
 def make_poster(width: int = 182, height: int = 268, seed: int = 0) -> Image.Image:
     """A synthetic poster-like RGB image (gradient + shapes), deterministic for a seed."""
     rng = np.random.default_rng(seed)

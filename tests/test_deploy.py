@@ -76,6 +76,8 @@ def test_dockerignore_keeps_local_state_out():
                if line.strip() and not line.startswith("#")}
     assert {".venv/", ".git/", ".streamlit/secrets.toml"} <= ignored
     for src in instructions("COPY"):
+        if "--from=" in src:
+            continue  # copied from an earlier stage, not from the build context
         paths = [p for p in shlex.split(src) if not p.startswith("--")][:-1]
         assert all(p == "." or (ROOT / p).exists() for p in paths), src
 
@@ -110,3 +112,57 @@ def test_the_image_command_starts_the_app_from_the_venv():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def stages() -> list[tuple[str, str]]:
+    """(FROM arguments, the stage's instructions as text with continuation lines joined) per stage."""
+    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    lines = [line for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    out: list[tuple[str, list[str]]] = []
+    for line in lines:
+        if line.upper().startswith("FROM "):
+            out.append((line.split(None, 1)[1].strip(), []))
+        elif out:
+            out[-1][1].append(line)
+    return [(frm, "\n".join(body)) for frm, body in out]
+
+
+def _serving_set():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("serving_set", ROOT / "scripts" / "serving_set.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dockerfile_is_multi_stage_and_the_final_stage_holds_no_torch():
+    """Stage 1 installs everything and exports the fp32 + int8 graphs; the final stage installs only
+    requirements-serve.txt, copies the graphs from stage 1 and never names torch."""
+    (first_from, first), *_, (final_from, final) = stages()
+    assert len(stages()) >= 2, "the Dockerfile must be multi-stage"
+    name = first_from.split()[-1]
+    assert re.search(r"\bAS\b", first_from, re.I) and name == "export", first_from
+    assert "-r requirements.txt" in first and "export-onnx" in first
+    assert final_from.startswith("python:3.11-slim")
+    installs = [line for line in final.splitlines() if "pip install" in line]
+    assert installs and all("-r requirements-serve.txt" in line for line in installs), installs
+    assert "torch" not in " ".join(installs) and "requirements.txt" not in final.replace("requirements-serve.txt", "")
+    copies = [line for line in final.splitlines() if line.upper().startswith("COPY ") and f"--from={name}" in line]
+    assert copies and all(".cache/postergenre/onnx" in line for line in copies), copies
+
+
+def test_the_serving_requirements_pull_in_no_torch():
+    """requirements-serve.txt: every pin is requirements.txt's own, and neither it nor anything it
+    pulls in (the closure, from this venv's package metadata) is torch or another training-only package."""
+    serving = _serving_set()
+    serve = serving.requirements(ROOT / "requirements-serve.txt")
+    full = {r.name: str(r) for r in serving.requirements(ROOT / "requirements.txt")}
+    assert all(str(r) == full.get(r.name) for r in serve), [str(r) for r in serve if str(r) != full.get(r.name)]
+    assert not serving.training_only(r.name.lower() for r in serve)
+    dists, missing = serving.closure(serve)
+    assert not missing, f"not installed in this venv, so the closure cannot be checked: {missing}"
+    assert {"onnxruntime", "streamlit", "fastapi", "rapidocr"} <= set(dists)
+    assert serving.training_only(dists) == [], serving.training_only(dists)
+    # the check can fail: the full set does pull torch in
+    assert "torch" in serving.training_only(serving.closure(serving.requirements(ROOT / "requirements.txt"))[0])

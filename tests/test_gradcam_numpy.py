@@ -12,6 +12,11 @@ GENRES = ["Horror", "Comedy", "Drama", "Action", "Documentary", "Romance"]
 
 
 @pytest.fixture(scope="module")
+def predictor(fp32_predictor):
+    return fp32_predictor  # the PyTorch twin computes in fp32: compare like with like
+
+
+@pytest.fixture(scope="module")
 def explainers(predictor):
     if predictor.backend != "onnxruntime":
         pytest.skip("NumPy Grad-CAM needs the ONNX Runtime backbone (CPU)")

@@ -8,6 +8,11 @@ from postergenre.errors import WeightsError
 
 
 @pytest.fixture(scope="module")
+def predictor(fp32_predictor):
+    return fp32_predictor  # the reference
+
+
+@pytest.fixture(scope="module")
 def int8(predictor):
     if predictor.backend != "onnxruntime":
         pytest.skip("int8 runs in ONNX Runtime on CPU")
@@ -17,11 +22,38 @@ def int8(predictor):
 def test_precision_is_chosen_by_argument_or_environment(int8, predictor, monkeypatch):
     assert int8.precision == "int8" and predictor.precision == "fp32"
     assert "int8" in repr(int8)
-    monkeypatch.setenv("POSTERGENRE_PRECISION", "int8")
-    assert postergenre.load(device="cpu").precision == "int8"
+    monkeypatch.setenv("POSTERGENRE_PRECISION", "fp32")
+    assert postergenre.load(device="cpu").precision == "fp32"
     monkeypatch.setenv("POSTERGENRE_PRECISION", "int4")
     with pytest.raises(WeightsError, match="fp32, int8"):
         postergenre.load(device="cpu")
+
+
+def test_the_cpu_default_is_the_weights_measured_choice(int8, tmp_path, monkeypatch):
+    """load() without a precision runs what metadata "int8"."cpu_default" says; weights without that
+    record run fp32. The shipped record's choice follows the rule from its own figures."""
+    import json
+    import shutil
+
+    from postergenre.model import default_weights_dir
+
+    monkeypatch.delenv("POSTERGENRE_PRECISION", raising=False)
+    meta = json.loads((default_weights_dir() / "metadata.json").read_text())
+    rec = meta["int8"]
+    delta = rec["int8"]["fused"]["macro_ap"] - rec["fp32"]["fused"]["macro_ap"]
+    assert abs(delta - rec["delta_macro_ap"]) < 1e-3
+    assert rec["tolerance"] == 0.005  # the issue's rule
+    assert rec["cpu_default"] == ("int8" if abs(delta) <= rec["tolerance"] else "fp32")
+    assert postergenre.load(device="cpu").precision == rec["cpu_default"]
+    folder = tmp_path / "weights"
+    shutil.copytree(default_weights_dir(), folder)
+    for default in ("fp32", "int8"):
+        meta["int8"]["cpu_default"] = default
+        (folder / "metadata.json").write_text(json.dumps(meta))
+        assert postergenre.load(folder, device="cpu").precision == default
+    del meta["int8"]
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    assert postergenre.load(folder, device="cpu").precision == "fp32"
 
 
 def test_int8_agrees_with_fp32_on_real_posters(int8, predictor, real_posters, monkeypatch):
@@ -41,8 +73,15 @@ def test_int8_agrees_with_fp32_on_real_posters(int8, predictor, real_posters, mo
     assert np.abs(p8 - p32).mean() < 0.02
 
 
-def test_int8_heatmaps_and_cli(int8, sample_poster_path, capsys):
-    maps = int8.explainer.explain(sample_poster_path, top_k=2)
+def test_int8_heatmaps_and_cli(int8, predictor, sample_poster_path, capsys):
+    """An int8 predictor's heatmaps carry its own probabilities (predict()'s) and are the fp32 graph's
+    Grad-CAM maps (int8 activations would move them: see NumpyExplainer)."""
+    pred = int8.predict(sample_poster_path)
+    maps = int8.explainer.explain(sample_poster_path, top_k=2, text=pred.text)
+    assert [h.genre for h in maps] == [s.genre for s in pred.scores[:2]]
+    assert np.allclose([h.probability for h in maps], [s.probability for s in pred.scores[:2]], atol=1e-5)
     assert len(maps) == 2 and all(h.cam.max() > 0.5 for h in maps)
+    ref = predictor.explainer.explain(sample_poster_path, [h.genre for h in maps], text=pred.text)
+    assert max(float(np.abs(a.cam - b.cam).max()) for a, b in zip(maps, ref)) < 1e-3
     assert main(["predict", str(sample_poster_path), "--precision", "int8"]) == 0
     assert capsys.readouterr().out.strip()

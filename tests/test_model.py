@@ -97,7 +97,8 @@ def test_genre_index_errors_name_the_choices(predictor):
         predictor.genre_index("History")
 
 
-def test_torch_and_onnx_runtimes_agree(predictor, sample_poster_path):
+def test_torch_and_onnx_runtimes_agree(fp32_predictor, sample_poster_path):
+    predictor = fp32_predictor  # both runtimes in fp32
     torch_pred = postergenre.load(device="cpu", backend="torch")
     assert torch_pred.backend == "torch" and predictor.backend == "onnxruntime"
     a = predictor.predict(sample_poster_path).probabilities

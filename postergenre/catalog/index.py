@@ -147,7 +147,8 @@ class PosterIndex:
             raise DatasetError(f"k must be 1 or more, not {k}")
         hits = (self.table.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector")
                 .distance_type("cosine").limit(k).select(["path", "predicted", "labels", "summary", "_distance"]).to_list())
-        return [SimilarPoster(h["path"], float(h["_distance"]), list(h["predicted"] or []),
+        # cosine distance is >= 0; float rounding can give -1e-7 for the same poster (shown as "-0.000")
+        return [SimilarPoster(h["path"], max(float(h["_distance"]), 0.0), list(h["predicted"] or []),
                               None if h.get("labels") is None else list(h["labels"]), h.get("summary") or "")
                 for h in hits]
 

@@ -26,6 +26,7 @@ __all__ = ["WorkerConfig", "TagWorker", "read_bytes"]
 class WorkerConfig:
     weights: str | None = None      # weights folder (None = the bundled model)
     device: str | None = "cpu"      # 'cpu', 'cuda', or None (CUDA when available)
+    precision: str | None = None    # backbone 'fp32' or 'int8' on CPU (None = $POSTERGENRE_PRECISION / the weights' default)
     threads: int | None = None      # ONNX Runtime threads in this worker (None = the runtime's default)
     analyze: bool = False           # add the palette / composition measures (the atlas's record)
     text: bool = True               # read the poster's text: OCR for the model's text channel, and with
@@ -82,7 +83,7 @@ class TagWorker:
 
         self.cfg = config
         self.labels, self.meta = labels or {}, meta or {}
-        self.predictor = postergenre.load(config.weights, device=config.device)
+        self.predictor = postergenre.load(config.weights, device=config.device, precision=config.precision)
         self.predictor.use_text = self.predictor.use_text and config.text
         self._embed = embed_features
         if config.embeddings:
@@ -102,7 +103,8 @@ class TagWorker:
 
         p = self.predictor
         return {"postergenre": json.dumps({"model": p.name, "genres": list(p.genres),
-                                           "fingerprint": model_fingerprint(p), "analyze": self.cfg.analyze,
+                                           "fingerprint": model_fingerprint(p), "precision": p.precision,
+                                           "analyze": self.cfg.analyze,
                                            "text": self.cfg.text, "embeddings": self.cfg.embeddings})}
 
     def _predict_one(self, image) -> tuple[Any, np.ndarray | None]:

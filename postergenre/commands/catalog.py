@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._options import add_precision_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -55,6 +57,7 @@ def _worker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--column", default=None, help="manifest column with the paths/URLs (default: path, file, url...)")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    add_precision_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -72,7 +75,7 @@ def _configs(args: argparse.Namespace, **worker):
                         num_cpus=args.num_cpus, address=args.address, progress=not args.quiet,
                         limit=getattr(args, "limit", None))
     device = None if args.device == "auto" else args.device
-    return tag_cfg, WorkerConfig(weights=args.weights, device=device, **worker)
+    return tag_cfg, WorkerConfig(weights=args.weights, device=device, precision=args.precision, **worker)
 
 
 def run_tag(args: argparse.Namespace) -> int:

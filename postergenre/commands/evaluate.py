@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._options import add_precision_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="score the model on a dataset folder beside the trivial baselines",
@@ -15,8 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="score a reproducible random sample of N posters")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
-    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
-                   help="backbone precision on CPU (default: $POSTERGENRE_PRECISION, else fp32)")
+    add_precision_argument(p)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--from-cache", action="store_true",
                    help="read backbone features from the dataset's feature cache (computing missing ones) instead "

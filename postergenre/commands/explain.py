@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._options import add_precision_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="Grad-CAM heatmap: where the poster raised a genre's score",
@@ -19,8 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--colormap", default="jet", help="heatmap colours: jet (default), turbo, inferno, magma, plasma, viridis or hot")
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
-    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
-                   help="backbone precision on CPU (default: $POSTERGENRE_PRECISION, else fp32)")
+    add_precision_argument(p)
     p.add_argument("--text", action=argparse.BooleanOptionalAction, default=False,
                    help="also read the poster's text (OCR) so the tiles' probabilities and the top genres are the "
                         "fused ones `predict` gives (default: off; the heatmaps come from the image alone either "

@@ -5,6 +5,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ._options import add_precision_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="ranked genres for one or more posters (files, folders or URLs)",
@@ -26,8 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar; with --out only the totals, else one line per poster")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
-    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
-                   help="backbone precision on CPU (default: $POSTERGENRE_PRECISION, else fp32)")
+    add_precision_argument(p)
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--no-text", action="store_true", help="skip reading the poster's text (OCR): image alone, faster")
     p.add_argument("--batch-size", type=int, default=None, help="posters per forward pass (default: the fastest measured)")

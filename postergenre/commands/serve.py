@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from ._options import add_precision_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the REST API (FastAPI + uvicorn); docs at /docs",
@@ -27,8 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="answer 503 beyond this many concurrent connections (uvicorn's limit_concurrency; "
                         "default no limit)")
     p.add_argument("--index", default=None, help="similar-poster index (`postergenre index`): enables POST /v1/similar")
-    p.add_argument("--precision", choices=("fp32", "int8"), default=None,
-                   help="backbone precision on CPU (default: $POSTERGENRE_PRECISION, else fp32)")
+    add_precision_argument(p)
     p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     p.set_defaults(func=run)
 
