@@ -8,32 +8,10 @@
 # ONNX graphs, fp32 and int8; the final image installs the serving set (requirements-serve.txt: no
 # torch, torchvision or pytorch-grad-cam), copies those two graphs in and runs on ONNX Runtime.
 
-# ---- stage 1: export the ONNX graphs with torch ----------------------------------------------------
-FROM python:3.11-slim AS export
+# ---- base: what both stages share (system libraries, the UID-1000 user, the environment) ----------
+FROM python:3.11-slim AS base
 
 # libgomp1: OpenMP for onnxruntime / torch; libglib2.0-0: OpenCV (face detection). Nothing else.
-RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 libglib2.0-0 \
-    && rm -rf /var/lib/apt/lists/*
-RUN useradd -m -u 1000 user
-USER user
-ENV HOME=/home/user \
-    PATH=/home/user/.local/bin:$PATH \
-    PYTHONPATH=/home/user/app \
-    PIP_NO_CACHE_DIR=1 \
-    POSTERGENRE_DEVICE=cpu
-WORKDIR /home/user/app
-
-# The exact pins of requirements.txt; torch/torchvision from PyTorch's CPU wheel index (torch==2.14.1 is
-# then satisfied by 2.14.1+cpu, a fraction of the CUDA size). None of it reaches the final image.
-COPY --chown=user requirements.txt .
-RUN pip install --user --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
-COPY --chown=user . .
-# fp32 graph (torch.onnx.export) + int8 graph (static QDQ with the shipped calibration) into ~/.cache/postergenre/onnx
-RUN python -m postergenre export-onnx
-
-# ---- stage 2: the served image, no torch -----------------------------------------------------------
-FROM python:3.11-slim
-
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
@@ -48,6 +26,20 @@ ENV HOME=/home/user \
     POSTERGENRE_DEVICE=cpu \
     PORT=8501
 WORKDIR /home/user/app
+
+# ---- stage 1: export the ONNX graphs with torch ----------------------------------------------------
+FROM base AS export
+
+# The exact pins of requirements.txt; torch/torchvision from PyTorch's CPU wheel index (torch==2.14.1 is
+# then satisfied by 2.14.1+cpu, a fraction of the CUDA size). None of it reaches the final image.
+COPY --chown=user requirements.txt .
+RUN pip install --user --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+COPY --chown=user . .
+# fp32 graph (torch.onnx.export) + int8 graph (static QDQ with the shipped calibration) into ~/.cache/postergenre/onnx
+RUN python -m postergenre export-onnx
+
+# ---- stage 2: the served image, no torch -----------------------------------------------------------
+FROM base
 
 # The serving pins (each one copied exactly from requirements.txt).
 COPY --chown=user requirements-serve.txt .

@@ -55,10 +55,13 @@ def create_app(weights: str | Path | None = None, config: APIConfig | None = Non
 
 
 def _warm_up(state: ModelState) -> None:
-    """Load the model and run one prediction so the first request does not pay for lazy setup."""
+    """Load the model and run one prediction so the first request does not pay for lazy setup; Grad-CAM's
+    own model follows in a low-priority background thread."""
     from PIL import Image
 
-    state.predictor().predict(Image.new("RGB", (182, 268), (90, 60, 40)))
+    predictor = state.predictor()
+    predictor.predict(Image.new("RGB", (182, 268), (90, 60, 40)))
+    predictor.explainer.warm_up()  # Grad-CAM's model (the fp32 graph of an int8 predictor) loads in the background
 
 
 def _version() -> str:
