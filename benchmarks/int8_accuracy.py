@@ -80,8 +80,8 @@ def main() -> int:
     prior_map = p.meta.get("training_data", {}).get("train_prior", {})
     prior = np.asarray([prior_map.get(g, float(y[:, j].mean())) for j, g in enumerate(genres)])
     base = baseline_reports(y, genres, prior)["training_prior"]
-    print(f"{args.split} split, {len(y)} posters, {len(genres)} genres; shipped thresholds (tuned on val for the "
-          f"{'fused' if texts is not None else 'image'} model)")
+    print(f"{args.split} split, {len(y)} posters, {len(genres)} genres; F1 at metadata "thresholds" on the "
+          f"model's probabilities (the headline rule is not applied; AP and AUC need no threshold)")
     print(f"{'':14} {'macro-AP':>9} {'micro-AP':>9} {'macro-AUC':>9} {'macro-F1':>9} {'micro-F1':>9}")
     for name, r in [*reports.items(), ("train prior", base)]:
         print(f"{name[:14]:14} {r['macro_ap']:9.4f} {r['micro_ap']:9.4f} {r['macro_auc']:9.4f} "
