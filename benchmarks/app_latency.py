@@ -43,7 +43,7 @@ def warm_prediction(poster: Path, runs: int = 5) -> None:
     p = postergenre.load(device="cpu")
     p.predict(poster)
     explain(p, poster, top_k=3)
-    print(f"in-process cold: load + predict + first Grad-CAM (builds the PyTorch twin) {time.perf_counter() - t:.2f} s")
+    print(f"in-process cold: load + predict + first Grad-CAM {time.perf_counter() - t:.2f} s")
     times = []
     for _ in range(runs):
         t = time.perf_counter()
