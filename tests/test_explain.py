@@ -86,7 +86,12 @@ def test_explain_cli_reads_text_only_with_text_flag(sample_poster_path, tmp_path
     import postergenre.ocr as ocr
 
     calls = []
-    monkeypatch.setattr(ocr, "read_text", lambda image, cfg=None: calls.append(1) or ["A FRIGHTENING FILM"])
+    fake = lambda image, cfg=None: calls.append(1) or ["A FRIGHTENING FILM"]  # noqa: E731
+    monkeypatch.setattr(ocr, "read_text", fake)
+    import postergenre.model
+
+    if hasattr(postergenre.model, "read_text"):  # imported at the model module's top
+        monkeypatch.setattr(postergenre.model, "read_text", fake)
     out = tmp_path / "heat.png"
     assert main(["explain", str(sample_poster_path), "--genre", "Horror", "--out", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -35,7 +35,7 @@ def test_the_cpu_default_is_the_weights_measured_choice(int8, tmp_path, monkeypa
     import json
     import shutil
 
-    from postergenre.model import default_weights_dir
+    from postergenre.settings import weights_dir as default_weights_dir
 
     monkeypatch.delenv("POSTERGENRE_PRECISION", raising=False)
     meta = json.loads((default_weights_dir() / "metadata.json").read_text())
