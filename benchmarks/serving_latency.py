@@ -1,6 +1,6 @@
 """Serving speed and memory of the bundled model, fp32 and int8 backbones in the same run, as ratios.
 
-    .venv/bin/python benchmarks/serving_latency.py [--posters DIR] [--seconds 4] [--rss-posters 100] [--quick]
+    .venv/bin/python benchmarks/serving_latency.py [--posters DIR] [--seconds 4] [--rss-posters 100]
 
 Per precision (ONNX Runtime on CPU):
 - one poster, image alone (decode + resize + 2 forwards: poster and mirror + head), p50 and p90,
