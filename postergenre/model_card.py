@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["render_model_card", "write_model_card", "record_metrics", "record_section"]
+__all__ = ["render_model_card", "write_model_card", "record_metrics", "record_section", "record_finetune"]
 
 LIMITATIONS = """\
 - **Label noise.** Genres come from MovieLens users, are per film (not per poster), and are incomplete:
@@ -105,6 +105,7 @@ def render_model_card(meta: dict) -> str:
             lines.append("")
     lines += _text_section(meta.get("text"))
     lines += _precision_section(meta.get("int8"))
+    lines += _finetune_section(meta.get("backbone_finetune"))
     lines += ["## Limitations and biases", "", LIMITATIONS, "## How to reproduce", "",
               "```bash", "postergenre train --data ../shared/data/posters", 
               "postergenre evaluate --data ../shared/data/posters --split test --json test.json --record", "```", ""]
@@ -185,6 +186,38 @@ def _precision_section(rec: dict | None) -> list[str]:
               f"CPU default: **{rec.get('cpu_default')}** (`--precision` / `POSTERGENRE_PRECISION` choose the other; "
               "CUDA runs fp32/fp16 in PyTorch).", ""]
     return lines
+
+
+def _finetune_section(res: dict | None) -> list[str]:
+    """The backbone fine-tuning experiment (``postergenre finetune``): both arms on val and the decision."""
+    if not res:
+        return []
+    ft, v = res["finetune"], res["val"]
+    lines = ["## Backbone fine-tuning (experiment)", "",
+             f"- Blocks {ft['from_block']}-20 + head conv of the backbone fine-tuned on {res['n_train']} train posters "
+             f"(seeded random subset, each in a random mirror view per epoch; BN statistics frozen; up to "
+             f"{ft['epochs']} epochs, AdamW lr {ft['lr']:g}, best epoch by val macro-AP) from cached activations "
+             f"entering block {ft['cache_block']}; earlier stages frozen. Both arms then train the same head recipe "
+             f"on the same posters and are scored on {res['n_val']} val posters (test not used).", "",
+             "| val | macro-AP | micro-AP | macro-AUC |", "|---|---|---|---|"]
+    for k, name in (("trivial", "training prior"), ("frozen", "frozen backbone + head"),
+                    ("adapted", "adapted last blocks + head")):
+        lines.append(f"| {name} | {_f(v[k]['macro_ap'])} | {_f(v[k]['micro_ap'])} | {_f(v[k]['macro_auc'])} |")
+    verdict = ("kept: it clears the +0.01 val macro-AP bar" if res.get("keep") else
+               "not shipped: below the +0.01 val macro-AP bar, so the shipped backbone stays frozen")
+    lines += ["", f"- Decision: {res['delta_macro_ap']:+.3f} val macro-AP, {verdict}. "
+              "Reproduce: `postergenre finetune --data ../shared/data/posters` (CPU).", ""]
+    return lines
+
+
+def record_finetune(weights_dir: str | Path, result: dict) -> None:
+    """Store a ``postergenre finetune`` result in metadata.json (backbone_finetune) and regenerate the card."""
+    folder = Path(weights_dir)
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta["backbone_finetune"] = {k: result[k] for k in ("finetune", "n_train", "n_val", "val", "delta_macro_ap",
+                                                        "keep", "history")}
+    (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
+    write_model_card(folder)
 
 
 def write_model_card(weights_dir: str | Path) -> Path:

@@ -20,8 +20,8 @@ from .backbone import GRAPH_OUTPUTS, ONNX_OPSET, BackboneConfig, backbone_versio
 from .errors import WeightsError
 from .quantize import quantize_backbone
 
-__all__ = ["FeatureExtractor", "feature_extractor", "onnx_path", "find_graph", "ensure_graph", "resolve_device",
-           "resolve_precision", "PRECISIONS"]
+__all__ = ["FeatureExtractor", "feature_extractor", "onnx_path", "find_graph", "ensure_graph", "ort_session",
+           "resolve_device", "resolve_precision", "PRECISIONS"]
 
 def resolve_device(device: str | None = None) -> str:
     """'cuda' when available (or asked for), else 'cpu'. Asking for CUDA without one is an error."""
@@ -122,12 +122,13 @@ def _can_export(cfg: BackboneConfig) -> bool:
     return True
 
 
-def _export(cfg: BackboneConfig, path: Path) -> None:
+def _export(cfg: BackboneConfig, path: Path, module=None, output_names: tuple[str, ...] = GRAPH_OUTPUTS) -> None:
+    """Export ``module`` (default: the feature network with its last-conv map) for N x 3 x H x W images."""
     import torch
 
     from .torch_model import FeaturesWithMap, torch_features
 
-    module = FeaturesWithMap(torch_features(cfg)).eval()
+    module = module if module is not None else FeaturesWithMap(torch_features(cfg)).eval()
     w, h = cfg.input_size
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -135,8 +136,8 @@ def _export(cfg: BackboneConfig, path: Path) -> None:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module, (torch.zeros(2, 3, h, w),), str(tmp), dynamo=False, opset_version=ONNX_OPSET,
-            input_names=["image"], output_names=list(GRAPH_OUTPUTS),
-            dynamic_axes={"image": {0: "batch"}, **{name: {0: "batch"} for name in GRAPH_OUTPUTS}},
+            input_names=["image"], output_names=list(output_names),
+            dynamic_axes={"image": {0: "batch"}, **{name: {0: "batch"} for name in output_names}},
         )
     os.replace(tmp, path)  # atomic: concurrent processes never read a half-written file
 
@@ -159,11 +160,10 @@ class FeatureExtractor:
         return self._run_with_map(batch)
 
 
-def _ort_extractor(cfg: BackboneConfig, cache_dir=None, threads: int | None = None,
-                   precision: str = "fp32") -> FeatureExtractor:
+def ort_session(path: Path, threads: int | None = None):
+    """A CPU ONNX Runtime session for the graph at ``path`` with this project's thread settings."""
     import onnxruntime as ort
 
-    path = ensure_graph(cfg, cache_dir, precision)
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.intra_op_num_threads = threads or settings.threads() or min(os.cpu_count() or 1, 4)
@@ -171,7 +171,12 @@ def _ort_extractor(cfg: BackboneConfig, cache_dir=None, threads: int | None = No
     # ORT's workers spin-wait after each run by default; on a small CPU that spinning steals the cores
     # from NumPy (the head), image decoding and other requests, which made the head 500x slower here.
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def _ort_extractor(cfg: BackboneConfig, cache_dir=None, threads: int | None = None,
+                   precision: str = "fp32") -> FeatureExtractor:
+    session = ort_session(ensure_graph(cfg, cache_dir, precision), threads)
     dim = session.get_outputs()[0].shape[1]
 
     def run(batch: np.ndarray) -> np.ndarray:

@@ -1,0 +1,44 @@
+"""postergenre finetune --data DIR: the backbone fine-tuning experiment (frozen vs adapted last blocks, on val)."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..finetune import FinetuneConfig
+
+    p = sub.add_parser(
+        "finetune", help="experiment: fine-tune the backbone's last blocks on posters, val figures beside frozen",
+        description="Caches (once, resumable) the activations entering --cache-block for the val posters and "
+                    "--max-train train posters (seeded random subset) and their mirrors, under the cache dir; "
+                    "then trains the same MLP head recipe on (1) the frozen backbone's features and (2) the "
+                    "features of blocks --from-block..20 + head conv fine-tuned on train (best epoch by val "
+                    "macro-AP), and prints both arms' val macro/micro-AP beside the trivial baseline. CPU only; "
+                    "test is never read. It writes no weights/: the adapted blocks go to the cache folder.")
+    p.add_argument("--data", required=True, type=Path, help="dataset folder with labels.csv (file, genres, split)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="cache root (default ~/.cache/postergenre)")
+    p.add_argument("--cache-only", action="store_true", help="only compute the activation cache, then stop")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    for f in fields(FinetuneConfig):
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
+                       help=f"{f.name} (default {f.default})")
+    p.add_argument("--head-epochs", type=int, default=None, help="head recipe epochs (default: train's, 8)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ..finetune import FinetuneConfig
+    from ..finetune_run import run_finetune
+    from ..train import TrainConfig
+
+    ft = FinetuneConfig(**{f.name: getattr(args, f.name) for f in fields(FinetuneConfig)})
+    head = TrainConfig(threads=ft.threads, seed=ft.seed)
+    if args.head_epochs:
+        head = replace(head, epochs=args.head_epochs)
+    run_finetune(args.data, ft, head, cache_dir=args.cache_dir, cache_only=args.cache_only,
+                 progress=not args.quiet)
+    return 0
