@@ -16,6 +16,7 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from .genres import TRAINED_GENRES
 from .metrics import baseline_reports, multilabel_report
 from .train import TrainConfig, _asl, fit_head, head_probs
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = ["run_finetune", "joint_finetune", "tail_features"]
 
 KEEP_MARGIN = 0.01  # the adapted backbone is worth shipping only if it beats frozen by this much val macro-AP
@@ -36,7 +40,8 @@ def _blocks(ft: FinetuneConfig) -> str:
     return "block 20" if ft.from_block == 20 else f"blocks {ft.from_block}-20"
 
 
-def tail_features(tail, acts, feats, rows: np.ndarray, prefix: int, chunk: int = 64):
+def tail_features(tail: "torch.nn.Module", acts: np.ndarray, feats: np.ndarray, rows: np.ndarray, prefix: int,
+                  chunk: int = 64) -> np.ndarray:
     """N x 2 x D float16 pooled features of ``rows``: the frozen prefix from ``feats`` + ``tail`` on ``acts``."""
     import torch
 
@@ -51,8 +56,9 @@ def tail_features(tail, acts, feats, rows: np.ndarray, prefix: int, chunk: int =
     return out
 
 
-def joint_finetune(tail, acts, feats, y_all: np.ndarray, tr: np.ndarray, va: np.ndarray, prefix: int,
-                   ft: FinetuneConfig, head_cfg: TrainConfig, *, progress: bool = True, log=print):
+def joint_finetune(tail: "torch.nn.Module", acts: np.ndarray, feats: np.ndarray, y_all: np.ndarray, tr: np.ndarray,
+                   va: np.ndarray, prefix: int, ft: FinetuneConfig, head_cfg: TrainConfig, *, progress: bool = True,
+                   log=print) -> tuple[float, list[dict], np.ndarray]:
     """Train ``tail`` (in place) and an MLP head together; returns (best val macro-AP, per-epoch history, the
     val features of the best epoch). The tail is left with the weights of the epoch with the best val macro-AP."""
     import torch
