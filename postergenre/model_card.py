@@ -212,12 +212,8 @@ def _finetune_section(res: dict | None) -> list[str]:
 
 def record_finetune(weights_dir: str | Path, result: dict) -> None:
     """Store a ``postergenre finetune`` result in metadata.json (backbone_finetune) and regenerate the card."""
-    folder = Path(weights_dir)
-    meta = json.loads((folder / "metadata.json").read_text())
-    meta["backbone_finetune"] = {k: result[k] for k in ("finetune", "n_train", "n_val", "val", "delta_macro_ap",
-                                                        "keep", "history")}
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
-    write_model_card(folder)
+    record_section(weights_dir, "backbone_finetune", {k: result[k] for k in (
+        "finetune", "n_train", "n_val", "val", "delta_macro_ap", "keep", "history")})
 
 
 def write_model_card(weights_dir: str | Path) -> Path:
