@@ -95,7 +95,8 @@ class ResultsCSV:
             if not rows or rows[0] != header:
                 raise PosterGenreError(f"--out {display_name(path)} exists with other columns; choose another "
                                        "file or delete it.")
-            self.done = {r[0] for r in rows[1:] if r and len(r) > 3 and not r[3]}
+            err = header.index("error")  # rows that failed are tried again
+            self.done = {r[0] for r in rows[1:] if len(r) == len(header) and not r[err]}
         try:  # surrogateescape: file names that are not UTF-8 keep their exact bytes
             self._fh = open(path, "a", newline="", encoding="utf-8", errors="surrogateescape")
         except OSError as e:
@@ -192,13 +193,20 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _shorten(message: str, limit: int = 160) -> str:
+    """A message cut at a word boundary with an ellipsis, never mid-word (the full text is in the CSV)."""
+    if len(message) <= limit:
+        return message
+    return message[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _summary(predicted: int, failed: list[tuple[str, str]], shown: int = 5) -> str:
     """'18 predicted, 2 failed: a.jpg (no such file ...), ...'"""
     from ._output import display_name
 
     text = f"{predicted} predicted, {len(failed)} failed"
     if failed:
-        parts = [f"{display_name(name)} ({err[:80]})" for name, err in failed[:shown]]
+        parts = [f"{display_name(name)} ({_shorten(err)})" for name, err in failed[:shown]]
         more = f", and {len(failed) - shown} more" if len(failed) > shown else ""
         text += ": " + ", ".join(parts) + more
     return text
