@@ -23,7 +23,8 @@ import streamlit as st
 from app_components.secrets import streamlit_secrets
 from postergenre.errors import PosterGenreError
 from postergenre.settings import BASE_URL_ENV, KEY_ENV, TOKEN_ENV, TMDBCredentials, tmdb_credentials
-from postergenre.tmdb import ATTRIBUTION, Movie, SearchPage, TMDBClient, compare_genres
+from postergenre.genres import compare_genres
+from postergenre.tmdb import ATTRIBUTION, Movie, SearchPage, TMDBClient
 
 GRID_SIZE, ANALYSIS_SIZE = "w185", "w500"   # TMDB poster widths: thumbnails, and what the model reads
 GRID_COLUMNS = 5
@@ -84,7 +85,7 @@ def search_tmdb(client_key: str, query: str, year: int | None) -> SearchPage:
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
-def poster_link(client_key: str, poster_path: str, size: str) -> str:
+def tmdb_poster_url(client_key: str, poster_path: str, size: str) -> str:
     return _client(client_key).poster_url(poster_path, size)
 
 
@@ -176,7 +177,7 @@ def _draw_card(client_key: str, movie: Movie, picked_key: str) -> None:
     title = f"{movie.title} ({movie.year})" if movie.year else movie.title
     if movie.has_poster:
         try:
-            st.image(poster_link(client_key, movie.poster_path, GRID_SIZE), width="stretch", alt=f"Poster of {title}")
+            st.image(tmdb_poster_url(client_key, movie.poster_path, GRID_SIZE), width="stretch", alt=f"Poster of {title}")
         except PosterGenreError as e:
             st.caption(f"Poster unavailable: {e}")
     else:

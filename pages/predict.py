@@ -132,7 +132,7 @@ else:
 
 # --- colours and composition --------------------------------------------------------------------------
 st.subheader("Colours and composition")
-with st.spinner("Analysing colours and composition…"):
+with st.spinner("Analyzing colours and composition…"):
     analysis = call_or_report(analyze_bytes, data, failure="The colours and composition could not be measured")
 if analysis is not None:
     from app_components.analysis import draw_measures, draw_palette

@@ -26,7 +26,7 @@ from . import settings
 from .errors import DatasetError, UnknownGenreError, WeightsError
 from .genres import normalise_genre
 
-__all__ = ["Atlas", "Comparison", "TypicalPoster", "load_atlas", "percentile_in_genre",
+__all__ = ["Atlas", "GenreComparison", "TypicalPoster", "load_atlas", "percentile_in_genre",
            "compare_to_genre", "compare_analysis", "describe_genre", "typical_posters", "ALL"]
 
 ALL = "all"   # the pseudo-genre holding every poster of the sample
@@ -111,7 +111,7 @@ def percentile_in_genre(atlas: Atlas, genre: str, measure: str, value: float) ->
 
 
 @dataclass
-class Comparison:
+class GenreComparison:
     measure: str
     label: str
     value: float
@@ -133,7 +133,7 @@ def _share(fraction: float) -> str:
     return f"{fraction:.0%}"
 
 
-def compare_to_genre(atlas: Atlas, genre: str, measure: str, value: float) -> Comparison:
+def compare_to_genre(atlas: Atlas, genre: str, measure: str, value: float) -> GenreComparison:
     """Where ``value`` sits in the genre's range, with a plain sentence for people."""
     name = atlas.genre_name(genre)
     meta = atlas.data["measures"][measure]
@@ -146,14 +146,14 @@ def compare_to_genre(atlas: Atlas, genre: str, measure: str, value: float) -> Co
         phrase = f"{meta['higher']} than {_share(below)} of {who}"
     else:
         phrase = f"{meta['lower']} than {_share(above)} of {who}"
-    return Comparison(
+    return GenreComparison(
         measure=measure, label=meta["label"], value=float(value), genre=name,
         percentile=percentile_in_genre(atlas, name, measure, value), below=100 * below, above=100 * above,
         typical=(float(np.interp(0.25, levels, q)), float(np.interp(0.75, levels, q))), phrase=phrase,
     )
 
 
-def compare_analysis(atlas: Atlas, genre: str, analysis) -> list[Comparison]:
+def compare_analysis(atlas: Atlas, genre: str, analysis) -> list[GenreComparison]:
     """Every measure of a ``PosterAnalysis`` that the atlas knows, compared with the genre's range,
     most unusual first (furthest from the genre's median)."""
     out = [compare_to_genre(atlas, genre, m, v) for m, v in analysis.measures.items()

@@ -1,4 +1,4 @@
-"""Build the Genre Atlas: analyse (and optionally predict) a sample of a dataset folder, then reduce it to
+"""Build the Genre Atlas: analyze (and optionally predict) a sample of a dataset folder, then reduce it to
 a small JSON file of aggregate statistics per genre. No images, titles or per-poster rows are kept.
 
 Per-poster results are cached on disk (``<cache>/atlas/<dataset>/``, one JSON line per poster), so an
@@ -27,7 +27,7 @@ from .errors import DatasetError, ImageLoadError
 from .genres import TMDB_GENRES
 from .palette import PaletteConfig
 
-__all__ = ["AtlasConfig", "select_posters", "build_atlas", "summarise", "cache_folder", "model_fingerprint",
+__all__ = ["AtlasConfig", "select_posters", "build_atlas", "summarize", "cache_folder", "model_fingerprint",
            "read_cache", "write_atlas", "ATLAS_FORMAT"]
 
 ATLAS_FORMAT = "postergenre-atlas/2"   # /2: palettes are frequent colours (atlas_palette.py)
@@ -52,7 +52,7 @@ class AtlasConfig:
 
 
 def select_posters(ds: PosterDataset, cfg: AtlasConfig) -> pd.DataFrame:
-    """The rows to analyse: the split, then ``limit`` random rows or up to ``per_genre`` per genre."""
+    """The rows to analyze: the split, then ``limit`` random rows or up to ``per_genre`` per genre."""
     table = ds.subset(cfg.split)
     if table.empty:
         raise DatasetError(f"{ds.root} has no posters in split {cfg.split!r}; pick another --split")
@@ -112,14 +112,14 @@ def _analysis_record(path: Path, cfg: AtlasConfig) -> dict:
     }
 
 
-def _analyse(ds: PosterDataset, table: pd.DataFrame, cfg: AtlasConfig, folder: Path, progress: bool) -> dict:
+def _analyze(ds: PosterDataset, table: pd.DataFrame, cfg: AtlasConfig, folder: Path, progress: bool) -> dict:
     from tqdm.auto import tqdm
 
     cache = _JsonlCache(folder / f"analysis-v{ANALYSIS_VERSION}-k{cfg.k}-text{int(cfg.text)}.jsonl")
     files = list(table["file"])
     todo = [f for f in files if f not in cache.done]
     try:
-        for f in tqdm(todo, desc="analysing posters", unit="poster", disable=not progress,
+        for f in tqdm(todo, desc="analyzing posters", unit="poster", disable=not progress,
                       initial=len(files) - len(todo), total=len(files)):
             cache.add(f, _analysis_record(ds.root / f, cfg))
     finally:
@@ -171,16 +171,16 @@ def cache_folder(ds: PosterDataset, cache_dir: str | Path | None = None) -> Path
 
 def build_atlas(ds: PosterDataset, out: str | Path | None = None, cfg: AtlasConfig = AtlasConfig(), *,
                 predictor=None, cache_dir: str | Path | None = None, progress: bool = True) -> dict:
-    """Analyse (and predict, given a ``predictor``) the selected posters of ``ds``; return the atlas
+    """Analyze (and predict, given a ``predictor``) the selected posters of ``ds``; return the atlas
     dict and write it as JSON to ``out`` when given."""
     t0 = time.perf_counter()
     table = select_posters(ds, cfg)
     folder = cache_folder(ds, cache_dir)
-    records = _analyse(ds, table, cfg, folder, progress)
+    records = _analyze(ds, table, cfg, folder, progress)
     probs = _predict(ds, table, predictor, folder, progress, cfg.text) if predictor is not None else None
     model = ({"name": predictor.name, "genres": list(predictor.genres), "fingerprint": model_fingerprint(predictor)}
              if predictor is not None else None)
-    atlas = summarise(table, records, probs, model, cfg)
+    atlas = summarize(table, records, probs, model, cfg)
     atlas["source"].update({"dataset": ds.root.name, "build_seconds": round(time.perf_counter() - t0, 1)})
     if out is not None:
         write_atlas(atlas, out)
@@ -226,7 +226,7 @@ def _cohens_d(a: np.ndarray, b: np.ndarray) -> float:
     return float((a.mean() - b.mean()) / pooled) if pooled > 0 else 0.0
 
 
-def summarise(table: pd.DataFrame, records: dict, probs: dict | None, model: dict | None,
+def summarize(table: pd.DataFrame, records: dict, probs: dict | None, model: dict | None,
               cfg: AtlasConfig = AtlasConfig()) -> dict:
     """Reduce per-poster records (and model probabilities) to the atlas dict. Pure: no files touched."""
     ok = [i for i, f in enumerate(table["file"]) if "error" not in records[f]]

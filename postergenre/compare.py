@@ -14,13 +14,18 @@ Heatmaps come from ``postergenre.explain`` (one ``explain(predictor, poster.imag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import pandas as pd
 from PIL import Image
 
+from .analysis import MEASURES, PosterAnalysis, analyze_poster
+from .atlas import Atlas, compare_to_genre
 from .errors import ImageLoadError, PosterGenreError
 from .images import ImageSource, load_image
+
+if TYPE_CHECKING:  # the model module is only needed by whoever built the predictor
+    from .model import Prediction, Predictor
 
 __all__ = ["MIN_POSTERS", "MAX_POSTERS", "POSTER_COLOURS", "ComparedPoster", "PosterComparison", "compare_posters",
            "unique_names"]
@@ -32,8 +37,8 @@ MIN_POSTERS, MAX_POSTERS = 2, 4
 class ComparedPoster:
     name: str            # unique within the comparison (file name, title or URL)
     image: Image.Image   # the decoded poster (RGB)
-    prediction: Any      # postergenre.model.Prediction
-    analysis: Any        # postergenre.analysis.PosterAnalysis
+    prediction: Prediction
+    analysis: PosterAnalysis
 
 
 @dataclass
@@ -41,7 +46,7 @@ class PosterComparison:
     posters: list[ComparedPoster]
     genres: list[str]               # the model's genres, model order
     thresholds: dict[str, float]    # the model's decision threshold per genre
-    atlas: Any = None               # postergenre.atlas.Atlas for genre ranges, or None
+    atlas: Atlas | None = None      # for genre ranges, or None
 
     @property
     def names(self) -> list[str]:
@@ -74,8 +79,6 @@ class PosterComparison:
     def measures(self, genre: str | None = None) -> pd.DataFrame:
         """Measure x poster values (raw numbers); with an atlas and ``genre`` also the genre's middle half
         (``<genre> 25%`` / ``<genre> 75%``) and each poster's percentile within the genre."""
-        from .analysis import MEASURES
-
         genre = self.range_genre(genre)
         rows = []
         for key, measure in MEASURES.items():
@@ -89,8 +92,6 @@ class PosterComparison:
         return pd.DataFrame(rows).set_index("measure")
 
     def _genre_range(self, genre: str, key: str, values: dict[str, float | None]) -> dict[str, Any]:
-        from .atlas import compare_to_genre
-
         out: dict[str, Any] = {}
         for name, value in values.items():
             if value is not None:
@@ -165,13 +166,11 @@ POSTER_COLOURS = ("#e4572e", "#3fa7d6", "#59c9a5", "#b07be0")
 THRESHOLD_COLOUR = "#f3c969"  # the app's threshold tick
 
 
-def compare_posters(predictor: Any, images: Sequence[ImageSource], names: Sequence[str] | None = None, *,
-                    atlas: Any = None, progress: Callable[[float, str], None] | None = None) -> PosterComparison:
-    """Predict and analyse 2-4 posters. ``names`` label them (default: "Poster 1", ...); duplicates get
+def compare_posters(predictor: Predictor, images: Sequence[ImageSource], names: Sequence[str] | None = None, *,
+                    atlas: Atlas | None = None, progress: Callable[[float, str], None] | None = None) -> PosterComparison:
+    """Predict and analyze 2-4 posters. ``names`` label them (default: "Poster 1", ...); duplicates get
     a suffix. ``atlas`` adds genre ranges to the measures. ``progress(fraction, message)`` is called
     before each poster. ImageLoadError names the poster that could not be read."""
-    from .analysis import analyze_poster
-
     if not MIN_POSTERS <= len(images) <= MAX_POSTERS:
         raise PosterGenreError(f"compare {MIN_POSTERS} to {MAX_POSTERS} posters at a time; got {len(images)}")
     names = unique_names(list(names) if names else [f"Poster {i + 1}" for i in range(len(images))])

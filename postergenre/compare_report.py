@@ -69,7 +69,7 @@ def _table(rows: list[dict[str, str]]) -> str:
 
 def to_html_report(comparison: PosterComparison, genre: str | None = None, heatmaps: list[Image.Image] | None = None,
                    heatmap_genre: str | None = None, title: str = "Poster comparison",
-                   include_plotlyjs: Any = True) -> str:
+                   include_plotlyjs: bool | str = True) -> str:
     """A standalone HTML page: posters with their predicted genres, the probability chart (interactive,
     plotly.js embedded unless ``include_plotlyjs='cdn'``), palettes, the measures table against
     ``genre``'s range, and the heatmaps (for ``heatmap_genre``) when given."""

@@ -5,11 +5,13 @@ no TV Movie. ``TRAINED_GENRES`` is the model's output order unless the weights' 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import UnknownGenreError
 
-__all__ = ["Genre", "TMDB_GENRES", "TRAINED_GENRES", "genre_by_id", "genre_by_name", "normalise_genre", "parse_genres"]
+__all__ = ["Genre", "TMDB_GENRES", "TRAINED_GENRES", "genre_by_id", "genre_by_name", "normalise_genre", "parse_genres",
+           "compare_genres"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,19 @@ def parse_genres(field: str, sep: str = "|") -> tuple[list[str], list[str]]:
         canonical = normalise_genre(part)
         (known if canonical else unknown).append(canonical or part)
     return list(dict.fromkeys(known)), unknown
+
+
+def compare_genres(predicted: Iterable[str], tmdb_genres: Iterable[str], trained: Iterable[str]) -> dict[str, list[str]]:
+    """The model's genres against TMDB's for one film.
+
+    hits: predicted and on TMDB; misses: on TMDB, trainable, not predicted; extras: predicted, not on TMDB;
+    untrained: on TMDB but the model cannot predict them (e.g. History), so neither hit nor miss.
+    """
+    def names(items: Iterable[str]) -> list[str]:
+        return list(dict.fromkeys(normalise_genre(g) or str(g) for g in items))
+
+    predicted, tmdb, trained_set = names(predicted), names(tmdb_genres), set(names(trained))
+    return {"hits": [g for g in predicted if g in tmdb],
+            "misses": [g for g in tmdb if g in trained_set and g not in predicted],
+            "extras": [g for g in predicted if g not in tmdb],
+            "untrained": [g for g in tmdb if g not in trained_set]}

@@ -1,5 +1,8 @@
 """A client for The Movie Database (TMDB) API v3: search films, read their genres, download posters.
 
+This module holds the data classes and the endpoints; the transport (retries, TMDB's error bodies,
+the rate limiter, the response cache, redaction) is in ``tmdb_http.py``.
+
     from postergenre.tmdb import TMDBClient
     tmdb = TMDBClient.from_env()                      # TMDB_API_TOKEN (v4 read token) or TMDB_API_KEY (v3 key)
     page = tmdb.search_movies("Alien", year=1979)     # SearchPage of Movie(id, title, year, genres, poster_path...)
@@ -18,20 +21,19 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from .errors import ImageLoadError, TMDBAuthError, TMDBError, TMDBNotFoundError, TMDBRateLimitError
+from .errors import ImageLoadError, TMDBAuthError, TMDBError
 from .fetch import fetch_url
-from .genres import genre_by_id, genre_by_name, normalise_genre
+from .genres import genre_by_id, genre_by_name
 from .images import load_image
 from .settings import KEY_ENV, TOKEN_ENV, TMDBCredentials, tmdb_credentials
-from .tmdb_http import RateLimiter, ResponseCache, install_log_redaction, redact
+from .tmdb_http import RateLimiter, ResponseCache, Transport, install_log_redaction
 
-__all__ = ["TMDBClient", "Movie", "SearchPage", "ImageConfig", "RateLimiter", "compare_genres",
+__all__ = ["TMDBClient", "Movie", "SearchPage", "ImageConfig", "RateLimiter",
            "DEFAULT_BASE_URL", "ATTRIBUTION", "MISSING_CREDENTIALS"]
 
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
@@ -40,7 +42,6 @@ MISSING_CREDENTIALS = (
     "No TMDB credentials found. Create a free API key at https://www.themoviedb.org/settings/api, then set "
     f"{TOKEN_ENV} to its 'API Read Access Token' (or {KEY_ENV} to the v3 'API Key') in the environment "
     f"(export {TOKEN_ENV}=...) or in .streamlit/secrets.toml ({TOKEN_ENV} = \"...\").")
-_RETRY_STATUSES = (500, 502, 503, 504)
 _V3_KEY = re.compile(r"^[0-9a-fA-F]{32}$")
 _POSTER_PATH = re.compile(r"^/[A-Za-z0-9_.-]+$")
 
@@ -134,7 +135,11 @@ class TMDBClient:
         self.session = self.session or requests.Session()
         self._responses = ResponseCache(self.cache, self.cache_ttl)
         self._images: ImageConfig | None = None
-        self.stats = {"requests": 0, "retries": 0, "cache_hits": 0}
+        self._transport = Transport(self.session, self.base_url, token, key, timeout=self.timeout,
+                                    max_retries=self.max_retries, backoff=self.backoff,
+                                    max_retry_after=self.max_retry_after, rate_limiter=self.rate_limiter,
+                                    sleep=self.sleep)
+        self.stats = self._transport.stats  # requests, retries, cache_hits
         if key:
             install_log_redaction()
 
@@ -226,7 +231,7 @@ class TMDBClient:
             raise TMDBError(f"TMDB's poster {poster_path} ({size}) is not a usable image: {e}") from None
         return data
 
-    # --- one GET, with cache, rate limit, retries and TMDB's error bodies ----------------------------
+    # --- one GET: the cache here, the rest (rate limit, retries, TMDB's error bodies) in Transport ----
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET ``base_url + path`` as JSON (a dict). Credentials are added here and never cached."""
@@ -235,97 +240,9 @@ class TMDBClient:
         if cached is not None:
             self.stats["cache_hits"] += 1
             return cached
-        data = self._fetch_json(path, params)
+        data = self._transport.get_json(path, params)
         self._responses.put(path, params, data)
         return data
-
-    def _fetch_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Accept": "application/json", "User-Agent": "postergenre/0.1"}
-        if self.api_token:
-            headers["Authorization"] = f"Bearer {self.api_token}"
-        query = params | ({"api_key": self.api_key} if self.api_key else {})
-        problem = ""
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                self.stats["retries"] += 1
-                self.sleep(wait)
-            if self.rate_limiter is not None:
-                self.rate_limiter.acquire()
-            self.stats["requests"] += 1
-            wait = self.backoff * 2**attempt
-            try:
-                response = self.session.get(self.base_url + path, params=query, headers=headers, timeout=self.timeout)
-            except requests.Timeout:
-                problem = f"TMDB did not answer {path} within {self.timeout:g} s"
-                continue
-            except requests.RequestException as e:
-                problem = f"could not reach TMDB at {self._host()} ({type(e).__name__})"
-                continue
-            if response.status_code == 429:
-                wait = min(_retry_after(response) or wait, self.max_retry_after)
-                problem = "TMDB kept answering 429 Too Many Requests"
-                continue
-            if response.status_code in _RETRY_STATUSES:
-                problem = f"TMDB answered {response.status_code} for {path} ({self._message(response)})"
-                continue
-            return self._decode(response, path)
-        advice = f"after {self.max_retries + 1} attempts; check your connection or try again in a few minutes."
-        error = TMDBRateLimitError if "429" in problem else TMDBError
-        raise error(redact(f"{problem[0].upper()}{problem[1:]} {advice}", self._secrets()))
-
-    def _decode(self, response: requests.Response, path: str) -> dict[str, Any]:
-        code = response.status_code
-        if code == 401:
-            raise TMDBAuthError(self._scrub(
-                f"TMDB rejected the credentials ({self._message(response)}). Check that {TOKEN_ENV} holds your "
-                f"'API Read Access Token' (or {KEY_ENV} your v3 'API Key') from https://www.themoviedb.org/"
-                "settings/api, in the environment or in .streamlit/secrets.toml."))
-        if code == 404:
-            raise TMDBNotFoundError(self._scrub(f"TMDB has nothing at {path} ({self._message(response)}); "
-                                                "check the film id or search by title instead."))
-        if not 200 <= code < 300:
-            raise TMDBError(self._scrub(f"TMDB refused the request for {path}: {code} {self._message(response)}."))
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise TMDBError(f"TMDB sent a malformed answer for {path} (not a JSON object); try again later.")
-        return data
-
-    def _message(self, response: requests.Response) -> str:
-        """TMDB's ``status_message`` from an error body, else the HTTP reason."""
-        try:
-            body = response.json()
-            message = body.get("status_message") if isinstance(body, dict) else None
-        except ValueError:
-            message = None
-        return self._scrub(str(message or response.reason or "no details"))[:300]
-
-    def _secrets(self) -> list[str]:
-        return [s for s in (self.api_token, self.api_key) if s]
-
-    def _scrub(self, text: str) -> str:
-        return redact(text, self._secrets())
-
-    def _host(self) -> str:
-        return self.base_url.split("//", 1)[-1].split("/", 1)[0]
-
-
-def compare_genres(predicted: Iterable[str], tmdb_genres: Iterable[str], trained: Iterable[str]) -> dict[str, list[str]]:
-    """The model's genres against TMDB's for one film.
-
-    hits: predicted and on TMDB; misses: on TMDB, trainable, not predicted; extras: predicted, not on TMDB;
-    untrained: on TMDB but the model cannot predict them (e.g. History), so neither hit nor miss.
-    """
-    def names(items: Iterable[str]) -> list[str]:
-        return list(dict.fromkeys(normalise_genre(g) or str(g) for g in items))
-
-    predicted, tmdb, trained_set = names(predicted), names(tmdb_genres), set(names(trained))
-    return {"hits": [g for g in predicted if g in tmdb],
-            "misses": [g for g in tmdb if g in trained_set and g not in predicted],
-            "extras": [g for g in predicted if g not in tmdb],
-            "untrained": [g for g in tmdb if g not in trained_set]}
 
 
 def _search_page(data: Mapping[str, Any]) -> SearchPage:
@@ -364,16 +281,3 @@ def _page(page: int) -> int:
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """Seconds from a Retry-After header (delay-seconds or an HTTP date), None if absent or unreadable."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.replace(".", "", 1).isdigit():
-        return float(value)
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None

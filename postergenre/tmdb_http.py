@@ -1,4 +1,5 @@
-"""Plumbing of the TMDB client: a client-side rate limiter, a response cache, and credential redaction."""
+"""Plumbing of the TMDB client: the transport (one GET with retries and TMDB's error bodies), a
+client-side rate limiter, a response cache, and credential redaction."""
 from __future__ import annotations
 
 import hashlib
@@ -10,10 +11,16 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RateLimiter", "ResponseCache", "redact", "install_log_redaction"]
+import requests
+
+from .errors import TMDBAuthError, TMDBError, TMDBNotFoundError, TMDBRateLimitError
+from .settings import KEY_ENV, TOKEN_ENV
+
+__all__ = ["Transport", "RateLimiter", "ResponseCache", "redact", "install_log_redaction"]
 
 _API_KEY_IN_URL = re.compile(r"(api_key=)[^&\s\"']+", re.IGNORECASE)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+")
@@ -156,3 +163,107 @@ class ResponseCache:
 
     def _file(self, key: str) -> Path | None:
         return self.folder / key[:2] / f"{key}.json" if self.folder else None
+
+
+class Transport:
+    """One authenticated GET to TMDB as JSON: the token in the Authorization header or the v3 key in
+    the query, the rate limiter, retries (429 waits ``Retry-After`` up to ``max_retry_after``; 5xx,
+    timeouts and dropped connections back off exponentially) and TMDB's error bodies turned into
+    TMDBAuthError / TMDBNotFoundError / TMDBRateLimitError / TMDBError, every message redacted."""
+
+    def __init__(self, session: requests.Session, base_url: str, token: str | None, key: str | None, *,
+                 timeout: float, max_retries: int, backoff: float, max_retry_after: float,
+                 rate_limiter: RateLimiter | None = None, sleep: Callable[[float], None] = time.sleep):
+        self.session, self.base_url, self.timeout = session, base_url, timeout
+        self.max_retries, self.backoff, self.max_retry_after = max_retries, backoff, max_retry_after
+        self.rate_limiter, self.sleep = rate_limiter, sleep
+        self._token, self._key = token, key
+        self.stats = {"requests": 0, "retries": 0, "cache_hits": 0}
+
+    def get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Accept": "application/json", "User-Agent": "postergenre/0.1"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        query = params | ({"api_key": self._key} if self._key else {})
+        problem = ""
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                self.stats["retries"] += 1
+                self.sleep(wait)
+            if self.rate_limiter is not None:
+                self.rate_limiter.acquire()
+            self.stats["requests"] += 1
+            wait = self.backoff * 2**attempt
+            try:
+                response = self.session.get(self.base_url + path, params=query, headers=headers, timeout=self.timeout)
+            except requests.Timeout:
+                problem = f"TMDB did not answer {path} within {self.timeout:g} s"
+                continue
+            except requests.RequestException as e:
+                problem = f"could not reach TMDB at {self._host()} ({type(e).__name__})"
+                continue
+            if response.status_code == 429:
+                wait = min(_retry_after(response) or wait, self.max_retry_after)
+                problem = "TMDB kept answering 429 Too Many Requests"
+                continue
+            if response.status_code in _RETRY_STATUSES:
+                problem = f"TMDB answered {response.status_code} for {path} ({self._message(response)})"
+                continue
+            return self._decode(response, path)
+        advice = f"after {self.max_retries + 1} attempts; check your connection or try again in a few minutes."
+        error = TMDBRateLimitError if "429" in problem else TMDBError
+        raise error(redact(f"{problem[0].upper()}{problem[1:]} {advice}", self._secrets()))
+
+    def _decode(self, response: requests.Response, path: str) -> dict[str, Any]:
+        code = response.status_code
+        if code == 401:
+            raise TMDBAuthError(self._scrub(
+                f"TMDB rejected the credentials ({self._message(response)}). Check that {TOKEN_ENV} holds your "
+                f"'API Read Access Token' (or {KEY_ENV} your v3 'API Key') from https://www.themoviedb.org/"
+                "settings/api, in the environment or in .streamlit/secrets.toml."))
+        if code == 404:
+            raise TMDBNotFoundError(self._scrub(f"TMDB has nothing at {path} ({self._message(response)}); "
+                                                "check the film id or search by title instead."))
+        if not 200 <= code < 300:
+            raise TMDBError(self._scrub(f"TMDB refused the request for {path}: {code} {self._message(response)}."))
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise TMDBError(f"TMDB sent a malformed answer for {path} (not a JSON object); try again later.")
+        return data
+
+    def _message(self, response: requests.Response) -> str:
+        """TMDB's ``status_message`` from an error body, else the HTTP reason."""
+        try:
+            body = response.json()
+            message = body.get("status_message") if isinstance(body, dict) else None
+        except ValueError:
+            message = None
+        return self._scrub(str(message or response.reason or "no details"))[:300]
+
+    def _secrets(self) -> list[str]:
+        return [s for s in (self._token, self._key) if s]
+
+    def _scrub(self, text: str) -> str:
+        return redact(text, self._secrets())
+
+    def _host(self) -> str:
+        return self.base_url.split("//", 1)[-1].split("/", 1)[0]
+
+
+_RETRY_STATUSES = (500, 502, 503, 504)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds from a Retry-After header (delay-seconds or an HTTP date), None if absent or unreadable."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None

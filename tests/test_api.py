@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, jpeg_bytes, make_poster
+from fixtures import ROOT, jpeg_bytes, make_poster
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from postergenre.api import APIConfig, create_app, get_predictor  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 
-from conftest import browser_marks, free_port  # noqa: E402
+from fixtures import browser_marks, free_port  # noqa: E402
 from postergenre.api import create_app  # noqa: E402
 
 

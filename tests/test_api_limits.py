@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import hostile_corpus as corpus
-from conftest import ROOT, jpeg_bytes, make_poster
+from fixtures import ROOT, jpeg_bytes, make_poster
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from postergenre.api import APIConfig, create_app, get_config, get_predictor  # noqa: E402

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import make_poster
+from fixtures import make_poster
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

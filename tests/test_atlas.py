@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_poster
+from fixtures import make_poster
 from postergenre.atlas import (
     Atlas, compare_analysis, compare_to_genre, load_atlas, percentile_in_genre, typical_posters,
 )
-from postergenre.atlas_build import AtlasConfig, build_atlas, model_fingerprint, summarise
+from postergenre.atlas_build import AtlasConfig, build_atlas, model_fingerprint, summarize
 from postergenre.cli import main
 from postergenre.dataset import load_dataset
 from postergenre.errors import UnknownGenreError, WeightsError
@@ -111,13 +111,13 @@ def synthetic_atlas() -> Atlas:
         table_rows.append({"file": f"f{i}", "genre_list": ["Horror"], "year": "1999"})
     import pandas as pd
 
-    data = summarise(pd.DataFrame(table_rows), records, None, None, AtlasConfig(min_genre=1))
+    data = summarize(pd.DataFrame(table_rows), records, None, None, AtlasConfig(min_genre=1))
     assert data["quantile_levels"] == pytest.approx(levels.tolist())
     return Atlas(data)
 
 
 def palette_atlas(posters: dict[str, list[list[float]]]) -> dict:
-    """summarise() over posters given as genre -> list of palettes ([L, a, b, share] colours)."""
+    """summarize() over posters given as genre -> list of palettes ([L, a, b, share] colours)."""
     import pandas as pd
 
     records, table_rows = {}, []
@@ -126,7 +126,7 @@ def palette_atlas(posters: dict[str, list[list[float]]]) -> dict:
             f = f"{genre}{i}"
             records[f] = {"m": {"brightness": 50.0}, "h": [1.0] + [0.0] * 11, "p": p}
             table_rows.append({"file": f, "genre_list": [genre], "year": "1999"})
-    return summarise(pd.DataFrame(table_rows), records, None, None, AtlasConfig(min_genre=1))
+    return summarize(pd.DataFrame(table_rows), records, None, None, AtlasConfig(min_genre=1))
 
 
 def lab_of(rgb) -> list[float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import ROOT, browser_marks, streamlit_server
+from fixtures import ROOT, browser_marks, streamlit_server
 from test_atlas_page import synthetic_atlas_file
 
 pytestmark = browser_marks

@@ -8,16 +8,16 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from fixtures import ROOT
 from postergenre.analysis import MEASURES
-from postergenre.atlas_build import AtlasConfig, summarise
+from postergenre.atlas_build import AtlasConfig, summarize
 
 PAGE = str(ROOT / "pages" / "atlas.py")
 GENRES = ["Comedy", "Horror", "Romance"]
 
 
 def synthetic_atlas_file(path) -> str:
-    """An atlas summarised from random per-poster records: 3 genres x 30 posters over 3 decades,
+    """An atlas summarized from random per-poster records: 3 genres x 30 posters over 3 decades,
     with model probabilities, so every chart of the page has data."""
     rng = np.random.default_rng(0)
     rows, records, probs = [], {}, {}
@@ -32,7 +32,7 @@ def synthetic_atlas_file(path) -> str:
             records[f] = {"m": m, "h": hues, "p": palette}
             probs[f] = rng.random(len(GENRES)).tolist()
     model = {"name": "test-model", "genres": GENRES}
-    data = summarise(pd.DataFrame(rows), records, probs, model, AtlasConfig(min_decade=5))
+    data = summarize(pd.DataFrame(rows), records, probs, model, AtlasConfig(min_decade=5))
     path.write_text(json.dumps(data))
     return str(path)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import browser_marks, streamlit_server
+from fixtures import browser_marks, streamlit_server
 
 pytestmark = browser_marks
 
@@ -68,7 +68,7 @@ def test_model_card_page(app_url, browser, tmp_path, width, height):
 
 
 def test_compare_on_a_phone_two_posters_a_row_no_sideways_scroll(app_url, browser, tmp_path):
-    from conftest import jpeg_bytes, make_poster
+    from fixtures import jpeg_bytes, make_poster
 
     files = []
     for seed in (1, 2, 3):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import make_poster
+from fixtures import make_poster
 from postergenre.cli import main
 
 

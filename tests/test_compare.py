@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import ROOT, jpeg_bytes, make_poster
+from fixtures import ROOT, jpeg_bytes, make_poster
 from postergenre.errors import ImageLoadError, PosterGenreError
 
 POSTERS = [jpeg_bytes(make_poster(seed=s), quality=90) for s in (11, 12, 13)]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from conftest import jpeg_bytes, make_poster
+from fixtures import jpeg_bytes, make_poster
 from postergenre import composition as C
 from postergenre.analysis import MEASURES, analyze_poster
 from postergenre.errors import ImageLoadError

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 import yaml
 
-from conftest import ROOT
+from fixtures import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 

@@ -7,7 +7,7 @@ from postergenre.cli import main
 from postergenre.errors import UnknownGenreError
 from postergenre.explain import explain, overlay
 
-from conftest import make_poster
+from fixtures import make_poster
 
 
 def test_heatmaps_for_top_genres(predictor, sample_poster_path):

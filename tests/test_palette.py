@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import make_poster
+from fixtures import make_poster
 from postergenre.palette import PaletteConfig, colour_name, extract_palette, lab_to_rgb, rgb_to_lab
 
 

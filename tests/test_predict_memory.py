@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conftest import make_poster
+from fixtures import make_poster
 
 
 def test_predict_proba_runs_in_batches(predictor, monkeypatch) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from fixtures import ROOT
 from fake_tmdb import TOKEN, fake, fake_server  # noqa: F401 (fixtures)
 from postergenre.genres import TRAINED_GENRES, genre_by_id
-from postergenre.tmdb import compare_genres
+from postergenre.genres import compare_genres
 
 
 def search_script():

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from fastapi import Depends, Request
 
+from ..atlas import Atlas
 from ..errors import WeightsError
+from ..model import Predictor
 from .config import APIConfig
 
 __all__ = ["ModelState", "get_state", "get_config", "get_predictor", "get_atlas"]
@@ -23,13 +24,13 @@ class ModelState:
 
     def __init__(self, weights: str | Path | None, config: APIConfig):
         self.weights, self.config = weights, config
-        self._predictor: Any = None
+        self._predictor: Predictor | None = None
         self._load_lock = threading.Lock()
         self.model_pool = ThreadPoolExecutor(config.max_concurrency, thread_name_prefix="postergenre-model")
         self.gradcam_pool = ThreadPoolExecutor(1, thread_name_prefix="postergenre-gradcam")
-        self.atlas: Any = None
+        self.atlas: Atlas | None = None
 
-    def predictor(self) -> Any:
+    def predictor(self) -> Predictor:
         if self._predictor is None:
             with self._load_lock:
                 if self._predictor is None:
@@ -38,7 +39,7 @@ class ModelState:
                     self._predictor = postergenre.load(self.weights)  # WeightsError -> 503
         return self._predictor
 
-    def load_atlas(self) -> Any:
+    def load_atlas(self) -> Atlas | None:
         """The Genre Atlas next to the weights, or None when it was not built."""
         from ..atlas import load_atlas
 
@@ -61,11 +62,11 @@ def get_config(state: ModelState = Depends(get_state)) -> APIConfig:
     return state.config
 
 
-def get_predictor(state: ModelState = Depends(get_state)) -> Any:
+def get_predictor(state: ModelState = Depends(get_state)) -> Predictor:
     """The shared Predictor (override in tests: ``app.dependency_overrides[get_predictor] = ...``)."""
     return state.predictor()
 
 
-def get_atlas(state: ModelState = Depends(get_state)) -> Any:
+def get_atlas(state: ModelState = Depends(get_state)) -> Atlas | None:
     """The Genre Atlas loaded at startup, or None when it is not installed."""
     return state.atlas

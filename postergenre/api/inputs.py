@@ -7,8 +7,10 @@ from typing import Any, Callable, TypeVar
 import anyio
 from fastapi import Request
 from pydantic import BaseModel
+from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..model import Predictor
 from .config import APIConfig
 from .errors import ErrorBody, InvalidRequest, RequestTimeout
 from .gate import Deadline, run_gated, timeout_message
@@ -83,7 +85,7 @@ def _fetch(url: str, cfg: APIConfig) -> bytes:
                      allow_private=cfg.allow_private_urls)
 
 
-def decode_for_model(data: bytes, cfg: APIConfig, predictor: Any) -> Any:
+def decode_for_model(data: bytes, cfg: APIConfig, predictor: Predictor) -> Image.Image:
     """The poster decoded for prediction: large JPEGs straight at a reduced scale (``Image.draft``)."""
     from ..images import load_image
     from ..model import DRAFT_FACTOR
@@ -93,7 +95,7 @@ def decode_for_model(data: bytes, cfg: APIConfig, predictor: Any) -> Any:
     return load_image(data, max_bytes=cfg.max_upload_bytes, draft=draft)
 
 
-def decode_for_explain(data: bytes, cfg: APIConfig) -> Any:
+def decode_for_explain(data: bytes, cfg: APIConfig) -> Image.Image:
     """The poster decoded and shrunk to at most ``explain_max_side`` px (the Grad-CAM overlay's size)."""
     from PIL import Image
 

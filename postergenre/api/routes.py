@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from ..atlas import Atlas
 from ..errors import WeightsError
+from ..model import Predictor
 from .config import APIConfig
 from .dependencies import ModelState, get_atlas, get_config, get_predictor, get_state
 from .errors import ErrorBody
@@ -45,14 +47,14 @@ class PredictionOut(BaseModel):
 
 
 @service.get("/healthz", tags=["service"], responses={503: {"model": ErrorBody}})
-def healthz(predictor: Any = Depends(get_predictor), atlas: Any = Depends(get_atlas)) -> dict:
+def healthz(predictor: Predictor = Depends(get_predictor), atlas: Atlas | None = Depends(get_atlas)) -> dict:
     """Readiness: 200 once the model is loaded, 503 (with the reason) when it cannot be."""
     return {"status": "ok", "model": predictor.name, "genres": len(predictor.genres),
             "backend": getattr(predictor, "backend", None), "atlas": atlas is not None}
 
 
 @router.get("/genres", tags=["model"], responses=ERRORS)
-def genres(predictor: Any = Depends(get_predictor)) -> dict:
+def genres(predictor: Predictor = Depends(get_predictor)) -> dict:
     """The genres the model predicts, in model order, with their decision thresholds and TMDB ids."""
     from ..genres import genre_by_name
 
@@ -62,7 +64,7 @@ def genres(predictor: Any = Depends(get_predictor)) -> dict:
 
 
 @router.post("/predict", tags=["model"], response_model=PredictionOut, responses=ERRORS, openapi_extra=POSTER_BODY)
-async def predict(request: Request, predictor: Any = Depends(get_predictor), config: APIConfig = Depends(get_config),
+async def predict(request: Request, predictor: Predictor = Depends(get_predictor), config: APIConfig = Depends(get_config),
                   state: ModelState = Depends(get_state)) -> dict:
     """Every genre ranked by calibrated probability, the headline's genres marked, and whether the image
     looks like a movie poster at all (``looks_like_poster``, ``poster_score``, ``warning``)."""
@@ -75,7 +77,7 @@ async def predict(request: Request, predictor: Any = Depends(get_predictor), con
 @router.post("/analyze", tags=["analysis"], responses=ERRORS, openapi_extra=POSTER_BODY)
 async def analyze(request: Request, genre: str | None = Query(None, description="also place each measure "
                   "in this genre's range (Genre Atlas), e.g. Horror"), config: APIConfig = Depends(get_config),
-                  atlas: Any = Depends(get_atlas), state: ModelState = Depends(get_state)) -> dict:
+                  atlas: Atlas | None = Depends(get_atlas), state: ModelState = Depends(get_state)) -> dict:
     """Palette (dominant colours) and composition measures; with ``genre``, how they compare with it."""
     from ..analysis import analyze_poster
     from ..atlas import compare_analysis
@@ -100,7 +102,7 @@ async def analyze(request: Request, genre: str | None = Query(None, description=
 @router.post("/explain", tags=["model"], openapi_extra=POSTER_BODY,
              responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the heatmap over the poster "
                                         "(at most explain_max_side px); headers X-Genre and X-Probability"}})
-async def explain(request: Request, predictor: Any = Depends(get_predictor),
+async def explain(request: Request, predictor: Predictor = Depends(get_predictor),
                   genre: str | None = Query(None, description="genre to explain (default: the top one)"),
                   alpha: float = Query(0.45, ge=0.0, le=1.0, description="heatmap opacity"),
                   config: APIConfig = Depends(get_config), state: ModelState = Depends(get_state)) -> Response:
@@ -115,7 +117,7 @@ async def explain(request: Request, predictor: Any = Depends(get_predictor),
         "X-Genre": heatmap.genre, "X-Probability": f"{heatmap.probability:.6f}"})
 
 
-def _explain_png(predictor: Any, image: Any, genre: str | None, alpha: float) -> tuple[Any, bytes]:
+def _explain_png(predictor: Predictor, image: Any, genre: str | None, alpha: float) -> tuple[Any, bytes]:
     """(the Heatmap, the poster with it blended on top as PNG); ``genre`` None = the most probable one."""
     from ..explain import explain
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
+from ..model import Predictor
 from .config import APIConfig
 from .dependencies import ModelState, get_config, get_predictor, get_state
 from .gate import Deadline
@@ -21,7 +22,7 @@ def add_similar(app: FastAPI, index_path: str) -> None:
     lock = threading.Lock()
     opened: dict[str, Any] = {}
 
-    def index(predictor: Any) -> Any:
+    def index(predictor: Predictor) -> Any:
         with lock:
             if "index" not in opened:
                 from ..catalog.index import PosterIndex
@@ -31,7 +32,7 @@ def add_similar(app: FastAPI, index_path: str) -> None:
 
     @router.post("/similar", responses=ERRORS, openapi_extra=POSTER_BODY)
     async def similar(request: Request, k: int = Query(10, ge=1, le=100, description="how many posters"),
-                      predictor: Any = Depends(get_predictor), config: APIConfig = Depends(get_config),
+                      predictor: Predictor = Depends(get_predictor), config: APIConfig = Depends(get_config),
                       state: ModelState = Depends(get_state)) -> dict:
         """The ``k`` nearest posters of the server's catalog index (cosine distance, nearest first)."""
         hits, _ = await on_poster(request, config, Deadline(config), state.model_pool,

@@ -1,6 +1,6 @@
 """The Genre Atlas of a tagged catalog: ``atlas_from_parquet(out)`` reduces the per-poster measures of a
 ``tag --analyze`` output into the same ``atlas.json`` dict that ``postergenre atlas --data DIR`` builds
-(both call ``postergenre.atlas_build.summarise``), so a catalog's atlas is a Ray map plus a small reduce.
+(both call ``postergenre.atlas_build.summarize``), so a catalog's atlas is a Ray map plus a small reduce.
 
 A poster's genres are its labels when the source had them (a dataset folder or a manifest with a
 ``genres`` column), else the model's predicted genres (``genres="predicted"`` forces that).
@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ..atlas_build import AtlasConfig, summarise, write_atlas
+from ..atlas_build import AtlasConfig, summarize, write_atlas
 from ..errors import DatasetError
 from .rows import prob_column
 
@@ -65,7 +65,7 @@ def atlas_from_parquet(out: str | Path, cfg: AtlasConfig = AtlasConfig(split=Non
         P = table[cols].to_numpy()
         probs = {p: (None if isinstance(err, str) else [round(float(x), 5) for x in row])
                  for p, err, row in zip(table["path"], table["error"], P)}
-    atlas = summarise(rows, records, probs, model, cfg)
+    atlas = summarize(rows, records, probs, model, cfg)
     atlas["source"].update({"dataset": Path(out).name, "genres_from": column,
                             "build_seconds": round(time.perf_counter() - t0, 1)})
     if dest is not None:

@@ -7,7 +7,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "atlas", help="build the Genre Atlas (per-genre colour/composition statistics) from a dataset folder",
-        description="Analyse a sample of a dataset folder (labels.csv + images), predict its genres with the "
+        description="Analyze a sample of a dataset folder (labels.csv + images), predict its genres with the "
                     "model, and write a small JSON of aggregate statistics per genre: typical palette, each "
                     "measure's distribution, decade trends, effect sizes. Per-poster results are cached, so "
                     "an interrupted build resumes.",

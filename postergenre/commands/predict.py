@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI imports the model only when a command runs (fast --help)
+    from ..model import Prediction, Predictor
 
 from ._options import add_precision_argument
 
@@ -65,11 +68,11 @@ def expand_inputs(items: list[str]) -> tuple[list[str | Path], list[tuple[str, s
     return out, failed, skipped
 
 
-def csv_header(predictor: Any) -> list[str]:
+def csv_header(predictor: Predictor) -> list[str]:
     return ["file", "predicted", "summary", "looks_like_poster", "poster_score", "error", *predictor.genres]
 
 
-def csv_row(name: str, pred: Any, err: str | None, predictor: Any) -> list[str]:
+def csv_row(name: str, pred: Prediction | None, err: str | None, predictor: Predictor) -> list[str]:
     if pred is None:
         return [name, "", "", "", "", err or "", *([""] * len(predictor.genres))]
     probs = pred.probabilities
