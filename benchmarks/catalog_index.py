@@ -35,7 +35,7 @@ def main() -> int:
     from postergenre.dataset import load_dataset
     from postergenre import settings
     from postergenre.features import _key
-    from postergenre.model import read_weights
+    from postergenre.weights import read_weights
 
     params, meta = read_weights()
     ds = load_dataset(args.data, check_files=False)

@@ -16,15 +16,15 @@ st.title("Model card")
 predictor = call_or_report(get_predictor, failure="The genre model could not be loaded")
 if predictor is None:
     st.stop()
-meta = predictor.meta
-metrics = meta.get("metrics", {})
+meta = predictor.metadata  # postergenre.weights.WeightsMetadata
+metrics = meta.metrics
 split = "test" if "test" in metrics else "val"
 r = metrics.get(split)
-bb, pre, td, head = meta.get("backbone", {}), meta["preprocessing"], meta.get("training_data", {}), meta.get("head", {})
-st.markdown(f"**{meta['name']}**: {bb.get('name', pre['name'])} ({bb.get('pretrained', 'ImageNet')}, frozen) + an "
-            f"ensemble of {head.get('members')} MLP heads, {len(meta['genres'])} genres, input "
-            f"{pre['input_size'][0]}×{pre['input_size'][1]}"
-            + (" with flip test-time augmentation." if meta.get("tta_flip") else "."))
+bb, pre, td, head = meta.backbone, meta.preprocessing, meta.training_data, meta.head
+st.markdown(f"**{meta.name}**: {bb.get('name', pre.name)} ({bb.get('pretrained', 'ImageNet')}, frozen) + an "
+            f"ensemble of {head.get('members')} MLP heads, {len(meta.genres)} genres, input "
+            f"{pre.input_size[0]}×{pre.input_size[1]}"
+            + (" with flip test-time augmentation." if meta.tta_flip else "."))
 if r is None:
     st.warning("These weights carry no evaluation yet: run `postergenre evaluate --data DIR --record`.")
     st.stop()
@@ -54,7 +54,7 @@ st.caption(" ".join(notes))
 # --- per genre ----------------------------------------------------------------------------------------------
 st.subheader("Per genre")
 st.plotly_chart(per_genre_ap_chart(r), config={"displayModeBar": False}, key="ap_chart")
-methods = meta.get("calibration", {}).get("methods", {})
+methods = (meta.calibration or {}).get("methods", {})
 st.dataframe([{"genre": g, "support": m["support"], "AP": m["ap"], "ROC-AUC": m["auc"], "F1": m["f1"],
                "ECE": m.get("ece"), "calibration": methods.get(g, "none")}
               for g, m in sorted(r["per_genre"].items(), key=lambda kv: -(kv[1]["ap"] or 0))],
@@ -76,7 +76,7 @@ if r.get("reliability"):
 
 # --- data and limitations ---------------------------------------------------------------------------------
 st.subheader("Data")
-untrained = [g.name for g in TMDB_GENRES if g.name not in meta["genres"]]
+untrained = [g.name for g in TMDB_GENRES if g.name not in meta.genres]
 st.markdown(f"- {td.get('n_train', 0):,} train / {td.get('n_val', 0):,} val / {td.get('n_test', 0):,} test posters "
             "(IMDb thumbnails 1970–2017, MovieLens genres mapped to TMDB names; a fixed split by IMDb id).\n"
             "- Calibration, the headline rule and the poster check were fitted on val; the test split was scored once.\n"

@@ -7,7 +7,6 @@ Grad-CAM lives in ``predictor.explainer`` (``explain.py``), which owns the model
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -16,7 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import settings
-from .backbone import BackboneConfig, resize_poster, to_nchw
+from .backbone import resize_poster, to_nchw
 from .calibration import Calibration, sigmoid  # noqa: F401  (sigmoid: re-exported)
 from .decision import NOT_A_POSTER, DecisionRule, confidence_word, headline
 from .errors import ImageLoadError, UnknownGenreError, WeightsError
@@ -27,10 +26,10 @@ from .ocr import read_text
 from .poster_check import PosterCheck
 from .runtime import feature_extractor
 from .text_model import TextModel
+from .weights import META_FILE, TEXT_FILE, WeightsMetadata, read_weights
 
 __all__ = ["GenreScore", "Prediction", "Predictor", "load", "available_models"]
 
-HEAD_FILE, META_FILE = "head.npz", "metadata.json"
 # Large JPEGs are decoded (libjpeg DCT scaling) at no less than this multiple of the model's input
 # size: the resize that follows reduces by 3x+ anyway, and a 40 MP upload costs 1/16 of the memory.
 DRAFT_FACTOR = 4
@@ -131,18 +130,19 @@ class Predictor:
 
     def __init__(self, params: dict[str, np.ndarray], meta: dict, device: str | None = None,
                  backend: str | None = None, weights_dir: Path | None = None, precision: str | None = None):
-        self.meta = meta
+        self.meta = meta  # metadata.json as stored (sections are updated in place by calibrate / evaluate)
+        self.metadata = WeightsMetadata.from_dict(meta)  # the typed view every surface reads
         self.weights_dir = weights_dir
-        self.cfg = BackboneConfig.from_dict(meta["preprocessing"])
-        self.genres: list[str] = list(meta["genres"])
-        self.thresholds = np.asarray([meta["thresholds"][g] for g in self.genres], dtype=np.float32)
+        self.cfg = self.metadata.preprocessing
+        self.genres: list[str] = list(self.metadata.genres)
+        self.thresholds = np.asarray([self.metadata.thresholds[g] for g in self.genres], dtype=np.float32)
         # calibrated probabilities, the headline rule and the poster check, all fitted on val
         # (weights from before they existed fall back to the raw sigmoid and per-genre thresholds)
-        self.calibration = (Calibration.from_dict(meta["calibration"], self.genres) if "calibration" in meta
+        self.calibration = (Calibration.from_dict(self.metadata.calibration, self.genres) if self.metadata.calibration
                             else Calibration.identity(self.genres))
-        self.rule = DecisionRule.from_dict(meta["decision_rule"]) if "decision_rule" in meta else None
+        self.rule = DecisionRule.from_dict(self.metadata.decision_rule) if self.metadata.decision_rule else None
         self.poster_check = PosterCheck.load(weights_dir) if weights_dir else None
-        self.tta_flip: bool = bool(meta.get("tta_flip", True))
+        self.tta_flip: bool = self.metadata.tta_flip
         self.params = params
         # int8 is the CPU default only for weights whose int8 test macro-AP was measured within the
         # tolerance of fp32 (benchmarks/int8_accuracy.py --record writes "int8"."cpu_default")
@@ -151,10 +151,10 @@ class Predictor:
                                             cpu_default=cpu_default)
         self.device, self.backend = self._extractor.device, self._extractor.backend
         self.precision = self._extractor.precision  # 'fp32' or 'int8' (the backbone graph)
-        self.batch_size = int(meta.get("inference_batch_size", 4))
+        self.batch_size = self.metadata.inference_batch_size
         self.text_model = None  # the OCR text channel (weights/text.npz), fused with the image logits
-        if weights_dir is not None and (Path(weights_dir) / "text.npz").is_file() and "text" in meta:
-            self.text_model = TextModel.load(Path(weights_dir) / "text.npz", self.genres)
+        if weights_dir is not None and (Path(weights_dir) / TEXT_FILE).is_file() and self.metadata.text:
+            self.text_model = TextModel.load(Path(weights_dir) / TEXT_FILE, self.genres)
         self.use_text = self.text_model is not None  # set False to skip OCR (image alone, faster)
         self.explainer = make_explainer(self)  # Grad-CAM for this model (it owns the PyTorch twin, if any)
         if self._extractor.dim != params["mu"].shape[-1]:
@@ -169,7 +169,7 @@ class Predictor:
 
     @property
     def name(self) -> str:
-        return self.meta.get("name", "postergenre-lite2")
+        return self.metadata.name
 
     # --- preprocessing ---------------------------------------------------------------------------
     def preprocess(self, image: ImageSource) -> np.ndarray:
@@ -350,38 +350,6 @@ def _source_name(image: Any) -> str | None:
         return None
     name = getattr(image, "filename", None) or getattr(image, "name", None)
     return Path(name).name if isinstance(name, str) and name else None
-
-
-def dequantize_head(stored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """float32 head parameters from ``head.npz``'s arrays: the first layer is stored as int8 with one
-    scale per hidden unit (``w1 = w1_int8 * w1_scale``), the rest as float32."""
-    params = {k: v.astype(np.float32) for k, v in stored.items()}
-    if "w1_int8" in params:
-        params["w1"] = params.pop("w1_int8") * params.pop("w1_scale")
-    return params
-
-
-def read_weights(weights_dir: str | Path | None = None) -> tuple[dict[str, np.ndarray], dict]:
-    """(head params, metadata) from a weights folder; WeightsError says how to get them."""
-    folder = Path(weights_dir) if weights_dir else settings.weights_dir()
-    meta_path, head_path = folder / META_FILE, folder / HEAD_FILE
-    if not meta_path.is_file() or not head_path.is_file():
-        raise WeightsError(
-            f"model weights not found in {folder} (need {META_FILE} and {HEAD_FILE}); "
-            "use a checkout that includes weights/, set POSTERGENRE_WEIGHTS, or train them with "
-            "`postergenre train --data DIR`"
-        )
-    try:
-        meta = json.loads(meta_path.read_text())
-        with np.load(head_path) as z:
-            params = dequantize_head({k: z[k] for k in z.files})
-    except (OSError, ValueError) as e:
-        raise WeightsError(f"could not read the weights in {folder}: {e}; restore the files or retrain") from None
-    missing = [k for k in ("mu", "sigma", "w1", "b1", "w2", "b2") if k not in params]
-    missing += [k for k in ("genres", "thresholds", "preprocessing") if k not in meta]
-    if missing:
-        raise WeightsError(f"weights in {folder} are incomplete (missing {', '.join(missing)}); retrain them")
-    return params, meta
 
 
 def load(name_or_dir: str | Path | None = None, device: str | None = None, backend: str | None = None,

@@ -5,8 +5,9 @@ wrote; nothing is typed by hand, so the card cannot drift from the weights.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from .weights import CARD_FILE, read_metadata, write_metadata
 
 __all__ = ["render_model_card", "write_model_card", "record_metrics", "record_section", "record_finetune"]
 
@@ -218,8 +219,8 @@ def record_finetune(weights_dir: str | Path, result: dict) -> None:
 
 def write_model_card(weights_dir: str | Path) -> Path:
     folder = Path(weights_dir)
-    meta = json.loads((folder / "metadata.json").read_text())
-    path = folder / "MODEL_CARD.md"
+    meta = read_metadata(folder)
+    path = folder / CARD_FILE
     path.write_text(render_model_card(meta))
     return path
 
@@ -227,17 +228,17 @@ def write_model_card(weights_dir: str | Path) -> Path:
 def record_metrics(weights_dir: str | Path, report: dict, split: str) -> None:
     """Store an evaluation report in metadata.json (metrics.<split>) and regenerate the model card."""
     folder = Path(weights_dir)
-    meta = json.loads((folder / "metadata.json").read_text())
+    meta = read_metadata(folder)
     slim = {k: v for k, v in report.items() if k not in ("unreadable",)}
     meta.setdefault("metrics", {})[split] = slim
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
+    write_metadata(folder, meta)
     write_model_card(folder)
 
 
 def record_section(weights_dir: str | Path, key: str, value: dict) -> None:
     """Store ``value`` as metadata.json's top-level ``key`` (other keys untouched) and regenerate the card."""
     folder = Path(weights_dir)
-    meta = json.loads((folder / "metadata.json").read_text())
+    meta = read_metadata(folder)
     meta[key] = value
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
+    write_metadata(folder, meta)
     write_model_card(folder)

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PosterCheck", "fit_poster_check", "POSTER_CHECK_FILE"]
+from .weights import POSTER_CHECK_FILE
 
-POSTER_CHECK_FILE = "poster_check.npz"
+__all__ = ["PosterCheck", "fit_poster_check"]
 
 
 @dataclass

@@ -5,7 +5,7 @@ hands its options to uvicorn workers as environment variables) can set them. Imp
 
 | variable | meaning | default |
 |---|---|---|
-| POSTERGENRE_WEIGHTS | weights folder (head.npz + metadata.json) | the bundled ``weights/`` |
+| POSTERGENRE_WEIGHTS | weights folder (head.npz + metadata.json) | the bundled ``weights/`` (installed: ``postergenre/bundled/``) |
 | POSTERGENRE_ATLAS | Genre Atlas file | ``atlas.json`` in the weights folder |
 | POSTERGENRE_CACHE | feature / ONNX / OCR / TMDB cache folder | $XDG_CACHE_HOME/postergenre, else ~/.cache/postergenre |
 | POSTERGENRE_DEVICE | device when none is asked for | CUDA when available, else CPU |
@@ -42,7 +42,11 @@ API_MAX_UPLOAD_MB_ENV, API_TIMEOUT_ENV = "POSTERGENRE_API_MAX_UPLOAD_MB", "POSTE
 API_CONCURRENCY_ENV, API_HEADER_TIMEOUT_ENV = "POSTERGENRE_API_CONCURRENCY", "POSTERGENRE_API_HEADER_TIMEOUT"
 TOKEN_ENV, KEY_ENV, BASE_URL_ENV = "TMDB_API_TOKEN", "TMDB_API_KEY", "TMDB_API_BASE_URL"
 
-BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # shipped with the project
+_PACKAGE = Path(__file__).resolve().parent
+# The bundled weights: ``weights/`` of a checkout, installed as the package data ``postergenre/bundled/``
+# (pyproject maps the one folder onto the other), so a plain ``pip install .`` has the model.
+BUNDLED_WEIGHTS = next((p for p in (_PACKAGE / "bundled", _PACKAGE.parent / "weights") if (p / "metadata.json").is_file()),
+                       _PACKAGE.parent / "weights")
 
 
 def env(name: str, environ: Mapping[str, str] | None = None) -> str | None:

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["TextConfig", "TextModel", "fit_text_model", "fit_fusion", "has_text", "TEXT_FILE"]
-
-TEXT_FILE = "text.npz"
+__all__ = ["TextConfig", "TextModel", "fit_text_model", "fit_fusion", "has_text"]
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 
 

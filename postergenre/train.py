@@ -9,7 +9,6 @@ check, all on the val split; test is never looked at here.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -23,10 +22,10 @@ from .errors import DatasetError
 from .features import cache_features
 from .genres import TRAINED_GENRES
 from .metrics import best_f1_thresholds, multilabel_report
-from .model import dequantize_head
 from .trust import fit_trust
+from .weights import HEAD_FILE, META_FILE, dequantize_head, quantize_head, write_head, write_metadata
 
-__all__ = ["TrainConfig", "train", "fit_head", "head_probs", "quantize_head"]
+__all__ = ["TrainConfig", "train", "fit_head", "head_probs"]
 
 
 @dataclass
@@ -117,17 +116,6 @@ def head_probs(head, x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
-def quantize_head(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Store the big first layer as int8 with one scale per hidden unit (4x smaller than float32; the
-    round-off is below 0.4% of each column's largest weight), the rest as float32."""
-    out = {k: v.astype(np.float32) for k, v in params.items() if k != "w1"}
-    w1 = params["w1"]                                               # K x D x H
-    scale = np.abs(w1).max(axis=1, keepdims=True) / 127.0 + 1e-12  # K x 1 x H
-    out["w1_int8"] = np.round(w1 / scale).astype(np.int8)
-    out["w1_scale"] = scale.astype(np.float32)
-    return out
-
-
 def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, *,
           backbone: BackboneConfig | None = None, cache_dir=None, progress: bool = True, log=print) -> dict:
     """Train on ``data``'s train split, tune thresholds on val, write ``out``/head.npz + metadata.json."""
@@ -158,7 +146,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, *,
         f"micro-F1 {val_report['micro_f1']:.4f}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "head.npz", **stored)
+    write_head(out, stored)
     meta = {
         "name": "postergenre-lite2",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -180,7 +168,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, *,
         "inference_batch_size": 4,
         "train_seconds": round(time.time() - t0, 1),
     }
-    (out / "metadata.json").write_text(json.dumps(meta, indent=1))  # a new head: old test metrics are void
+    write_metadata(out, meta)  # a new head: old test metrics are void
     meta = fit_trust(ds, out, cache_dir=cache_dir, progress=progress, log=log)  # calibration, rule, poster check
-    log(f"wrote {out / 'head.npz'} and {out / 'metadata.json'} in {round(time.time() - t0, 1)} s")
+    log(f"wrote {out / HEAD_FILE} and {out / META_FILE} in {round(time.time() - t0, 1)} s")
     return meta

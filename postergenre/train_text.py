@@ -5,13 +5,13 @@ with the image-only / text-only / fused ablation on val (cross-fitted) and test.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from . import settings
-from .text_model import TEXT_FILE, TextConfig, fit_fusion, fit_text_model, has_text
+from .text_model import TextConfig, fit_fusion, fit_text_model, has_text
+from .weights import TEXT_FILE, read_metadata, write_metadata
 
 __all__ = ["image_logits_for_rows", "train_text", "ablation", "cross_fitted_fusion"]
 
@@ -107,11 +107,10 @@ def train_text(data: str | Path, weights: str | Path | None = None, cfg: TextCon
         report["test"] = {"image": _scores(y[te], img_te), "text": _scores(y[te], model.logits(list(texts[te]))),
                           "fused": _scores(y[te], model.fuse(img_te, list(texts[te])))}
     model.save(folder / TEXT_FILE)
-    meta_path = folder / "metadata.json"
-    meta = json.loads(meta_path.read_text())
+    meta = read_metadata(folder)
     meta["thresholds"] = {g: float(t) for g, t in zip(predictor.genres, thresholds)}
     meta["text"] = {"file": TEXT_FILE, "ocr": OCRConfig().__dict__, "config": cfg.__dict__,
                     "vocabulary": len(model.word_vocab) + len(model.char_vocab), "ablation": report,
                     "trained_on": "train (text model), val (fusion weights)"}
-    meta_path.write_text(json.dumps(meta, indent=1))
+    write_metadata(folder, meta)
     return report

@@ -24,7 +24,7 @@ from .decision import fit_decision_rule
 from .errors import DatasetError
 from .features import cache_features
 from .metrics import expected_calibration_error
-from .model import head_logits, read_weights
+from .model import head_logits
 from .model_card import write_model_card
 from .nonposters import categories
 from .ocr import cache_text
@@ -32,6 +32,7 @@ from .poster_check import fit_poster_check
 from .runtime import feature_extractor
 from .text_model import TextModel, has_text
 from .train_text import cross_fitted_fusion
+from .weights import POSTER_CHECK_FILE, TEXT_FILE, read_weights, write_metadata
 
 __all__ = ["fit_trust", "cached_logits", "nonposter_features", "POSTER_CHECK_TRAIN_POSTERS"]
 
@@ -95,11 +96,11 @@ def _default_val_logits(folder: Path, params: dict, meta: dict, y_va: np.ndarray
     """The model's val logits as the Predictor computes them: the image head on cached features, fused
     with the text channel when the weights have one (fusion cross-fitted on val, since the shipped
     fusion weights were themselves fitted on val; the OCR text comes from the resumable OCR cache)."""
-    if not ((folder / "text.npz").is_file() and "text" in meta):
+    if not ((folder / TEXT_FILE).is_file() and "text" in meta):
         return lambda _ds, _rows, f: cached_logits(params, f)
 
     def fused(ds: PosterDataset, rows: np.ndarray, f: np.ndarray) -> np.ndarray:
-        model = TextModel.load(folder / "text.npz", list(meta["genres"]))
+        model = TextModel.load(folder / TEXT_FILE, list(meta["genres"]))
         every = cache_text(ds, progress=False)
         texts = [every[i] for i in rows]
         img, txt = cached_logits(params, f), model.logits(texts)
@@ -158,7 +159,7 @@ def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cach
     meta["decision_rule"] = {**rule.to_dict(), "val": rule_info}
     meta["thresholds"] = {g: float(rule.cutoff) for g in genres}  # a genre below the top needs this probability
     meta["poster_check"] = {
-        "file": "poster_check.npz", "features": "backbone features, views averaged (no extra forward pass)",
+        "file": POSTER_CHECK_FILE, "features": "backbone features, views averaged (no extra forward pass)",
         "detectors": ["Mahalanobis distance on 64 whitened principal components of training posters",
                       "logistic regression: training posters vs generated non-posters (nonposters.py)"],
         "score": "share of val posters that look less poster-like, lower of the two detectors",
@@ -168,6 +169,6 @@ def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cach
     meta.setdefault("metrics", {})["val_calibration"] = {"ece_raw": ece_before, "ece_cross_fitted": ece_oof,
                                                          "ece_refit_in_sample": expected_calibration_error(y_va, p_va)}
     meta.get("metrics", {}).pop("test", None)  # new probabilities: old test figures no longer describe them
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=1))
+    write_metadata(folder, meta)
     write_model_card(folder)
     return meta

@@ -8,9 +8,10 @@ from PIL import Image
 import postergenre
 from postergenre.errors import ImageLoadError, UnknownGenreError, WeightsError
 from postergenre.genres import TRAINED_GENRES
-from postergenre.model import head_logits, read_weights
+from postergenre.model import head_logits
+from postergenre.weights import read_weights
 
-from conftest import make_poster
+from fixtures import make_poster
 
 
 def test_weights_metadata_is_complete(predictor):

@@ -19,13 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..backbone import BackboneConfig
-    from ..model import read_weights
+    from ..weights import WeightsMetadata, read_weights
     from ..quantize import CALIBRATION_METHOD, calibration_paths, quantize_backbone
     from ..runtime import ensure_graph, find_graph
 
     _, meta = read_weights(args.weights)
-    cfg = BackboneConfig.from_dict(meta["preprocessing"])
+    cfg = WeightsMetadata.from_dict(meta).preprocessing
     fp32 = ensure_graph(cfg, precision="fp32")
     print(f"fp32: {fp32}")
     if args.precision in ("int8", "all"):

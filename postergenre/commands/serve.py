@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 S.PRECISION_ENV: args.precision}
     os.environ.update({k: str(v) for k, v in settings.items() if v is not None})
     if args.weights:  # fail now with a clear message rather than in every worker
-        from ..model import read_weights
+        from ..weights import read_weights
 
         read_weights(args.weights)
     uvicorn.run("postergenre.api:create_app", factory=True, host=args.host, port=args.port,
