@@ -23,7 +23,7 @@ def posters(data: Path, n: int) -> list:
     images = sorted((data / "images").glob("*.jpg"))[:n] if (data / "images").is_dir() else []
     if images:
         return images
-    from conftest import make_poster
+    from fixtures import make_poster
 
     print(f"(no posters in {data}: timing {n} generated ones)")
     return [make_poster(seed=i) for i in range(n)]

@@ -28,7 +28,7 @@ def sample_poster() -> Path:
     if POSTER.exists():
         return POSTER
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import make_poster
+    from fixtures import make_poster
 
     path = Path("/tmp/postergenre_bench_poster.jpg")
     make_poster().save(path)

@@ -46,7 +46,7 @@ def poster_files(folder: Path | None, n: int) -> list[bytes]:
         if files:
             return [f.read_bytes() for f in files]
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import jpeg_bytes, make_poster
+    from fixtures import jpeg_bytes, make_poster
 
     return [jpeg_bytes(make_poster(seed=i), quality=90) for i in range(n)]
 

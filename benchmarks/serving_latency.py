@@ -76,7 +76,7 @@ def poster_files(folder: Path, n: int) -> list[Path]:
     if files:
         return files
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import make_poster
+    from fixtures import make_poster
 
     tmp = Path(tempfile.mkdtemp())
     for i in range(n):
