@@ -14,8 +14,8 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import streamlit as st
 
-from postergenre.analysis import MEASURES, PosterAnalysis
-from postergenre.atlas import Atlas, compare_analysis
+from postergenre.look.analysis import MEASURES, PosterAnalysis
+from postergenre.look.atlas import Atlas, compare_analysis
 
 
 def _is_dark(hex_colour: str) -> bool:

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_components.secrets import streamlit_secrets
-from postergenre.atlas import ALL, Atlas
+from postergenre.look.atlas import ALL, Atlas
 from postergenre.settings import DATA_ENV, lookup
 
 HUE_COLOURS = {"red": "#e41a1c", "orange": "#ff7f00", "yellow": "#ffd92f", "chartreuse": "#a6d854",

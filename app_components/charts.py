@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 
 if TYPE_CHECKING:
-    from postergenre.model import Prediction
+    from postergenre.model.predictor import Prediction
 
 PREDICTED, OTHER, THRESHOLD, MUTED = "#e4572e", "#6c6f85", "#f3c969", "#9a9cb0"
 

@@ -14,8 +14,8 @@ from PIL import Image, ImageOps
 
 from app_components.inputs import call_or_report
 from app_components.model_cache import explain_bytes, get_atlas, get_predictor
-from postergenre.compare import PosterComparison, compare_posters
-from postergenre.compare_report import to_html_report, to_png_report
+from postergenre.compare.posters import PosterComparison, compare_posters
+from postergenre.compare.report import to_html_report, to_png_report
 
 __all__ = ["Posters", "posters_key", "compare_or_report", "heatmaps_or_report", "reports_or_report", "framed"]
 

@@ -15,7 +15,7 @@ import streamlit as st
 
 from app_components.model_cache import fetch_bytes
 from postergenre.errors import PosterGenreError
-from postergenre.images import SUPPORTED_EXTENSIONS
+from postergenre.sources.images import SUPPORTED_EXTENSIONS
 
 __all__ = ["POSTER_TYPES", "PosterInput", "poster_key", "poster_upload", "poster_link", "random_dataset_poster", "call_or_report"]
 

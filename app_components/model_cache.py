@@ -22,7 +22,7 @@ def get_predictor() -> postergenre.Predictor:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _atlas_at(path: str, mtime: float):  # the file's mtime in the key: a rebuilt atlas is read afresh
-    from postergenre.atlas import load_atlas
+    from postergenre.look.atlas import load_atlas
 
     return load_atlas(path)
 
@@ -31,7 +31,6 @@ def load_current_atlas():
     """The Genre Atlas at ``settings.atlas_path()``, re-read when the file changes; WeightsError (which
     says how to build one) when there is none."""
     from postergenre import settings
-
     path = settings.atlas_path()
     try:
         mtime = path.stat().st_mtime
@@ -55,7 +54,7 @@ def predict_bytes(data: bytes) -> postergenre.Prediction:
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
 def explain_bytes(data: bytes, genres: tuple[str, ...]) -> list:
-    from postergenre.explain import explain
+    from postergenre.model.explain import explain
 
     # the poster's text lines come from its (cached) prediction, so OCR does not run again
     return explain(get_predictor(), data, list(genres), text=predict_bytes(data).text)
@@ -64,20 +63,20 @@ def explain_bytes(data: bytes, genres: tuple[str, ...]) -> list:
 @st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
 def heatmap_png(data: bytes, genres: tuple[str, ...], alpha: float) -> bytes:
     """The poster and its heatmaps as one labelled PNG (the same sheet `postergenre explain` saves)."""
-    from postergenre.explain_sheet import heatmap_sheet_png
+    from postergenre.model.explain_sheet import heatmap_sheet_png
 
     return heatmap_sheet_png(data, explain_bytes(data, genres), alpha=alpha)
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
 def analyze_bytes(data: bytes):
-    from postergenre.analysis import analyze_poster
+    from postergenre.look.analysis import analyze_poster
 
     return analyze_poster(data)
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
 def fetch_bytes(url: str) -> bytes:
-    from postergenre.fetch import fetch_url
+    from postergenre.sources.fetch import fetch_url
 
     return fetch_url(url)

@@ -22,9 +22,9 @@ import streamlit as st
 
 from app_components.secrets import streamlit_secrets
 from postergenre.errors import PosterGenreError
-from postergenre.settings import BASE_URL_ENV, KEY_ENV, TOKEN_ENV, TMDBCredentials, tmdb_credentials
 from postergenre.genres import compare_genres
-from postergenre.tmdb import ATTRIBUTION, Movie, SearchPage, TMDBClient
+from postergenre.settings import BASE_URL_ENV, KEY_ENV, TOKEN_ENV, TMDBCredentials, tmdb_credentials
+from postergenre.sources.tmdb import ATTRIBUTION, Movie, SearchPage, TMDBClient
 
 GRID_SIZE, ANALYSIS_SIZE = "w185", "w500"   # TMDB poster widths: thumbnails, and what the model reads
 GRID_COLUMNS = 5

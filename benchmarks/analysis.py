@@ -40,10 +40,10 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=50, help="posters to time (default 50)")
     args = ap.parse_args()
 
-    from postergenre import composition as C
-    from postergenre.analysis import analysis_image, analyze_poster
-    from postergenre.images import load_image
-    from postergenre.palette import extract_palette, rgb_to_lab
+    from postergenre.look import composition as C
+    from postergenre.look.analysis import analysis_image, analyze_poster
+    from postergenre.sources.images import load_image
+    from postergenre.look.palette import extract_palette, rgb_to_lab
 
     items = posters(args.data, args.n)
     analyze_poster(items[0])  # warm-up: loads the face cascade and the text detector

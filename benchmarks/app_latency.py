@@ -37,7 +37,7 @@ def sample_poster() -> Path:
 
 def warm_prediction(poster: Path, runs: int = 5) -> None:
     import postergenre
-    from postergenre.explain import explain
+    from postergenre.model.explain import explain
 
     t = time.perf_counter()
     p = postergenre.load(device="cpu")

@@ -2,7 +2,7 @@
 ``postergenre.catalog.embedding`` and for random neighbours, the share of the 10 nearest val posters'
 genres that the query poster has (sum over neighbours of |G(n) & G(q)| / sum of |G(n)|), on val.
 
-Reads the backbone feature cache of the shared dataset (``postergenre.features.cache_features``); it
+Reads the backbone feature cache of the shared dataset (``postergenre.model.features.cache_features``); it
 never computes features itself: with ``--partial`` it uses the val rows cached so far.
 
     .venv/bin/python benchmarks/catalog_embedding.py [--data ../shared/data/posters] [--partial]
@@ -48,12 +48,12 @@ def main() -> int:
     ap.add_argument("--split", default="val")
     args = ap.parse_args()
 
-    from postergenre.backbone import BackboneConfig
+    from postergenre.model.backbone import BackboneConfig
     from postergenre.catalog.embedding import EMBEDDINGS, embed_features
-    from postergenre.dataset import load_dataset
+    from postergenre.sources.dataset import load_dataset
     from postergenre import settings
-    from postergenre.features import _key
-    from postergenre.weights import read_weights
+    from postergenre.model.features import _key
+    from postergenre.model.weights import read_weights
 
     params, meta = read_weights()
     cfg = BackboneConfig.from_dict(meta["preprocessing"])

@@ -1,6 +1,6 @@
 """Index build time and query latency of the similar-poster index (LanceDB) for the whole shared dataset.
 
-The embeddings come from the backbone feature cache (``postergenre.features.cache_features``), so this
+The embeddings come from the backbone feature cache (``postergenre.model.features.cache_features``), so this
 times the index itself, not the tagging (whose rate ``benchmarks/catalog_tag.py`` prints). It never
 computes features: with ``--partial`` it indexes the rows cached so far.
 
@@ -29,13 +29,13 @@ def main() -> int:
 
     import pyarrow as pa
 
-    from postergenre.backbone import BackboneConfig
+    from postergenre.model.backbone import BackboneConfig
     from postergenre.catalog.embedding import DEFAULT_EMBEDDING, embed_features
     from postergenre.catalog.index import INDEX_TABLE, _lancedb
-    from postergenre.dataset import load_dataset
+    from postergenre.sources.dataset import load_dataset
     from postergenre import settings
-    from postergenre.features import _key
-    from postergenre.weights import read_weights
+    from postergenre.model.features import _key
+    from postergenre.model.weights import read_weights
 
     params, meta = read_weights()
     ds = load_dataset(args.data, check_files=False)

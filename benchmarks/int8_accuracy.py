@@ -9,10 +9,10 @@ and the image head alone.
 ``weights/metadata.json``'s "int8" key and regenerates the model card; ``postergenre.load()`` reads
 "int8"."cpu_default" (weights without the key run fp32).
 
-Features are cached (``postergenre.features``, resumable; the fp32 ones of the whole dataset are
+Features are cached (``postergenre.model.features``, resumable; the fp32 ones of the whole dataset are
 reused when that cache is complete). int8 becomes the CPU default only if macro-AP on the whole test
 split stays within 0.005 of fp32 (the head is not retrained for it). The posters' text comes from the
-OCR cache (``postergenre.ocr.cache_text``, seeded from the dataset's ``ocr_text.jsonl``), as in
+OCR cache (``postergenre.model.ocr.cache_text``, seeded from the dataset's ``ocr_text.jsonl``), as in
 ``postergenre evaluate``; it does not depend on the backbone's precision.
 """
 from __future__ import annotations
@@ -27,11 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import postergenre  # noqa: E402
 from postergenre import features, settings  # noqa: E402
-from postergenre.dataset import load_dataset  # noqa: E402
-from postergenre.metrics import baseline_reports, multilabel_report  # noqa: E402
-from postergenre.model import head_logits  # noqa: E402
+from postergenre.model.metrics import baseline_reports, multilabel_report  # noqa: E402
+from postergenre.model.predictor import head_logits  # noqa: E402
+from postergenre.sources.dataset import load_dataset  # noqa: E402
+import postergenre  # noqa: E402
 
 TOLERANCE = 0.005
 
@@ -61,7 +61,7 @@ def main() -> int:
     y = ds.targets(genres, args.split)
     texts = None
     if p.text_model is not None:
-        from postergenre.ocr import cache_text
+        from postergenre.model.ocr import cache_text
 
         cached = cache_text(ds, progress=False)
         rows = np.flatnonzero((ds.table["split"] == args.split).to_numpy())
@@ -100,8 +100,8 @@ def main() -> int:
     if args.record:
         if args.split != "test":
             raise SystemExit("--record stores test-split figures; run with --split test")
-        from postergenre.model_card import record_section
-        from postergenre.quantize import CALIBRATION_METHOD, CALIBRATION_POSTERS
+        from postergenre.model.card import record_section
+        from postergenre.model.quantize import CALIBRATION_METHOD, CALIBRATION_POSTERS
 
         delta, top = deltas[shipped]
         keys = ("macro_ap", "micro_ap", "macro_auc", "macro_f1", "micro_f1")

@@ -60,7 +60,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import postergenre
-    from postergenre.backbone import to_nchw
+    from postergenre.model.backbone import to_nchw
 
     predictor = postergenre.load(device=args.device)
     data = poster_files(args.posters, 64)
@@ -87,7 +87,7 @@ def main() -> None:
 
     text50 = None
     if predictor.text_model is not None and text_on:  # the OCR text channel (issue 13): its share of a prediction
-        from postergenre.ocr import read_text
+        from postergenre.model.ocr import read_text
 
         def with_text():
             predictor.use_text = True

@@ -44,7 +44,7 @@ NO_TORCH = textwrap.dedent('''
 ''')
 SERVING = textwrap.dedent('''
     import sys, postergenre
-    from postergenre.explain import explain
+    from postergenre.model.explain import explain
     files, n = sys.argv[1:-1], int(sys.argv[-1])
     p = postergenre.load(device="cpu")
     for i in range(n):
@@ -99,8 +99,8 @@ def wall(cmd: list[str], env: dict, runs: int = 3) -> float | None:
 
 def measure(precision: str, files: list[Path], args, no_torch_dir: Path) -> dict:
     import postergenre
-    from postergenre.backbone import to_nchw
-    from postergenre.explain import explain
+    from postergenre.model.backbone import to_nchw
+    from postergenre.model.explain import explain
 
     p = postergenre.load(device="cpu", precision=precision)
     fig: dict[str, float | None] = {}
@@ -130,7 +130,7 @@ def measure(precision: str, files: list[Path], args, no_torch_dir: Path) -> dict
     env = {**os.environ, "POSTERGENRE_PRECISION": precision, "POSTERGENRE_DEVICE": "cpu",
            "PYTHONPATH": os.pathsep.join([str(no_torch_dir), str(ROOT)])}
     poster = str(files[0])
-    fig["fresh_3_heatmaps_s"] = wall([sys.executable, "-c", "import sys, postergenre; from postergenre.explain import "
+    fig["fresh_3_heatmaps_s"] = wall([sys.executable, "-c", "import sys, postergenre; from postergenre.model.explain import "
                                       "explain; p = postergenre.load(); explain(p, sys.argv[1], text=p.predict("
                                       "sys.argv[1]).text, top_k=3)", poster], env)
     out = Path(tempfile.mkdtemp()) / "heat.png"

@@ -30,19 +30,19 @@ def main() -> None:
     ap.add_argument("--split", default="test")
     args = ap.parse_args()
 
-    from postergenre.backbone import BackboneConfig
-    from postergenre.calibration import Calibration, sigmoid
-    from postergenre.dataset import load_dataset
-    from postergenre.decision import DecisionRule, samples_f1
-    from postergenre.features import cache_features
-    from postergenre.metrics import best_f1_thresholds, expected_calibration_error, multilabel_report
+    from postergenre.model.backbone import BackboneConfig
+    from postergenre.model.calibration import Calibration, sigmoid
+    from postergenre.sources.dataset import load_dataset
+    from postergenre.model.decision import DecisionRule, samples_f1
+    from postergenre.model.features import cache_features
+    from postergenre.model.metrics import best_f1_thresholds, expected_calibration_error, multilabel_report
     from postergenre import settings
-    from postergenre.model import read_weights
-    from postergenre.poster_check import PosterCheck, fit_poster_check
-    from postergenre.trust import POSTER_CHECK_TRAIN_POSTERS, cached_logits, nonposter_features
+    from postergenre.model.predictor import read_weights
+    from postergenre.model.poster_check import PosterCheck, fit_poster_check
+    from postergenre.model.trust import POSTER_CHECK_TRAIN_POSTERS, cached_logits, nonposter_features
 
     import postergenre
-    from postergenre.ocr import cache_text
+    from postergenre.model.ocr import cache_text
 
     folder = Path(args.weights) if args.weights else settings.weights_dir()
     params, meta = read_weights(folder)

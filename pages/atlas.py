@@ -7,7 +7,7 @@ import streamlit as st
 from app_components import atlas as view
 from app_components.inputs import call_or_report
 from app_components.model_cache import get_predictor, load_current_atlas
-from postergenre.atlas import describe_genre, typical_posters
+from postergenre.look.atlas import describe_genre, typical_posters
 
 
 @st.cache_data(ttl=3600, show_spinner=False)

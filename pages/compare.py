@@ -13,8 +13,8 @@ from app_components.analysis import swatches_html
 from app_components.compare import compare_or_report, framed, heatmaps_or_report, reports_or_report
 from app_components.inputs import POSTER_TYPES, poster_key
 from app_components.model_cache import fetch_bytes, get_atlas, get_predictor
-from postergenre.compare import MAX_POSTERS, POSTER_COLOURS
-from postergenre.compare_report import measure_rows
+from postergenre.compare.posters import MAX_POSTERS, POSTER_COLOURS
+from postergenre.compare.report import measure_rows
 from postergenre.errors import PosterGenreError
 
 TILE_WIDTH = 170  # px: up to four posters in a row on a laptop, two per row on a phone

@@ -9,7 +9,7 @@ from app_components.inputs import PosterInput, call_or_report, poster_link, post
 from app_components.model_cache import (analyze_bytes, explain_bytes, get_atlas, get_predictor, heatmap_png,
                                         predict_bytes)
 from app_components.similar import draw_similar
-from postergenre.images import load_image
+from postergenre.sources.images import load_image
 
 HEATMAP_WIDTH = 170  # px: four tiles in a row on a laptop, two on a phone
 

@@ -9,8 +9,8 @@ Importing the package is cheap: heavy modules (torch, onnxruntime) load on first
 """
 from __future__ import annotations
 
-from .errors import PosterGenreError
-from .genres import TMDB_GENRES, TRAINED_GENRES
+from postergenre.errors import PosterGenreError
+from postergenre.genres import TMDB_GENRES, TRAINED_GENRES
 
 __all__ = ["load", "available_models", "Predictor", "Prediction", "GenreScore", "PosterGenreError",
            "TMDB_GENRES", "TRAINED_GENRES", "__version__"]
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):  # lazy: `import postergenre` must not pull in numpy-heavy modules for --help
     if name in ("load", "available_models", "Predictor", "Prediction", "GenreScore"):
-        from . import model
+        from postergenre.model import predictor as model
 
         return getattr(model, name)
     raise AttributeError(f"module 'postergenre' has no attribute {name!r}")

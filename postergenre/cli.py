@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-from .errors import PosterGenreError
+from postergenre.errors import PosterGenreError
 
 # (module under postergenre.commands, in --help order)
 COMMANDS = ("predict", "explain", "analyze", "train", "train_text", "calibrate", "finetune", "evaluate", "atlas", "dataset", "serve",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import UnknownGenreError
+from postergenre.errors import UnknownGenreError
 
 __all__ = ["Genre", "TMDB_GENRES", "TRAINED_GENRES", "genre_by_id", "genre_by_name", "normalise_genre", "parse_genres",
            "compare_genres"]

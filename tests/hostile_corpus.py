@@ -385,7 +385,7 @@ def measure(path: str) -> dict:
     """Decode one file with load_image in this process: outcome, CPU and wall seconds, peak RSS
     growth (MiB) over the baseline after imports. Meant for a fresh process per case."""
     from postergenre.errors import ImageLoadError
-    from postergenre.images import load_image
+    from postergenre.sources.images import load_image
 
     with open(path, "rb") as f:
         data = f.read()

@@ -19,7 +19,7 @@ from fixtures import ROOT, jpeg_bytes, make_poster
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from postergenre.api import APIConfig, create_app, get_predictor  # noqa: E402
 from postergenre.genres import TRAINED_GENRES  # noqa: E402
-from postergenre.model import GenreScore, Prediction  # noqa: E402
+from postergenre.model.predictor import GenreScore, Prediction  # noqa: E402
 
 POSTER = jpeg_bytes(make_poster(seed=3), quality=90)
 
@@ -276,7 +276,7 @@ def test_openapi_docs_list_every_endpoint():
 # --- packaging ------------------------------------------------------------------------------------
 
 def test_core_and_cli_never_import_fastapi():
-    code = ("import sys, postergenre, postergenre.model, postergenre.cli\n"
+    code = ("import sys, postergenre, postergenre.model.predictor, postergenre.cli\n"
             "postergenre.cli.build_parser()\n"
             "bad = [m for m in ('fastapi', 'starlette', 'uvicorn', 'streamlit') if m in sys.modules]\n"
             "assert not bad, bad")

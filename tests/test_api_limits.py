@@ -21,7 +21,7 @@ from fixtures import ROOT, jpeg_bytes, make_poster
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from postergenre.api import APIConfig, create_app, get_config, get_predictor  # noqa: E402
 from postergenre.genres import TRAINED_GENRES  # noqa: E402
-from postergenre.model import GenreScore, Prediction  # noqa: E402
+from postergenre.model.predictor import GenreScore, Prediction  # noqa: E402
 
 POSTER = jpeg_bytes(make_poster(seed=4), quality=90)
 

@@ -8,13 +8,13 @@ import pytest
 from PIL import Image
 
 from fixtures import make_poster
-from postergenre.atlas import (
+from postergenre.look.atlas import (
     Atlas, compare_analysis, compare_to_genre, load_atlas, percentile_in_genre, typical_posters,
 )
-from postergenre.atlas_build import AtlasConfig, build_atlas, model_fingerprint, summarize
 from postergenre.cli import main
-from postergenre.dataset import load_dataset
 from postergenre.errors import UnknownGenreError, WeightsError
+from postergenre.look.atlas_build import AtlasConfig, build_atlas, model_fingerprint, summarize
+from postergenre.sources.dataset import load_dataset
 
 # 14 posters: 6 dark Horror, 6 bright Comedy, 2 Drama (too few for the atlas); years across two decades
 ROWS = [(f"h{i}", "Horror|Thriller" if i % 2 else "Horror", 0.35, 1985 + i) for i in range(6)] + \
@@ -87,7 +87,7 @@ def test_dark_genre_is_darker_with_a_large_effect(built):
 
 def test_cache_makes_a_rebuild_skip_analysis(built, dataset_dir, monkeypatch):
     _, _, cache = built
-    import postergenre.atlas_build as ab
+    import postergenre.look.atlas_build as ab
 
     def boom(*a, **k):
         raise AssertionError("analysis should have come from the cache")
@@ -130,7 +130,7 @@ def palette_atlas(posters: dict[str, list[list[float]]]) -> dict:
 
 
 def lab_of(rgb) -> list[float]:
-    from postergenre.palette import rgb_to_lab
+    from postergenre.look.palette import rgb_to_lab
 
     return rgb_to_lab(np.array([rgb], dtype=np.uint8))[0].astype(float).tolist()
 
@@ -193,7 +193,7 @@ def test_percentile_and_phrases():
 
 
 def test_compare_analysis_orders_by_how_unusual(built, dataset_dir):
-    from postergenre.analysis import analyze_poster
+    from postergenre.look.analysis import analyze_poster
 
     atlas, _, _ = built
     comps = compare_analysis(atlas, "Comedy", analyze_poster(dataset_dir / "images" / "h0.jpg"))

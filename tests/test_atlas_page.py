@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fixtures import ROOT
-from postergenre.analysis import MEASURES
-from postergenre.atlas_build import AtlasConfig, summarize
+from postergenre.look.analysis import MEASURES
+from postergenre.look.atlas_build import AtlasConfig, summarize
 
 PAGE = str(ROOT / "pages" / "atlas.py")
 GENRES = ["Comedy", "Horror", "Romance"]
@@ -89,8 +89,8 @@ def _analysis_view_script():
     import streamlit as st
 
     from app_components.analysis import draw_measures, draw_palette
-    from postergenre.analysis import analyze_poster
-    from postergenre.atlas import load_atlas
+    from postergenre.look.analysis import analyze_poster
+    from postergenre.look.atlas import load_atlas
 
     img = np.zeros((268, 182, 3), np.uint8)
     img[:, 91:] = (200, 30, 30)

@@ -44,7 +44,7 @@ def local_out(catalog_dir, tmp_path_factory, predictor) -> Path:
 
     out = tmp_path_factory.mktemp("tagged") / "out.parquet"
     with pytest.MonkeyPatch.context() as mp:  # text=False: no OCR at all, neither coverage nor text channel
-        mp.setattr("postergenre.ocr.read_text", lambda *a, **k: pytest.fail("OCR ran with text=False"))
+        mp.setattr("postergenre.model.ocr.read_text", lambda *a, **k: pytest.fail("OCR ran with text=False"))
         report = tag(catalog_dir, out, TagConfig(progress=False), WorkerConfig(analyze=True, text=False, embeddings=True))
     assert (report.tagged, report.errors) == (N_POSTERS + 1, 1)
     return out
@@ -120,9 +120,9 @@ def test_resume_after_interruption(catalog_dir, tmp_path):
 
 
 def test_atlas_from_parquet_equals_atlas_from_folder(local_out, catalog_dir, predictor, tmp_path):
-    from postergenre.atlas_build import AtlasConfig, build_atlas
+    from postergenre.look.atlas_build import AtlasConfig, build_atlas
     from postergenre.catalog.atlas import atlas_from_parquet
-    from postergenre.dataset import load_dataset
+    from postergenre.sources.dataset import load_dataset
 
     cfg = AtlasConfig(split=None, per_genre=None, text=False, min_genre=3)
     from_parquet = atlas_from_parquet(local_out, cfg)

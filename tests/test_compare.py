@@ -1,4 +1,4 @@
-"""Comparing posters: the core tables/exports (postergenre.compare, compare_report) and the Compare page."""
+"""Comparing posters: the core tables/exports (postergenre.compare.posters, compare_report) and the Compare page."""
 from __future__ import annotations
 
 import json
@@ -18,7 +18,7 @@ POSTERS = [jpeg_bytes(make_poster(seed=s), quality=90) for s in (11, 12, 13)]
 
 @pytest.fixture(scope="module")
 def atlas():
-    from postergenre.atlas import load_atlas
+    from postergenre.look.atlas import load_atlas
     from postergenre.errors import WeightsError
 
     try:
@@ -29,7 +29,7 @@ def atlas():
 
 @pytest.fixture(scope="module")
 def comparison(predictor, atlas):
-    from postergenre.compare import compare_posters
+    from postergenre.compare.posters import compare_posters
 
     steps = []
     result = compare_posters(predictor, POSTERS, ["Teaser", "Teaser", "<b>Final</b>"], atlas=atlas,
@@ -50,7 +50,7 @@ def test_probabilities_match_the_model_per_poster(comparison, predictor):
 
 
 def test_measures_sit_in_the_genre_range(comparison, atlas):
-    from postergenre.atlas import compare_to_genre
+    from postergenre.look.atlas import compare_to_genre
 
     table = comparison.measures("horror")
     assert {"Horror 25%", "Horror 75%"} <= set(table.columns)
@@ -81,7 +81,7 @@ def test_csv_holds_every_number(comparison, predictor):
 
 
 def test_html_report_is_self_contained_and_escaped(comparison):
-    from postergenre.compare_report import to_html_report
+    from postergenre.compare.report import to_html_report
 
     heatmaps = [p.image for p in comparison.posters]  # any images will do for the layout
     page = to_html_report(comparison, genre="Drama", heatmaps=heatmaps, heatmap_genre="Drama")
@@ -93,7 +93,7 @@ def test_html_report_is_self_contained_and_escaped(comparison):
 
 
 def test_html_report_chart_names_every_genre_with_room_for_it(comparison):
-    from postergenre.compare_report import to_html_report
+    from postergenre.compare.report import to_html_report
 
     page = to_html_report(comparison, genre="Drama")
     data, layout = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{", page, re.S).groups()
@@ -105,14 +105,14 @@ def test_html_report_chart_names_every_genre_with_room_for_it(comparison):
 
 
 def test_png_report_draws_every_poster(comparison):
-    from postergenre.compare_report import to_png_report
+    from postergenre.compare.report import to_png_report
 
     sheet = Image.open(io.BytesIO(to_png_report(comparison)))
     assert sheet.format == "PNG" and sheet.width > 3 * 250 and sheet.height > 400
 
 
 def test_wrong_poster_counts_and_bad_images_are_clear_errors(predictor):
-    from postergenre.compare import compare_posters
+    from postergenre.compare.posters import compare_posters
 
     with pytest.raises(PosterGenreError, match="2 to 4"):
         compare_posters(predictor, POSTERS[:1])
@@ -195,7 +195,7 @@ def test_compare_page_names_and_duplicates(page_env):
 def test_compare_page_resets_its_genre_pickers_for_new_posters(page_env, predictor):
     from streamlit.testing.v1 import AppTest
 
-    from postergenre.compare import compare_posters
+    from postergenre.compare.posters import compare_posters
 
     top = compare_posters(predictor, [POSTERS[2], POSTERS[1]], ["c", "b"]).default_genre()
     at = AppTest.from_file(PAGE, default_timeout=300).run()

@@ -8,10 +8,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from fixtures import jpeg_bytes, make_poster
-from postergenre import composition as C
-from postergenre.analysis import MEASURES, analyze_poster
 from postergenre.errors import ImageLoadError
-from postergenre.palette import rgb_to_lab
+from postergenre.look import composition as C
+from postergenre.look.analysis import MEASURES, analyze_poster
+from postergenre.look.palette import rgb_to_lab
 
 
 def solid(rgb, h=256, w=174) -> np.ndarray:

@@ -5,7 +5,7 @@ from PIL import Image
 
 from postergenre.cli import main
 from postergenre.errors import UnknownGenreError
-from postergenre.explain import explain, overlay
+from postergenre.model.explain import explain, overlay
 
 from fixtures import make_poster
 
@@ -83,15 +83,15 @@ def test_explain_cli(sample_poster_path, tmp_path, capsys, predictor, monkeypatc
 
 def test_explain_cli_reads_text_only_with_text_flag(sample_poster_path, tmp_path, capsys, monkeypatch, predictor):
     """The heatmaps need no OCR: the poster's text is read only with --text (issue 13's cost)."""
-    import postergenre.ocr as ocr
+    import postergenre.model.ocr as ocr
 
     calls = []
     fake = lambda image, cfg=None: calls.append(1) or ["A FRIGHTENING FILM"]  # noqa: E731
     monkeypatch.setattr(ocr, "read_text", fake)
-    import postergenre.model
+    import postergenre.model.predictor
 
-    if hasattr(postergenre.model, "read_text"):  # imported at the model module's top
-        monkeypatch.setattr(postergenre.model, "read_text", fake)
+    if hasattr(postergenre.model.predictor, "read_text"):  # imported at the model module's top
+        monkeypatch.setattr(postergenre.model.predictor, "read_text", fake)
     out = tmp_path / "heat.png"
     assert main(["explain", str(sample_poster_path), "--genre", "Horror", "--out", str(out)]) == 0
     printed = capsys.readouterr().out

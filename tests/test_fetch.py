@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
-from postergenre import fetch
 from postergenre.errors import FetchError, ImageLoadError
-from postergenre.fetch import address_problem, check_url, fetch_image, fetch_url
+from postergenre.sources import fetch
+from postergenre.sources.fetch import address_problem, check_url, fetch_image, fetch_url
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from postergenre.backbone import BackboneConfig, build_backbone
 from postergenre.cli import main
-from postergenre.dataset import load_dataset
 from postergenre.errors import PosterGenreError
-from postergenre.features import cache_features
-from postergenre.finetune import FinetuneConfig, activation_order, cache_activations, prefix_dim, tail_module
-from postergenre.finetune_run import run_finetune
-from postergenre.train import TrainConfig
+from postergenre.model.backbone import BackboneConfig, build_backbone
+from postergenre.model.features import cache_features
+from postergenre.model.finetune import FinetuneConfig, activation_order, cache_activations, prefix_dim, tail_module
+from postergenre.model.finetune_run import run_finetune
+from postergenre.model.train import TrainConfig
+from postergenre.sources.dataset import load_dataset
 
 SMALL = BackboneConfig(input_size=(64, 96))
 COLOURS = {"Horror": (150, 10, 10), "Comedy": (240, 210, 40)}
@@ -102,7 +102,7 @@ def test_cli_help_lists_the_command(capsys):
 
 
 def test_model_card_shows_the_experiment_and_its_decision(tiny, tmp_path):
-    from postergenre.model_card import record_finetune, render_model_card
+    from postergenre.model.card import record_finetune, render_model_card
 
     meta = json.loads((Path(__file__).resolve().parent.parent / "weights" / "metadata.json").read_text())
     assert "Backbone fine-tuning" not in render_model_card({**meta, "backbone_finetune": None})

@@ -4,9 +4,9 @@ import copy
 import numpy as np
 import pytest
 
-from postergenre.backbone import to_nchw
-from postergenre.explain import NumpyExplainer, TorchExplainer
-from postergenre.gradcam_numpy import gradcam_maps, head_feature_gradients, scale_cams
+from postergenre.model.backbone import to_nchw
+from postergenre.model.explain import NumpyExplainer, TorchExplainer
+from postergenre.model.gradcam_numpy import gradcam_maps, head_feature_gradients, scale_cams
 
 GENRES = ["Horror", "Comedy", "Drama", "Action", "Documentary", "Romance"]
 

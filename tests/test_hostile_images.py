@@ -14,7 +14,7 @@ import pytest
 
 import hostile_corpus as corpus
 from postergenre.errors import ImageLoadError
-from postergenre.images import MAX_JPEG_SCANS, _count_jpeg_scans, load_image
+from postergenre.sources.images import MAX_JPEG_SCANS, _count_jpeg_scans, load_image
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from postergenre.errors import ImageLoadError
-from postergenre.images import SUPPORTED_FORMATS, image_info, load_image
+from postergenre.sources.images import SUPPORTED_FORMATS, image_info, load_image
 
 RED, WHITE = (220, 20, 30), (255, 255, 255)
 

@@ -59,14 +59,14 @@ def test_the_cpu_default_is_the_weights_measured_choice(int8, tmp_path, monkeypa
 def test_int8_agrees_with_fp32_on_real_posters(int8, predictor, real_posters):
     """The shipped model's predictions (image + the posters' text, calibrated) on both backbones: the
     text comes from the OCR cache, as in `postergenre evaluate`, so both read the same words."""
-    from postergenre.dataset import load_dataset
+    from postergenre.sources.dataset import load_dataset
 
     ds = load_dataset(real_posters)
     test = ds.subset("test").sample(n=200, random_state=0)
     paths = [real_posters / f for f in test["file"]]
     texts = None
     if predictor.text_model is not None:
-        from postergenre.ocr import cache_text
+        from postergenre.model.ocr import cache_text
 
         cached = cache_text(ds, progress=False)
         texts = [[cached[i]] if cached[i].strip() else [] for i in test.index]

@@ -100,3 +100,73 @@ def test_no_import_cycle_between_modules():
     for m in sorted(graph):
         if m not in state:
             walk(m, [m])
+
+
+# folder -> the folders its modules may import (README "Project layout"); "" = the top-level modules
+# (errors, genres, settings), which import only each other.
+ALLOWED = {
+    "": {""},
+    "sources": {"", "sources"},
+    "model": {"", "sources", "model"},
+    "look": {"", "sources", "model", "look"},
+    "compare": {"", "sources", "model", "look", "compare"},
+    "catalog": {"", "sources", "model", "look", "catalog"},
+    "api": {"", "sources", "model", "look", "compare", "catalog", "api"},
+    "commands": {"", "sources", "model", "look", "compare", "catalog", "api", "commands"},
+}
+TOP_LEVEL_ALLOWED = {"postergenre.cli": {"", "commands"},   # the CLI dispatches to commands/
+                     "postergenre": {"", "model"}}          # the package facade: postergenre.load() and friends
+
+
+def _folder(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and (PKG / parts[1]).is_dir() else ""
+
+
+def _imported_modules(path: Path, module: str, known: set[str]) -> set[str]:
+    """Every module of ours that ``module`` imports anywhere (functions included)."""
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(up + ([node.module] if node.module else []))
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+        found.update(t for t in targets if t == "postergenre" or t.startswith("postergenre."))
+    return found
+
+
+def test_folders_import_only_what_readme_allows():
+    modules = _modules()
+    assert {"postergenre.model.predictor", "postergenre.sources.images", "postergenre.look.atlas"} <= set(modules)
+    assert set(ALLOWED) - {""} == {p.name for p in PKG.iterdir() if (p / "__init__.py").is_file()}
+    wrong = {}
+    for module, path in modules.items():
+        folder = _folder(module)
+        allowed = TOP_LEVEL_ALLOWED.get(module, ALLOWED[folder])
+        extra = {_folder(t) for t in _imported_modules(path, module, set(modules)) if t != "postergenre"} - allowed
+        if extra:
+            wrong[module] = sorted(extra)
+    assert not wrong, f"modules importing folders README does not allow them: {wrong}"
+
+
+def test_every_folder_says_what_lives_there_and_what_it_may_import():
+    for init in sorted(PKG.glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+        assert doc and "May import" in doc, f"{init.relative_to(ROOT)}: docstring lacks what lives there / 'May import ...'"
+
+
+def test_readme_layout_section_names_every_folder_and_module():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Project layout"):]
+    section = section[: section.find("\n## ", 5)] if "\n## " in section[5:] else section
+    missing = [str(p.relative_to(PKG)) for p in sorted(PKG.glob("*/*.py"))
+               if p.name != "__init__.py" and p.parent.name in ("sources", "model", "look", "compare")
+               and f"`{p.name}`" not in section and f"`{p.stem}." not in section]
+    missing += [f"{folder}/" for folder in ALLOWED if folder and f"`{folder}/`" not in section]
+    assert not missing, f"README's 'Project layout' section does not name: {missing}"

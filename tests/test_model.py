@@ -8,8 +8,8 @@ from PIL import Image
 import postergenre
 from postergenre.errors import ImageLoadError, UnknownGenreError, WeightsError
 from postergenre.genres import TRAINED_GENRES
-from postergenre.model import head_logits
-from postergenre.weights import read_weights
+from postergenre.model.predictor import head_logits
+from postergenre.model.weights import read_weights
 
 from fixtures import make_poster
 
@@ -43,7 +43,7 @@ def test_predict_ranks_every_genre(predictor, sample_poster_path):
 
 
 def test_summary_line():
-    from postergenre.model import GenreScore, Prediction
+    from postergenre.model.predictor import GenreScore, Prediction
 
     p = Prediction([GenreScore("Horror", 0.8, 0.4, True), GenreScore("Thriller", 0.5, 0.3, True),
                     GenreScore("Comedy", 0.2, 0.3, False)])
@@ -109,7 +109,7 @@ def test_torch_and_onnx_runtimes_agree(fp32_predictor, sample_poster_path):
     # the differentiable twin gives the same logits as the NumPy head
     import torch
 
-    from postergenre.explain import TorchExplainer
+    from postergenre.model.explain import TorchExplainer
 
     arr = predictor.preprocess(sample_poster_path)
     x = torch.from_numpy(arr.transpose(2, 0, 1)[None].astype(np.float32))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fixtures import make_poster
-from postergenre.palette import PaletteConfig, colour_name, extract_palette, lab_to_rgb, rgb_to_lab
+from postergenre.look.palette import PaletteConfig, colour_name, extract_palette, lab_to_rgb, rgb_to_lab
 
 
 def solid(rgb, h=120, w=80) -> np.ndarray:

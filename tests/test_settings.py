@@ -4,8 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from postergenre import settings
-
-
 def test_paths_follow_the_environment(monkeypatch, tmp_path):
     for name in (settings.WEIGHTS_ENV, settings.ATLAS_ENV, settings.CACHE_ENV, "XDG_CACHE_HOME"):
         monkeypatch.delenv(name, raising=False)

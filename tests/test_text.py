@@ -29,7 +29,7 @@ def _poster_with_words(words: list[str], seed: int = 0) -> Image.Image:
 
 def test_read_text_recovers_rendered_words():
     pytest.importorskip("rapidocr")
-    from postergenre.ocr import read_text
+    from postergenre.model.ocr import read_text
 
     lines = read_text(_poster_with_words(["ZOMBIE", "NIGHT"]))
     got = " ".join(lines).upper()
@@ -47,8 +47,8 @@ def _tiny_dataset(root: Path, n: int = 3) -> Path:
 
 
 def test_text_cache_resumes_and_seeds(tmp_path, monkeypatch):
-    import postergenre.ocr as ocr
-    from postergenre.dataset import load_dataset
+    import postergenre.model.ocr as ocr
+    from postergenre.sources.dataset import load_dataset
 
     ds = load_dataset(_tiny_dataset(tmp_path / "data"))
     calls = []
@@ -80,7 +80,7 @@ def _corpus(n: int = 60, seed: int = 0):
 
 
 def test_text_model_learns_tiny_corpus_and_round_trips(tmp_path):
-    from postergenre.text_model import TextConfig, TextModel, fit_text_model
+    from postergenre.model.text_model import TextConfig, TextModel, fit_text_model
 
     texts, y = _corpus()
     model = fit_text_model(texts, y, GENRES, TextConfig(C=10.0), progress=False)
@@ -94,7 +94,7 @@ def test_text_model_learns_tiny_corpus_and_round_trips(tmp_path):
 
 
 def test_fusion_uses_text_and_falls_back_to_image_without_it():
-    from postergenre.text_model import fit_fusion, fit_text_model
+    from postergenre.model.text_model import fit_fusion, fit_text_model
 
     texts, y = _corpus(200, seed=1)
     model = fit_text_model(texts, y, GENRES, progress=False)
@@ -113,7 +113,7 @@ def test_fusion_uses_text_and_falls_back_to_image_without_it():
 
 
 def test_prediction_carries_text_fields():
-    from postergenre.model import GenreScore, Prediction
+    from postergenre.model.predictor import GenreScore, Prediction
 
     p = Prediction([GenreScore("Horror", 0.8, 0.5, True)], "x.jpg", ["NIGHT OF THE", "ZOMBIES"],
                    {"Horror": [("zombies", 0.9)]})
@@ -144,9 +144,9 @@ def test_fused_beats_image_only_on_real_posters(real_posters, predictor):
         pytest.skip("these weights have no text channel (weights/text.npz)")
     from sklearn.metrics import average_precision_score
 
-    from postergenre.dataset import load_dataset
-    from postergenre.ocr import cache_text
-    from postergenre.train_text import image_logits_for_rows
+    from postergenre.sources.dataset import load_dataset
+    from postergenre.model.ocr import cache_text
+    from postergenre.model.train_text import image_logits_for_rows
 
     ds = load_dataset(real_posters)
     rows = np.flatnonzero(ds.table["split"].to_numpy() == "test")[:200]

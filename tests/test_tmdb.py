@@ -9,9 +9,9 @@ import pytest
 
 from fake_tmdb import API_KEY, INTERNAL, TOKEN, FakeTMDB, fake, fake_server  # noqa: F401 (fixtures)
 from postergenre.errors import TMDBAuthError, TMDBError, TMDBNotFoundError, TMDBRateLimitError
-from postergenre.images import load_image
 from postergenre.genres import compare_genres
-from postergenre.tmdb import RateLimiter, TMDBClient
+from postergenre.sources.images import load_image
+from postergenre.sources.tmdb import RateLimiter, TMDBClient
 
 
 def client_for(fake: FakeTMDB, **kw) -> TMDBClient:

@@ -6,11 +6,11 @@ import collections
 import pytest
 
 from fake_tmdb import TOKEN, fake, fake_server  # noqa: F401 (fixtures)
-from postergenre.dataset import load_dataset
 from postergenre.errors import DatasetError, TMDBError
-from postergenre.tmdb import TMDBClient
-from postergenre.tmdb_dataset import STATE_FILE, TMDBDatasetConfig, build_tmdb_dataset, split_for
-from postergenre.tmdb_http import RateLimiter
+from postergenre.sources.dataset import load_dataset
+from postergenre.sources.tmdb import TMDBClient
+from postergenre.sources.tmdb_dataset import STATE_FILE, TMDBDatasetConfig, build_tmdb_dataset, split_for
+from postergenre.sources.tmdb_http import RateLimiter
 
 GENRES = ("Action", "Drama", "Comedy", "Horror")
 PER_GENRE = 3

@@ -11,8 +11,8 @@ from PIL import Image, ImageDraw
 
 import postergenre
 from postergenre.cli import main
-from postergenre.dataset import load_dataset
 from postergenre.errors import DatasetError
+from postergenre.sources.dataset import load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 # three colour-coded "genres": the model must learn the colour -> genre rule from the train split
@@ -135,8 +135,8 @@ def test_console_script_help_is_fast_and_lists_commands():
 
 
 def test_feature_cache_resumes_after_an_interruption(toy_dataset, tmp_path):
-    from postergenre.backbone import BackboneConfig
-    from postergenre.features import cache_features
+    from postergenre.model.backbone import BackboneConfig
+    from postergenre.model.features import cache_features
 
     ds = load_dataset(toy_dataset)
     cfg = BackboneConfig()

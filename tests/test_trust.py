@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from postergenre.calibration import Calibration, GenreCalibrator, fit_calibration, fit_calibrator, log_loss, sigmoid
-from postergenre.decision import DecisionRule, confidence_word, fit_decision_rule, headline
-from postergenre.metrics import expected_calibration_error, reliability_table
-from postergenre.poster_check import PosterCheck, _tail, fit_poster_check
+from postergenre.model.calibration import Calibration, GenreCalibrator, fit_calibration, fit_calibrator, log_loss, sigmoid
+from postergenre.model.decision import DecisionRule, confidence_word, fit_decision_rule, headline
+from postergenre.model.metrics import expected_calibration_error, reliability_table
+from postergenre.model.poster_check import PosterCheck, _tail, fit_poster_check
 
 
 def test_calibrator_maps_match_hand_computed_values():

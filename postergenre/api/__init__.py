@@ -17,11 +17,13 @@ Modules: ``config`` (APIConfig), ``errors`` (error types and handlers), ``middle
 ``inputs`` (reading and decoding the poster), ``routes`` (endpoints), ``app`` (create_app),
 ``server`` (uvicorn with connection limits). Only ``postergenre serve`` and the tests import this
 package; the rest of postergenre never imports FastAPI.
+
+May import anything of the package but commands/; the only folder that imports fastapi.
 """
-from .app import create_app
-from .config import APIConfig
-from .dependencies import get_atlas, get_config, get_predictor, get_state
-from .errors import InvalidRequest, PayloadTooLarge, RequestTimeout
+from postergenre.api.app import create_app
+from postergenre.api.config import APIConfig
+from postergenre.api.dependencies import get_atlas, get_config, get_predictor, get_state
+from postergenre.api.errors import InvalidRequest, PayloadTooLarge, RequestTimeout
 
 __all__ = ["APIConfig", "create_app", "get_atlas", "get_config", "get_predictor", "get_state", "InvalidRequest",
            "PayloadTooLarge", "RequestTimeout"]

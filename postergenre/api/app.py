@@ -8,14 +8,14 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 
-from .. import settings
-from ..errors import WeightsError
-from .config import APIConfig
-from .dependencies import ModelState
-from .docs import install_docs
-from .errors import install_error_handlers
-from .middleware import BodySizeLimit
-from .routes import router, service
+from postergenre import settings
+from postergenre.api.config import APIConfig
+from postergenre.api.dependencies import ModelState
+from postergenre.api.docs import install_docs
+from postergenre.api.errors import install_error_handlers
+from postergenre.api.middleware import BodySizeLimit
+from postergenre.api.routes import router, service
+from postergenre.errors import WeightsError
 
 __all__ = ["create_app"]
 
@@ -48,7 +48,7 @@ def create_app(weights: str | Path | None = None, config: APIConfig | None = Non
     install_docs(app)   # /docs and /redoc from package assets (offline), GET / -> /docs
     index = settings.env(settings.INDEX_ENV)
     if index:  # a similar-poster index: POST /v1/similar
-        from .similar import add_similar  # LanceDB only when an index is configured
+        from postergenre.api.similar import add_similar  # LanceDB only when an index is configured
 
         add_similar(app, index)
     return app
@@ -65,6 +65,5 @@ def _warm_up(state: ModelState) -> None:
 
 
 def _version() -> str:
-    from .. import __version__
-
+    from postergenre import __version__
     return __version__

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import settings
-
+from postergenre import settings
 __all__ = ["APIConfig", "MiB"]
 
 MiB = 2**20

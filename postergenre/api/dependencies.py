@@ -8,10 +8,10 @@ from pathlib import Path
 
 from fastapi import Depends, Request
 
-from ..atlas import Atlas
-from ..errors import WeightsError
-from ..model import Predictor
-from .config import APIConfig
+from postergenre.api.config import APIConfig
+from postergenre.errors import WeightsError
+from postergenre.look.atlas import Atlas
+from postergenre.model.predictor import Predictor
 
 __all__ = ["ModelState", "get_state", "get_config", "get_predictor", "get_atlas"]
 
@@ -41,7 +41,7 @@ class ModelState:
 
     def load_atlas(self) -> Atlas | None:
         """The Genre Atlas next to the weights, or None when it was not built."""
-        from ..atlas import load_atlas
+        from postergenre.look.atlas import load_atlas
 
         try:
             return load_atlas(Path(self.weights) / "atlas.json" if self.weights else None)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import FetchError, ImageLoadError, PosterGenreError, UnknownGenreError, WeightsError
+from postergenre.errors import FetchError, ImageLoadError, PosterGenreError, UnknownGenreError, WeightsError
 
 __all__ = ["InvalidRequest", "PayloadTooLarge", "RequestTimeout", "ErrorBody", "error_response",
            "install_error_handlers"]

@@ -8,8 +8,8 @@ import time
 from concurrent.futures import Executor
 from typing import Any, Callable
 
-from .config import APIConfig
-from .errors import RequestTimeout
+from postergenre.api.config import APIConfig
+from postergenre.api.errors import RequestTimeout
 
 __all__ = ["Deadline", "run_gated", "timeout_message"]
 

@@ -10,10 +10,10 @@ from pydantic import BaseModel
 from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..model import Predictor
-from .config import APIConfig
-from .errors import ErrorBody, InvalidRequest, RequestTimeout
-from .gate import Deadline, run_gated, timeout_message
+from postergenre.api.config import APIConfig
+from postergenre.api.errors import ErrorBody, InvalidRequest, RequestTimeout
+from postergenre.api.gate import Deadline, run_gated, timeout_message
+from postergenre.model.predictor import Predictor
 
 __all__ = ["POSTER_BODY", "ERRORS", "read_poster", "on_poster", "decode_for_model", "decode_for_explain"]
 
@@ -79,7 +79,7 @@ async def _read_poster(request: Request, config: APIConfig) -> tuple[bytes, str 
 
 
 def _fetch(url: str, cfg: APIConfig) -> bytes:
-    from ..fetch import fetch_url
+    from postergenre.sources.fetch import fetch_url
 
     return fetch_url(url, max_bytes=cfg.max_upload_bytes, timeout=cfg.fetch_timeout_s,
                      allow_private=cfg.allow_private_urls)
@@ -87,8 +87,8 @@ def _fetch(url: str, cfg: APIConfig) -> bytes:
 
 def decode_for_model(data: bytes, cfg: APIConfig, predictor: Predictor) -> Image.Image:
     """The poster decoded for prediction: large JPEGs straight at a reduced scale (``Image.draft``)."""
-    from ..images import load_image
-    from ..model import DRAFT_FACTOR
+    from postergenre.sources.images import load_image
+    from postergenre.model.predictor import DRAFT_FACTOR
 
     size = getattr(getattr(predictor, "cfg", None), "input_size", None)
     draft = (size[0] * DRAFT_FACTOR, size[1] * DRAFT_FACTOR) if size else None
@@ -99,7 +99,7 @@ def decode_for_explain(data: bytes, cfg: APIConfig) -> Image.Image:
     """The poster decoded and shrunk to at most ``explain_max_side`` px (the Grad-CAM overlay's size)."""
     from PIL import Image
 
-    from ..images import load_image
+    from postergenre.sources.images import load_image
 
     side = cfg.explain_max_side
     image = load_image(data, max_bytes=cfg.max_upload_bytes, draft=(side // 2, side // 2))

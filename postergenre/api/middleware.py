@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .config import MiB
-from .errors import PayloadTooLarge, error_response
+from postergenre.api.config import MiB
+from postergenre.api.errors import PayloadTooLarge, error_response
 
 __all__ = ["BodySizeLimit"]
 

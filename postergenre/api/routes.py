@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from ..atlas import Atlas
-from ..errors import WeightsError
-from ..model import Predictor
-from .config import APIConfig
-from .dependencies import ModelState, get_atlas, get_config, get_predictor, get_state
-from .errors import ErrorBody
-from .gate import Deadline
-from .inputs import ERRORS, POSTER_BODY, decode_for_explain, decode_for_model, on_poster
+from postergenre.api.config import APIConfig
+from postergenre.api.dependencies import ModelState, get_atlas, get_config, get_predictor, get_state
+from postergenre.api.errors import ErrorBody
+from postergenre.api.gate import Deadline
+from postergenre.api.inputs import ERRORS, POSTER_BODY, decode_for_explain, decode_for_model, on_poster
+from postergenre.errors import WeightsError
+from postergenre.look.atlas import Atlas
+from postergenre.model.predictor import Predictor
 
 __all__ = ["router", "service", "PredictionOut"]
 
@@ -56,7 +56,7 @@ def healthz(predictor: Predictor = Depends(get_predictor), atlas: Atlas | None =
 @router.get("/genres", tags=["model"], responses=ERRORS)
 def genres(predictor: Predictor = Depends(get_predictor)) -> dict:
     """The genres the model predicts, in model order, with their decision thresholds and TMDB ids."""
-    from ..genres import genre_by_name
+    from postergenre.genres import genre_by_name
 
     return {"model": predictor.name, "genres": [
         {"genre": g, "threshold": round(float(t), 6), "tmdb_id": genre_by_name(g).id}
@@ -79,9 +79,9 @@ async def analyze(request: Request, genre: str | None = Query(None, description=
                   "in this genre's range (Genre Atlas), e.g. Horror"), config: APIConfig = Depends(get_config),
                   atlas: Atlas | None = Depends(get_atlas), state: ModelState = Depends(get_state)) -> dict:
     """Palette (dominant colours) and composition measures; with ``genre``, how they compare with it."""
-    from ..analysis import analyze_poster
-    from ..atlas import compare_analysis
-    from ..images import load_image
+    from postergenre.look.analysis import analyze_poster
+    from postergenre.look.atlas import compare_analysis
+    from postergenre.sources.images import load_image
 
     deadline = Deadline(config)
     if genre is not None:
@@ -119,7 +119,7 @@ async def explain(request: Request, predictor: Predictor = Depends(get_predictor
 
 def _explain_png(predictor: Predictor, image: Any, genre: str | None, alpha: float) -> tuple[Any, bytes]:
     """(the Heatmap, the poster with it blended on top as PNG); ``genre`` None = the most probable one."""
-    from ..explain import explain
+    from postergenre.model.explain import explain
 
     heatmap = explain(predictor, image, genres=[genre] if genre else None, top_k=1)[0]
     buf = io.BytesIO()

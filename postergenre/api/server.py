@@ -17,8 +17,7 @@ import os
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .. import settings
-
+from postergenre import settings
 __all__ = ["LimitedH11Protocol", "limit_malloc_arenas", "DEFAULT_HEADER_TIMEOUT_S"]
 
 DEFAULT_HEADER_TIMEOUT_S = 10.0

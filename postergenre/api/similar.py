@@ -7,11 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
-from ..model import Predictor
-from .config import APIConfig
-from .dependencies import ModelState, get_config, get_predictor, get_state
-from .gate import Deadline
-from .inputs import ERRORS, POSTER_BODY, decode_for_model, on_poster
+from postergenre.api.config import APIConfig
+from postergenre.api.dependencies import ModelState, get_config, get_predictor, get_state
+from postergenre.api.gate import Deadline
+from postergenre.api.inputs import ERRORS, POSTER_BODY, decode_for_model, on_poster
+from postergenre.model.predictor import Predictor
 
 __all__ = ["add_similar"]
 
@@ -25,7 +25,7 @@ def add_similar(app: FastAPI, index_path: str) -> None:
     def index(predictor: Predictor) -> Any:
         with lock:
             if "index" not in opened:
-                from ..catalog.index import PosterIndex
+                from postergenre.catalog.index import PosterIndex
 
                 opened["index"] = PosterIndex(index_path, predictor=predictor)
         return opened["index"]

@@ -9,12 +9,14 @@ and index it for similar-poster search (LanceDB).
     catalog.similar("poster.jpg", "index/", k=10)                # [SimilarPoster(path, distance, genres...)]
 
 Heavy dependencies (ray, lancedb, pyarrow) are imported inside the functions that use them.
+
+May import the top level, sources/, model/ and look/; never compare/, api/, commands/.
 """
 from __future__ import annotations
 
-from .sources import CatalogSource, resolve_source
-from .tag import TagConfig, TagReport, done_paths, read_output, tag
-from .worker import TagWorker, WorkerConfig
+from postergenre.catalog.sources import CatalogSource, resolve_source
+from postergenre.catalog.tag import TagConfig, TagReport, done_paths, read_output, tag
+from postergenre.catalog.worker import TagWorker, WorkerConfig
 
 __all__ = ["CatalogSource", "resolve_source", "TagConfig", "TagReport", "TagWorker", "WorkerConfig", "tag",
            "done_paths", "read_output", "atlas_from_parquet", "build_index", "PosterIndex", "SimilarPoster"]

@@ -1,6 +1,6 @@
 """The Genre Atlas of a tagged catalog: ``atlas_from_parquet(out)`` reduces the per-poster measures of a
 ``tag --analyze`` output into the same ``atlas.json`` dict that ``postergenre atlas --data DIR`` builds
-(both call ``postergenre.atlas_build.summarize``), so a catalog's atlas is a Ray map plus a small reduce.
+(both call ``postergenre.look.atlas_build.summarize``), so a catalog's atlas is a Ray map plus a small reduce.
 
 A poster's genres are its labels when the source had them (a dataset folder or a manifest with a
 ``genres`` column), else the model's predicted genres (``genres="predicted"`` forces that).
@@ -12,9 +12,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ..atlas_build import AtlasConfig, summarize, write_atlas
-from ..errors import DatasetError
-from .rows import prob_column
+from postergenre.catalog.rows import prob_column
+from postergenre.errors import DatasetError
+from postergenre.look.atlas_build import AtlasConfig, summarize, write_atlas
 
 __all__ = ["atlas_from_parquet"]
 
@@ -27,8 +27,8 @@ def atlas_from_parquet(out: str | Path, cfg: AtlasConfig = AtlasConfig(split=Non
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from ..analysis import MEASURES
-    from .tag import _part_files, read_output
+    from postergenre.look.analysis import MEASURES
+    from postergenre.catalog.tag import _part_files, read_output
 
     t0 = time.perf_counter()
     parts = _part_files(Path(out))

@@ -33,7 +33,7 @@ def embed_features(feats: np.ndarray, params: dict[str, np.ndarray], kind: str =
             out = np.concatenate([np.maximum(z @ params["w1"][k] + params["b1"][k], 0.0)
                                   for k in range(len(params["w1"]))], axis=1)
         elif kind == "logits":
-            from ..model import head_logits
+            from postergenre.model.predictor import head_logits
 
             out = head_logits(params, feats.reshape(n * v, d))
         else:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError, PosterGenreError
+from postergenre.errors import DatasetError, PosterGenreError
 
 __all__ = ["SimilarPoster", "PosterIndex", "build_index", "embed_image", "INDEX_TABLE", "ANN_FROM"]
 
@@ -39,8 +39,8 @@ class SimilarPoster:
 
 def embed_image(predictor, image, kind: str | None = None) -> np.ndarray:
     """The similarity embedding of one poster (any input ``load_image`` accepts)."""
-    from ..backbone import to_nchw
-    from .embedding import DEFAULT_EMBEDDING, embed_features
+    from postergenre.model.backbone import to_nchw
+    from postergenre.catalog.embedding import DEFAULT_EMBEDDING, embed_features
 
     arrays = [predictor.preprocess(image)]
     feats = np.asarray(predictor._extractor(to_nchw(arrays, flip=predictor.tta_flip)), dtype=np.float32)
@@ -59,7 +59,7 @@ def _lancedb():
 def _has_embeddings(path: Path) -> bool:
     import pyarrow.parquet as pq
 
-    from .tag import _part_files
+    from postergenre.catalog.tag import _part_files
 
     parts = _part_files(path)
     return bool(parts) and "embedding" in pq.read_schema(parts[0]).names
@@ -68,9 +68,9 @@ def _has_embeddings(path: Path) -> bool:
 def build_index(source, index: str | Path, tag_config=None, worker=None, progress: bool = True) -> dict:
     """Build (or rebuild) the index folder ``index`` from ``source``: a tag output with embeddings, or
     anything ``tag`` reads (tagged first into INDEX/tagged.parquet). Returns the index info."""
-    from .embedding import DEFAULT_EMBEDDING
-    from .tag import TagConfig, read_output, tag
-    from .worker import WorkerConfig
+    from postergenre.catalog.embedding import DEFAULT_EMBEDDING
+    from postergenre.catalog.tag import TagConfig, read_output, tag
+    from postergenre.catalog.worker import WorkerConfig
 
     index = Path(index)
     t0 = time.perf_counter()
@@ -135,7 +135,7 @@ class PosterIndex:
         return self._predictor
 
     def embed(self, image) -> np.ndarray:
-        from ..atlas_build import model_fingerprint
+        from postergenre.look.atlas_build import model_fingerprint
 
         if self.info.get("fingerprint") and model_fingerprint(self.predictor) != self.info["fingerprint"]:
             raise PosterGenreError(f"the index {self.path} was built with another model; rebuild it with "

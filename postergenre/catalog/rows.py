@@ -50,10 +50,10 @@ def prediction_columns(pred, genres: list[str]) -> dict[str, Any]:
     return out
 
 
-# --analyze: the atlas's per-poster record (postergenre.atlas_build) as columns
+# --analyze: the atlas's per-poster record (postergenre.look.atlas_build) as columns
 def analysis_columns(record: dict) -> dict[str, Any]:
     """``{"m": measures, "h": hue shares, "p": palette [L, a, b, share]...}`` -> columns."""
-    from ..analysis import MEASURES
+    from postergenre.look.analysis import MEASURES
 
     if "error" in record:
         return {"analysis_error": record["error"]}
@@ -88,7 +88,7 @@ def schema_for(probe: dict[str, Any], *, analyze: bool, embedding_dim: int | Non
               pa.field("split", pa.string())]
     fields += [pa.field(k, pa.float64() if k.startswith("prob_") else _arrow_type(v)) for k, v in probe.items()]
     if analyze:
-        from ..analysis import MEASURES
+        from postergenre.look.analysis import MEASURES
 
         fields += [pa.field(f"m_{k}", pa.float64()) for k in MEASURES]
         fields += [pa.field("hues", pa.list_(pa.float64())), pa.field("palette", pa.list_(pa.list_(pa.float64()))),

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DatasetError
-from ..images import SUPPORTED_EXTENSIONS
+from postergenre.errors import DatasetError
+from postergenre.sources.images import SUPPORTED_EXTENSIONS
 
 __all__ = ["CatalogSource", "resolve_source", "is_url", "is_uri", "PATH_COLUMNS"]
 
@@ -72,7 +72,7 @@ def _key(text: str) -> str:
 
 
 def _dataset(root: Path) -> CatalogSource:
-    from ..dataset import load_dataset
+    from postergenre.sources.dataset import load_dataset
 
     ds = load_dataset(root, check_files=False)  # a missing file becomes an error row, not a refusal
     keys = [str((root / f).resolve()) for f in ds.table["file"]]
@@ -101,7 +101,7 @@ def _manifest(path: Path, column: str | None) -> CatalogSource:
         keys.append(_key(str(path.parent / value) if local else value))
     labels: dict[str, list[str]] = {}
     if "genres" in table.columns:
-        from ..genres import parse_genres
+        from postergenre.genres import parse_genres
 
         labels = {k: parse_genres(str(g))[0] for k, g in zip(keys, table["genres"])}
     cols = [c for c in ("year", "split") if c in table.columns]

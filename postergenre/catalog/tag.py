@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetError
-from .sources import CatalogSource, is_uri, is_url, resolve_source
-from .worker import TagWorker, WorkerConfig
+from postergenre.catalog.sources import CatalogSource, is_uri, is_url, resolve_source
+from postergenre.catalog.worker import TagWorker, WorkerConfig
+from postergenre.errors import DatasetError
 
 __all__ = ["TagConfig", "TagReport", "tag", "done_paths", "read_output"]
 

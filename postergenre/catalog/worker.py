@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import settings
-from ..errors import PosterGenreError
-from .rows import analysis_columns, prediction_columns, schema_for
-from .sources import is_uri, is_url
+from postergenre import settings
+from postergenre.catalog.rows import analysis_columns, prediction_columns, schema_for
+from postergenre.catalog.sources import is_uri, is_url
+from postergenre.errors import PosterGenreError
 
 __all__ = ["WorkerConfig", "TagWorker", "read_bytes"]
 
@@ -37,10 +37,10 @@ class WorkerConfig:
 
 def read_bytes(key: str, allow_private: bool = False) -> bytes:
     """The encoded image behind an input key (a file, a pyarrow URI or an http(s) URL)."""
-    from ..errors import ImageLoadError
+    from postergenre.errors import ImageLoadError
 
     if is_url(key):
-        from ..fetch import fetch_url
+        from postergenre.sources.fetch import fetch_url
 
         return fetch_url(key, allow_private=allow_private)
     try:
@@ -79,7 +79,7 @@ class TagWorker:
             os.environ[settings.THREADS_ENV] = str(config.threads)  # read by the ONNX session it builds
         import postergenre
 
-        from .embedding import embed_features
+        from postergenre.catalog.embedding import embed_features
 
         self.cfg = config
         self.labels, self.meta = labels or {}, meta or {}
@@ -99,7 +99,7 @@ class TagWorker:
     def output_metadata(self) -> dict[str, str]:
         import json
 
-        from ..atlas_build import model_fingerprint
+        from postergenre.look.atlas_build import model_fingerprint
 
         p = self.predictor
         return {"postergenre": json.dumps({"model": p.name, "genres": list(p.genres),
@@ -119,7 +119,7 @@ class TagWorker:
         """Rows for a batch; columns follow ``self.schema`` (returned as a pyarrow Table)."""
         import pyarrow as pa
 
-        from ..errors import ImageLoadError
+        from postergenre.errors import ImageLoadError
 
         keys = [str(k) for k in batch["path"]]
         blobs = list(batch["bytes"]) if "bytes" in batch else [None] * len(keys)
@@ -150,6 +150,6 @@ class TagWorker:
         return table
 
     def _analysis(self, blob: bytes) -> dict:
-        from ..atlas_build import AtlasConfig, _analysis_record
+        from postergenre.look.atlas_build import AtlasConfig, _analysis_record
 
         return analysis_columns(_analysis_record(blob, AtlasConfig(text=self.cfg.text)))

@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import PosterGenreError
+from postergenre.errors import PosterGenreError
 
 __all__ = ["check_writable", "scan_images", "display_name"]
 

@@ -27,17 +27,17 @@ def _palette_size(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis import MEASURES, analyze_poster
+    from postergenre.look.analysis import MEASURES, analyze_poster
 
     source = args.poster
     if source.startswith(("http://", "https://")):
-        from ..fetch import fetch_url
+        from postergenre.sources.fetch import fetch_url
 
         source = fetch_url(source)
     analysis = analyze_poster(source, k=args.k)
     comparisons = []
     if args.genre:
-        from ..atlas import compare_analysis, load_atlas
+        from postergenre.look.atlas import compare_analysis, load_atlas
 
         comparisons = compare_analysis(load_atlas(args.atlas), args.genre, analysis)
     if args.json:

@@ -36,10 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import settings
-    from ..atlas_build import AtlasConfig, build_atlas
-    from ..dataset import load_dataset
-    from ..errors import DatasetError
+    from postergenre import settings
+    from postergenre.look.atlas_build import AtlasConfig, build_atlas
+    from postergenre.sources.dataset import load_dataset
+    from postergenre.errors import DatasetError
 
     for name in ("per_genre", "limit"):
         value = getattr(args, name)
@@ -65,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_from(args: argparse.Namespace) -> int:
-    from .. import settings
-    from ..atlas_build import AtlasConfig
-    from ..catalog.atlas import atlas_from_parquet
+    from postergenre import settings
+    from postergenre.look.atlas_build import AtlasConfig
+    from postergenre.catalog.atlas import atlas_from_parquet
 
     out = args.out or settings.atlas_path()
     cfg = AtlasConfig(split=None if args.split == "all" else args.split, per_genre=None, seed=args.seed)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import add_precision_argument
+from postergenre.commands._options import add_precision_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _worker_options(p: argparse.ArgumentParser) -> None:
-    from ..catalog.tag import TagConfig
+    from postergenre.catalog.tag import TagConfig
 
     d = TagConfig()
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="local (default) or ray")
@@ -62,9 +62,9 @@ def _worker_options(p: argparse.ArgumentParser) -> None:
 
 
 def _configs(args: argparse.Namespace, **worker):
-    from ..catalog.tag import TagConfig
-    from ..catalog.worker import WorkerConfig
-    from ..errors import DatasetError
+    from postergenre.catalog.tag import TagConfig
+    from postergenre.catalog.worker import WorkerConfig
+    from postergenre.errors import DatasetError
 
     for name in ("concurrency", "batch_size"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -81,8 +81,8 @@ def _configs(args: argparse.Namespace, **worker):
 def run_tag(args: argparse.Namespace) -> int:
     import sys
 
-    from ..catalog.sources import resolve_source
-    from ..catalog.tag import summary_line, tag
+    from postergenre.catalog.sources import resolve_source
+    from postergenre.catalog.tag import summary_line, tag
 
     tag_cfg, wcfg = _configs(args, analyze=args.analyze, text=args.text, embeddings=args.embeddings)
     report = tag(resolve_source(args.source, args.column), args.out, tag_cfg, wcfg)
@@ -94,8 +94,8 @@ def run_index(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from ..catalog.index import build_index
-    from ..catalog.sources import resolve_source
+    from postergenre.catalog.index import build_index
+    from postergenre.catalog.sources import resolve_source
 
     tag_cfg, wcfg = _configs(args)
     src = args.source if Path(args.source).is_dir() and any(Path(args.source).glob("*.parquet")) \
@@ -109,8 +109,8 @@ def run_index(args: argparse.Namespace) -> int:
 def run_similar(args: argparse.Namespace) -> int:
     import json
 
-    from ..catalog.index import PosterIndex
-    from ..fetch import fetch_url
+    from postergenre.catalog.index import PosterIndex
+    from postergenre.sources.fetch import fetch_url
 
     poster = fetch_url(args.poster) if args.poster.startswith(("http://", "https://")) else args.poster
     hits = PosterIndex(args.index).similar(poster, args.k)

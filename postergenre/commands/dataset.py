@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..tmdb_dataset import TMDBDatasetConfig
+    from postergenre.sources.tmdb_dataset import TMDBDatasetConfig
 
     defaults = TMDBDatasetConfig()
     p = sub.add_parser("dataset", help="build a dataset folder (labels.csv + images) from TMDB",
@@ -35,11 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import DatasetError
-    from .. import settings
-    from ..tmdb import TMDBClient
-    from ..tmdb_dataset import TMDBDatasetConfig, build_tmdb_dataset
-    from ..tmdb_http import RateLimiter
+    from postergenre.errors import DatasetError
+    from postergenre import settings
+    from postergenre.sources.tmdb import TMDBClient
+    from postergenre.sources.tmdb_dataset import TMDBDatasetConfig, build_tmdb_dataset
+    from postergenre.sources.tmdb_http import RateLimiter
 
     if args.max_requests < 1:
         raise DatasetError(f"--max-requests must be at least 1, not {args.max_requests}")

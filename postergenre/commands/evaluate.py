@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._options import add_precision_argument
+from postergenre.commands._options import add_precision_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     import postergenre
 
-    from ..evaluate import evaluate, format_report
+    from postergenre.model.evaluate import evaluate, format_report
 
     predictor = postergenre.load(args.weights, device=args.device, precision=args.precision)
     predictor.use_text = predictor.use_text and not args.no_text
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         args.json_out.write_text(json.dumps(report, indent=1))
         print(f"wrote {args.json_out}")
     if args.record:
-        from ..model_card import record_metrics
+        from postergenre.model.card import record_metrics
 
         record_metrics(predictor.weights_dir, report, report["split"])
         print(f"recorded metrics.{report['split']} in {predictor.weights_dir}/metadata.json and MODEL_CARD.md")

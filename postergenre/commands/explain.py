@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._options import add_precision_argument
+from postergenre.commands._options import add_precision_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,12 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import postergenre
 
-    from ..errors import PosterGenreError
-    from ..explain import COLORMAPS, explain
-    from ..explain_sheet import heatmap_sheet
-    from ..fetch import fetch_url
-    from ..images import load_image
-    from ._output import check_writable, display_name
+    from postergenre.errors import PosterGenreError
+    from postergenre.model.explain import COLORMAPS, explain
+    from postergenre.model.explain_sheet import heatmap_sheet
+    from postergenre.sources.fetch import fetch_url
+    from postergenre.sources.images import load_image
+    from postergenre.commands._output import check_writable, display_name
 
     if args.colormap not in COLORMAPS:
         raise PosterGenreError(f"Unknown --colormap {args.colormap!r}: use one of {', '.join(COLORMAPS)}.")

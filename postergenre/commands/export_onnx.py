@@ -19,9 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..weights import WeightsMetadata, read_weights
-    from ..quantize import CALIBRATION_METHOD, calibration_paths, quantize_backbone
-    from ..runtime import ensure_graph, find_graph
+    from postergenre.model.weights import WeightsMetadata, read_weights
+    from postergenre.model.quantize import CALIBRATION_METHOD, calibration_paths, quantize_backbone
+    from postergenre.model.runtime import ensure_graph, find_graph
 
     _, meta = read_weights(args.weights)
     cfg = WeightsMetadata.from_dict(meta).preprocessing

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..finetune import FinetuneConfig
+    from postergenre.model.finetune import FinetuneConfig
 
     p = sub.add_parser(
         "finetune", help="experiment: fine-tune the backbone's last blocks on posters, val figures beside frozen",
@@ -31,9 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..finetune import FinetuneConfig
-    from ..finetune_run import run_finetune
-    from ..train import TrainConfig
+    from postergenre.model.finetune import FinetuneConfig
+    from postergenre.model.finetune_run import run_finetune
+    from postergenre.model.train import TrainConfig
 
     ft = FinetuneConfig(**{f.name: getattr(args, f.name) for f in fields(FinetuneConfig)})
     head = TrainConfig(threads=ft.threads, seed=ft.seed)

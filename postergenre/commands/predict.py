@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports the model only when a command runs (fast --help)
-    from ..model import Prediction, Predictor
+    from postergenre.model.predictor import Prediction, Predictor
 
-from ._options import add_precision_argument
+from postergenre.commands._options import add_precision_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,8 +42,8 @@ def expand_inputs(items: list[str]) -> tuple[list[str | Path], list[tuple[str, s
     """(inputs, failed, skipped): files as given, folders expanded to their image files (sorted,
     recursive), URLs kept; ``failed`` = (argument, reason) for arguments that name nothing usable;
     ``skipped`` = (path, why) for special entries found in folders (FIFOs, devices, broken links)."""
-    from ..images import SUPPORTED_EXTENSIONS
-    from ._output import scan_images
+    from postergenre.sources.images import SUPPORTED_EXTENSIONS
+    from postergenre.commands._output import scan_images
 
     suffixes = {f".{ext}" for ext in SUPPORTED_EXTENSIONS}
     out: list[str | Path] = []
@@ -87,8 +87,8 @@ class ResultsCSV:
     def __init__(self, path: Path, header: list[str]):
         import csv
 
-        from ..errors import PosterGenreError
-        from ._output import display_name
+        from postergenre.errors import PosterGenreError
+        from postergenre.commands._output import display_name
 
         self.path, self.done = path, set()
         existing = path.exists() and path.stat().st_size > 0
@@ -125,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
 
     import postergenre
 
-    from ..errors import PosterGenreError
-    from ..fetch import fetch_url
-    from ._output import check_writable, display_name
+    from postergenre.errors import PosterGenreError
+    from postergenre.sources.fetch import fetch_url
+    from postergenre.commands._output import check_writable, display_name
 
     out_path = check_writable(args.out) if args.out else None  # before any work
     inputs, failed, skipped = expand_inputs(args.posters)
@@ -205,7 +205,7 @@ def _shorten(message: str, limit: int = 160) -> str:
 
 def _summary(predicted: int, failed: list[tuple[str, str]], shown: int = 5) -> str:
     """'18 predicted, 2 failed: a.jpg (no such file ...), ...'"""
-    from ._output import display_name
+    from postergenre.commands._output import display_name
 
     text = f"{predicted} predicted, {len(failed)} failed"
     if failed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ._options import add_precision_argument
+from postergenre.commands._options import add_precision_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,14 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..errors import PosterGenreError
+    from postergenre.errors import PosterGenreError
 
     if args.workers < 1 or (args.concurrency is not None and args.concurrency < 1):
         raise PosterGenreError("--workers and --concurrency must be at least 1")
     if (args.header_timeout is not None and args.header_timeout <= 0) or args.keep_alive < 1:
         raise PosterGenreError("--header-timeout must be over 0 and --keep-alive at least 1 (seconds)")
-    from .. import settings as S
-    from ..api.server import LimitedH11Protocol, limit_malloc_arenas
+    from postergenre import settings as S
+    from postergenre.api.server import LimitedH11Protocol, limit_malloc_arenas
 
     limit_malloc_arenas()  # before any model thread starts (and for every worker process)
     # Settings travel as environment variables so that every worker process builds the same app.
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 S.PRECISION_ENV: args.precision}
     os.environ.update({k: str(v) for k, v in settings.items() if v is not None})
     if args.weights:  # fail now with a clear message rather than in every worker
-        from ..weights import read_weights
+        from postergenre.model.weights import read_weights
 
         read_weights(args.weights)
     uvicorn.run("postergenre.api:create_app", factory=True, host=args.host, port=args.port,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..train import TrainConfig
+    from postergenre.model.train import TrainConfig
 
     p = sub.add_parser("train", help="train the genre head on a dataset folder and write weights/",
                        description="Caches backbone features (once per dataset), trains the head on the train "
@@ -22,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import settings
-    from ..train import TrainConfig, train
+    from postergenre import settings
+    from postergenre.model.train import TrainConfig, train
 
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     train(args.data, args.out or settings.weights_dir(), cfg, cache_dir=args.cache_dir)

@@ -1,0 +1,3 @@
+"""Side-by-side comparison of several posters and its HTML/PNG report.
+
+May import the top level, sources/, model/ and look/."""

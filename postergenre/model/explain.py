@@ -1,0 +1,224 @@
+"""Why the model thinks so: Grad-CAM heatmaps over the poster, one per genre.
+
+An ``Explainer`` belongs to one Predictor (``predictor.explainer``) and owns what Grad-CAM needs, the
+way pytorch-grad-cam's ``BaseCAM`` owns its hooks: the one lock (one explanation at a time, since
+hooks and the shared model's state must not interleave), the choice of genres and the resizing to
+the poster. Its variants override ``_cams``:
+- ``NumpyExplainer`` (CPU, ONNX Runtime): the backbone graph also outputs the last convolution's
+  activations, and the gradient from there to the genre logit is a few lines of NumPy
+  (``gradcam_numpy``); one forward pass gives the probabilities and every requested heatmap, and
+  torch is never imported.
+- ``TorchExplainer`` (CUDA, or ``backend='torch'``): ``pytorch_grad_cam.GradCAM`` on the PyTorch twin
+  of the model, which it builds (once, under the lock) and can warm up in the background. It is
+  also the oracle the NumPy variant is tested against.
+The targets are genre *logits* (not probabilities, which saturate).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+from PIL import Image
+
+from postergenre.model.backbone import to_nchw
+from postergenre.sources.images import ImageSource, load_image
+
+if TYPE_CHECKING:
+    from postergenre.model.predictor import Predictor
+
+__all__ = ["Heatmap", "COLORMAPS", "Explainer", "NumpyExplainer", "TorchExplainer", "make_explainer",
+           "explain", "overlay"]
+
+# OpenCV's colour maps usable in overlay(): low evidence first, high evidence last.
+COLORMAPS = ("jet", "turbo", "inferno", "magma", "plasma", "viridis", "hot")
+
+
+@dataclass
+class Heatmap:
+    genre: str
+    probability: float   # the model's probability for this genre (flip-TTA, as in predict())
+    cam: np.ndarray      # H x W float32 in [0, 1], at the poster's own size (1 = most evidence)
+
+    def overlay(self, image: ImageSource, alpha: float = 0.5, colormap: str = "jet") -> Image.Image:
+        return overlay(image, self.cam, alpha, colormap)
+
+
+class Explainer:
+    """Grad-CAM for one Predictor: genre choice, the lock, resizing. Subclasses implement ``_cams``."""
+
+    def __init__(self, predictor: "Predictor"):
+        self.predictor = predictor
+        self.lock = threading.Lock()  # the one lock: model build and every explanation
+
+    def explain(self, image: ImageSource, genres: Sequence[str] | None = None, top_k: int = 3,
+                text: Sequence[str] | None = None) -> list[Heatmap]:
+        """Heatmaps for ``genres`` (names; default: the ``top_k`` most probable) on one poster, in the
+        order asked (or by probability). Each heatmap's probability is the model's, as ``predict()``
+        gives it (image fused with the poster's text when the text channel is on); ``text``: the
+        poster's text lines already read (``prediction.text``), so they are not read again. The map is
+        Grad-CAM of the *image* logit: the fusion scales it by a positive per-genre weight and adds the
+        text term, which does not depend on the pixels' gradient, so the map is the same.
+        ImageLoadError for a bad image, UnknownGenreError for a genre the model does not predict
+        (both before any model work)."""
+        p = self.predictor
+        img = load_image(image)
+        cols = [p.genre_index(g) for g in genres] if genres else None
+        arr, lines = p._prepare(img, list(text) if text is not None else None)  # model-size uint8; OCR
+        with self.lock:
+            probs, cols, cams = self._cams(arr, lines, cols, max(1, top_k))
+        return [Heatmap(p.genres[c], float(probs[c]), _resize_cam(m, img.size)) for c, m in zip(cols, cams)]
+
+    def _cams(self, arr: np.ndarray, lines: list[str] | None, cols: list[int] | None,
+              top_k: int) -> tuple[np.ndarray, list[int], np.ndarray]:
+        """(G probabilities, the columns explained, N x H x W maps in [0, 1] at the model's input size);
+        ``lines``: the poster's text (None: text channel off); ``cols`` None = the ``top_k`` most
+        probable. Called holding ``self.lock``."""
+        raise NotImplementedError
+
+    def _prepare(self) -> None:
+        """Build whatever ``_cams`` needs (called holding ``self.lock``); nothing by default."""
+
+    def warm_up(self, delay: float = 2.0) -> None:
+        """Prepare in a background thread after ``delay`` seconds at the lowest CPU priority, so the
+        first explanation does not wait and a first prediction right after start-up is not slowed."""
+        def build() -> None:
+            try:  # lowest CPU priority for this thread (Linux): a prediction running meanwhile goes first
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            except (AttributeError, OSError):
+                pass
+            with self.lock:
+                self._prepare()
+
+        timer = threading.Timer(delay, build)
+        timer.daemon = True
+        timer.start()
+
+
+def _top(probs: np.ndarray, cols: list[int] | None, top_k: int) -> list[int]:
+    return cols if cols else [int(c) for c in np.argsort(-probs, kind="stable")[:top_k]]
+
+
+class NumpyExplainer(Explainer):
+    """Grad-CAM from the ONNX graph's activations and a NumPy backward pass; no torch.
+
+    The maps always come from the fp32 graph: Grad-CAM is a sum of many mostly cancelling terms, and
+    int8 activations move it a lot (measured: median correlation 0.67 between int8 and fp32 maps
+    of the same genres), while int8's predictions agree with fp32's. So an int8 predictor keeps its
+    own probabilities (those ``predict()`` gives) and explains them with its fp32 twin graph, run
+    on the poster alone (one view), loaded once on first use or at ``warm_up``."""
+
+    def __init__(self, predictor: "Predictor"):
+        super().__init__(predictor)
+        self._fp32 = None  # the fp32 backbone, for an int8 predictor
+
+    def _prepare(self) -> None:
+        if self.predictor.precision != "fp32" and self._fp32 is None:
+            from postergenre.model.runtime import feature_extractor
+
+            self._fp32 = feature_extractor(self.predictor.cfg, "cpu", precision="fp32")
+
+    def _cams(self, arr, lines, cols, top_k):
+        from postergenre.model.gradcam_numpy import gradcam_maps, head_feature_gradients, scale_cams
+
+        p = self.predictor
+        if p.precision == "fp32":
+            feats, acts = p.features_and_map([arr])                # view 0 = the poster (1 = its mirror)
+            logits = p.image_logits(feats, 1)
+        else:
+            logits = p._logits_from_arrays([arr])                  # the int8 model's own prediction
+            self._prepare()
+            feats, acts = self._fp32.features_and_map(to_nchw([arr], flip=False))
+        probs = p.probabilities(logits, [lines])[0]
+        cols = _top(probs, cols, top_k)
+        grads = head_feature_gradients(p.params, feats[0], cols)
+        return probs, cols, scale_cams(gradcam_maps(acts[0], grads, p.cfg.pooling), p.cfg.input_size)
+
+
+class TorchExplainer(Explainer):
+    """``pytorch_grad_cam.GradCAM`` on the differentiable PyTorch twin of the predictor."""
+
+    def __init__(self, predictor: "Predictor"):
+        super().__init__(predictor)
+        self._model = None
+
+    def model(self):
+        """The PyTorch twin: N x 3 x H x W float (0..255 RGB) -> N x G logits; ``model.target_layer``
+        is the last convolution. Built once (under the lock: a warm-up thread and a request may race)."""
+        with self.lock:
+            self._prepare()
+        return self._model
+
+    def _prepare(self) -> None:
+        if self._model is None:
+            from postergenre.model._torch_model import build_torch_model
+
+            p = self.predictor
+            device = p.device if p.device.startswith("cuda") else "cpu"
+            self._model = build_torch_model(p.cfg, p.params).to(device).eval()
+            import pytorch_grad_cam  # noqa: F401  (2 s of imports; Grad-CAM is what the twin is for)
+
+    def _cams(self, arr, lines, cols, top_k):
+        import torch
+        from pytorch_grad_cam import GradCAM
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+        p = self.predictor
+        probs = p.probabilities(p._logits_from_arrays([arr]), [lines])[0]
+        cols = _top(probs, cols, top_k)
+        self._prepare()
+        model = self._model
+        x = torch.from_numpy(to_nchw([arr])).to(next(model.parameters()).device)
+        x = x.repeat(len(cols), 1, 1, 1).requires_grad_(True)    # one row per genre, one forward;
+        # the weights are frozen, so the input must ask for gradients for the activations to get them
+        with GradCAM(model=model, target_layers=[model.target_layer]) as cam:
+            maps = cam(input_tensor=x, targets=[ClassifierOutputTarget(c) for c in cols])  # N x h x w in [0, 1]
+        return probs, cols, maps
+
+
+def make_explainer(predictor: "Predictor") -> Explainer:
+    """NumPy Grad-CAM when the backbone runs in ONNX Runtime (CPU), pytorch-grad-cam otherwise."""
+    if predictor.backend == "onnxruntime":
+        return NumpyExplainer(predictor)
+    return TorchExplainer(predictor)
+
+
+def explain(predictor: "Predictor", image: ImageSource, genres: Sequence[str] | None = None,
+            top_k: int = 3, text: Sequence[str] | None = None) -> list[Heatmap]:
+    """Grad-CAM heatmaps for ``genres`` (default: the ``top_k`` most probable) on one poster
+    (``predictor.explainer.explain``; ``text``: its text lines when already read)."""
+    return predictor.explainer.explain(image, genres, top_k, text)
+
+
+def _resize_cam(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A heatmap resized (bilinear) to ``size`` = (width, height), as float32 in [0, 1]."""
+    cam = np.clip(np.asarray(cam, np.float32), 0.0, 1.0)
+    if cam.shape == (size[1], size[0]):
+        return cam
+    return np.asarray(Image.fromarray(cam).resize(size, Image.BILINEAR), np.float32).clip(0.0, 1.0)
+
+
+def _colorize(cam: np.ndarray, colormap: str) -> np.ndarray:
+    """H x W values in [0, 1] -> H x W x 3 uint8 RGB through one of OpenCV's colour maps."""
+    import cv2
+
+    if colormap not in COLORMAPS:
+        raise ValueError(f"unknown colormap {colormap!r}; choose one of {', '.join(COLORMAPS)}")
+    bgr = cv2.applyColorMap(np.round(cam * 255).astype(np.uint8), getattr(cv2, f"COLORMAP_{colormap.upper()}"))
+    return bgr[..., ::-1]
+
+
+def overlay(image: ImageSource, cam: np.ndarray, alpha: float = 0.5, colormap: str = "jet") -> Image.Image:
+    """The poster with the heatmap blended on top (``alpha`` 0 = poster only, 1 = heatmap only).
+
+    The heatmap is resized to the poster when needed. Each pixel's opacity also grows with its
+    evidence, so the regions a genre ignores keep the poster's own colours.
+    """
+    img = load_image(image)
+    cam = _resize_cam(cam, img.size)
+    heat = _colorize(cam, colormap).astype(np.float32)
+    a = float(np.clip(alpha, 0.0, 1.0)) * np.clip(cam * 1.5, 0.0, 1.0)[..., None]
+    blended = np.asarray(img, np.float32) * (1 - a) + heat * a
+    return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8), "RGB")

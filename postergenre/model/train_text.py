@@ -1,0 +1,116 @@
+"""Training the text channel from cached OCR text (train split only) and its fusion weights (val),
+with the image-only / text-only / fused ablation on val (cross-fitted) and test.
+
+    postergenre train-text --data ../shared/data/posters      # minutes from the caches
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from postergenre import settings
+from postergenre.model.text_model import TextConfig, fit_fusion, fit_text_model, has_text
+from postergenre.model.weights import TEXT_FILE, read_metadata, write_metadata
+
+__all__ = ["image_logits_for_rows", "train_text", "ablation", "cross_fitted_fusion"]
+
+
+def image_logits_for_rows(predictor, ds, rows: np.ndarray, progress: bool = True) -> np.ndarray:
+    """Image-model logits for table rows ``rows``: from the backbone feature cache where those rows are
+    done (same ONNX graph, poster + mirror), computed for the rest."""
+    from threadpoolctl import threadpool_limits
+
+    from postergenre.model.backbone import resize_poster
+    from postergenre.model.features import _key
+    from postergenre.sources.images import load_image
+    from postergenre.model.predictor import head_logits
+
+    out = np.zeros((len(rows), len(predictor.genres)), dtype=np.float32)
+    folder = settings.cache_dir() / "features" / _key(ds, predictor.cfg)
+    done = np.zeros(len(ds), dtype=bool)
+    if (folder / "done.npy").exists():
+        done = np.load(folder / "done.npy")
+        feats = np.load(folder / "features.npy", mmap_mode="r")
+    hit = done[rows]
+    if hit.any():
+        x = np.asarray(feats[rows[hit]], dtype=np.float32)
+        with threadpool_limits(1, user_api="blas"):
+            lg = head_logits(predictor.params, x.reshape(-1, x.shape[-1]))
+        out[hit] = lg.reshape(int(hit.sum()), 2, -1).mean(axis=1)
+    miss = np.flatnonzero(~hit)
+    for s in range(0, len(miss), 8):
+        idx = miss[s:s + 8]
+        arrays = [resize_poster(load_image(ds.root / ds.table["file"].iloc[rows[i]]), predictor.cfg) for i in idx]
+        out[idx] = predictor._forward(arrays)[0]
+    return out
+
+
+def _scores(y, logits) -> dict:
+    from sklearn.metrics import average_precision_score
+
+    keep = y.sum(0) > 0
+    per = [average_precision_score(y[:, j], logits[:, j]) for j in np.flatnonzero(keep)]
+    return {"macro_ap": float(np.mean(per)), "micro_ap": float(average_precision_score(y.ravel(), logits.ravel()))}
+
+
+def cross_fitted_fusion(img: np.ndarray, txt: np.ndarray, with_text: np.ndarray, y: np.ndarray,
+                        seed: int = 0) -> np.ndarray:
+    """Fused val logits with the fusion cross-fitted (2 folds: fit on one half, score the other), so
+    what is scored or calibrated on them was not fitted on the same posters."""
+    rng = np.random.default_rng(seed)
+    fold = rng.permutation(len(y)) % 2
+    fused = np.zeros_like(img)
+    for k in (0, 1):
+        w = fit_fusion(img[fold != k], txt[fold != k], with_text[fold != k], y[fold != k])
+        a, b, c, c0 = w.T
+        t = fold == k
+        fused[t] = np.where(with_text[t, None], a * img[t] + b * txt[t] + c, a * img[t] + c0)
+    return fused
+
+
+def ablation(img: np.ndarray, txt: np.ndarray, with_text: np.ndarray, y: np.ndarray, seed: int = 0) -> dict:
+    """Val figures with the fusion cross-fitted (see ``cross_fitted_fusion``)."""
+    fused = cross_fitted_fusion(img, txt, with_text, y, seed)
+    return {"image": _scores(y, img), "text": _scores(y, txt), "fused": _scores(y, fused)}
+
+
+def train_text(data: str | Path, weights: str | Path | None = None, cfg: TextConfig | None = None, *,
+               score_test: bool = False, progress: bool = True) -> dict:
+    """Fit the text model on train, fusion on val; write ``text.npz`` + metadata["text"] in the weights."""
+    import postergenre
+
+    from postergenre.sources.dataset import load_dataset
+    from postergenre.model.ocr import OCRConfig, cache_text
+
+    cfg = cfg or TextConfig()
+    predictor = postergenre.load(weights, device="cpu")
+    folder = Path(predictor.weights_dir)
+    ds = load_dataset(data)
+    texts = np.array(cache_text(ds, progress=progress), dtype=object)
+    y = ds.targets(predictor.genres)
+    split = ds.table["split"].to_numpy()
+    tr, va, te = (np.flatnonzero(split == s) for s in ("train", "val", "test"))
+    model = fit_text_model(list(texts[tr]), y[tr], predictor.genres, cfg, progress=progress)
+    img_va = image_logits_for_rows(predictor, ds, va, progress)
+    txt_va = model.logits(list(texts[va]))
+    h_va = np.array([has_text(t, cfg) for t in texts[va]])
+    report = {"val": ablation(img_va, txt_va, h_va, y[va]), "with_text_share_val": float(h_va.mean())}
+    model.fusion = fit_fusion(img_va, txt_va, h_va, y[va])
+    from postergenre.model.metrics import best_f1_thresholds
+    from postergenre.model.predictor import sigmoid
+
+    # the decision thresholds now apply to fused probabilities: re-tuned on val like the image model's
+    thresholds = best_f1_thresholds(y[va], sigmoid(model.fuse(img_va, list(texts[va]))))
+    if score_test:  # once, at the end: nothing below feeds back into a choice
+        img_te = image_logits_for_rows(predictor, ds, te, progress)
+        report["test"] = {"image": _scores(y[te], img_te), "text": _scores(y[te], model.logits(list(texts[te]))),
+                          "fused": _scores(y[te], model.fuse(img_te, list(texts[te])))}
+    model.save(folder / TEXT_FILE)
+    meta = read_metadata(folder)
+    meta["thresholds"] = {g: float(t) for g, t in zip(predictor.genres, thresholds)}
+    meta["text"] = {"file": TEXT_FILE, "ocr": OCRConfig().__dict__, "config": cfg.__dict__,
+                    "vocabulary": len(model.word_vocab) + len(model.char_vocab), "ablation": report,
+                    "trained_on": "train (text model), val (fusion weights)"}
+    write_metadata(folder, meta)
+    return report

@@ -1,0 +1,174 @@
+"""The fit step after training: calibration, the headline rule and the poster check, all on ``val``.
+
+``fit_trust(data, weights_dir)`` runs in seconds on the cached backbone features (``features.py``):
+it scores val with the shipped head (the logits Predictor computes: both views, averaged), chooses
+and fits each genre's calibration with cross-fitting, tunes the decision rule on the cross-fitted
+probabilities, fits the poster check on training posters vs. generated non-posters with its
+threshold set on val posters, and writes everything into the weights folder. ``postergenre train``
+runs it at the end; ``postergenre calibrate --data DIR`` runs it alone on existing weights (e.g.
+after the head or its logits change). Test is never looked at here.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from postergenre import settings
+from postergenre.errors import DatasetError
+from postergenre.model._nonposters import categories
+from postergenre.model.backbone import BackboneConfig, resize_poster, to_nchw
+from postergenre.model.calibration import fit_calibration
+from postergenre.model.card import write_model_card
+from postergenre.model.decision import fit_decision_rule
+from postergenre.model.features import cache_features
+from postergenre.model.metrics import expected_calibration_error
+from postergenre.model.ocr import cache_text
+from postergenre.model.poster_check import fit_poster_check
+from postergenre.model.predictor import head_logits
+from postergenre.model.runtime import feature_extractor
+from postergenre.model.text_model import TextModel, has_text
+from postergenre.model.train_text import cross_fitted_fusion
+from postergenre.model.weights import POSTER_CHECK_FILE, TEXT_FILE, read_weights, write_metadata
+from postergenre.sources.dataset import PosterDataset, load_dataset
+
+__all__ = ["fit_trust", "cached_logits", "nonposter_features", "POSTER_CHECK_TRAIN_POSTERS"]
+
+POSTER_CHECK_TRAIN_POSTERS = 6000  # training posters the poster check is fitted on (the first in table order)
+
+
+def cached_logits(params: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
+    """N x G raw logits from cached N x 2 x D features, exactly as the predictor computes them."""
+    n, v, d = feats.shape
+    return head_logits(params, np.asarray(feats, dtype=np.float32).reshape(n * v, d)).reshape(n, v, -1).mean(1)
+
+
+def nonposter_features(cfg: BackboneConfig, cache_dir: str | Path | None = None, part: int = 0,
+                       progress: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Backbone features (M x D, views averaged) of the generated non-poster set ``part`` (0: the set
+    the check is fitted on, 1: the evaluation set), each image as it is and as a 182 px wide JPEG
+    thumbnail; cached on disk. Returns (features, category per row)."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+
+    key = hashlib.sha1(json.dumps([cfg.to_dict(), part, 1], sort_keys=True).encode()).hexdigest()[:16]
+    path = Path(cache_dir or settings.cache_dir()) / "nonposters" / f"{key}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return z["feats"], list(z["cats"])
+    extractor = feature_extractor(cfg, device="cpu")
+    feats, cats, batch = [], [], []
+
+    def flush() -> None:
+        out = extractor(to_nchw([resize_poster(im, cfg) for im in batch], flip=True))
+        feats.append(out.reshape(len(batch), 2, -1).mean(1))
+        batch.clear()
+
+    for cat, gen in categories(part).items():
+        for _, im in gen:
+            if min(im.size) < 64 or max(im.size) > 4 * min(im.size):
+                continue  # the image loader refuses strips before the model sees them
+            im = im.convert("RGB")
+            small = im.resize((182, max(1, round(im.height * 182 / im.width))), Image.BILINEAR)
+            buf = io.BytesIO()
+            small.save(buf, "JPEG", quality=80)
+            for version in (im, Image.open(io.BytesIO(buf.getvalue())).convert("RGB")):
+                batch.append(version)
+                cats.append(cat)
+                if len(batch) == 8:
+                    flush()
+        if progress:
+            print(f"non-poster features: {cat} done ({len(cats)} images)", flush=True)
+    if batch:
+        flush()
+    arr = np.concatenate(feats).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, feats=arr, cats=np.array(cats))
+    return arr, cats
+
+
+def _default_val_logits(folder: Path, params: dict, meta: dict, y_va: np.ndarray, log) -> Callable:
+    """The model's val logits as the Predictor computes them: the image head on cached features, fused
+    with the text channel when the weights have one (fusion cross-fitted on val, since the shipped
+    fusion weights were themselves fitted on val; the OCR text comes from the resumable OCR cache)."""
+    if not ((folder / TEXT_FILE).is_file() and "text" in meta):
+        return lambda _ds, _rows, f: cached_logits(params, f)
+
+    def fused(ds: PosterDataset, rows: np.ndarray, f: np.ndarray) -> np.ndarray:
+        model = TextModel.load(folder / TEXT_FILE, list(meta["genres"]))
+        every = cache_text(ds, progress=False)
+        texts = [every[i] for i in rows]
+        img, txt = cached_logits(params, f), model.logits(texts)
+        log(f"val logits: image head fused with the text channel ({np.mean([has_text(t) for t in texts]):.0%} of "
+            "val posters have text), fusion cross-fitted on val")
+        return cross_fitted_fusion(img, txt, np.array([has_text(t) for t in texts]), y_va)
+
+    return fused
+
+
+def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cache_dir: str | Path | None = None,
+              val_logits: Callable[[PosterDataset, np.ndarray, np.ndarray], np.ndarray] | None = None,
+              progress: bool = True, log=print) -> dict:
+    """Fit calibration, decision rule and poster check on ``data``'s val split for the weights in
+    ``weights_dir`` and write them there (metadata.json, poster_check.npz, MODEL_CARD.md).
+
+    ``val_logits(ds, val_rows, val_feats)`` may replace how the model's val logits are computed
+    (default: the image head on cached features), for models whose logits use more than the image."""
+    folder = Path(weights_dir)
+    params, meta = read_weights(folder)
+    genres = list(meta["genres"])
+    cfg = BackboneConfig.from_dict(meta["preprocessing"])
+    ds = data if isinstance(data, PosterDataset) else load_dataset(data)
+    splits = ds.table["split"].to_numpy()
+    va, tr = np.flatnonzero(splits == "val"), np.flatnonzero(splits == "train")[:POSTER_CHECK_TRAIN_POSTERS]
+    if len(va) < 10 or len(tr) < 10:
+        raise DatasetError(f"{ds.root}/labels.csv needs at least 10 'train' and 10 'val' rows to fit calibration "
+                           f"and the poster check (has {len(tr)} train, {len(va)} val); about 2,000 val posters "
+                           "give calibration you can trust")
+    missing = [g for g in genres if g not in ds.genres]
+    if missing:
+        raise DatasetError(f"the data has no labels for {', '.join(missing)}: calibrate on the model's training data")
+    feats = cache_features(ds, cfg, cache_dir, progress=progress, rows=np.r_[va, tr])
+    f_va, f_tr = feats[: len(va)], feats[len(va):]
+    y_va = ds.targets(genres, "val")
+    z_va = (val_logits or _default_val_logits(folder, params, meta, y_va, log))(ds, va, f_va)
+    calibration, oof = fit_calibration(z_va, y_va, genres)
+    rule, rule_info = fit_decision_rule(oof, y_va)
+    p_va = calibration(z_va)
+    ece_before = expected_calibration_error(y_va, 1 / (1 + np.exp(-z_va)))
+    ece_oof = expected_calibration_error(y_va, oof)
+    log(f"calibration on val ({len(va)} posters): ECE {ece_before:.4f} raw -> {ece_oof:.4f} cross-fitted; methods: "
+        + ", ".join(f"{m} {list(calibration.methods.values()).count(m)}" for m in ("platt", "temperature", "isotonic")))
+    log(f"decision rule: top genre if >= {rule.top_min:.2f}, then while >= {rule.cutoff:.2f}, at most "
+        f"{rule.max_genres}: val samples-F1 {rule_info['samples_f1']:.4f}, {rule_info['genres_per_poster']:.2f} "
+        f"genres/poster (films have {rule_info['true_genres_per_poster']:.2f})")
+    neg, cats = nonposter_features(cfg, cache_dir, part=0, progress=progress)
+    x_tr, x_va = np.asarray(f_tr, np.float32).mean(1), np.asarray(f_va, np.float32).mean(1)
+    check = fit_poster_check(x_tr, x_va, neg, components=min(64, len(x_tr) - 1))
+    flagged_val = float(np.mean(~check.looks_like_poster(x_va)[0]))
+    flagged_neg = float(np.mean(~check.looks_like_poster(neg)[0]))
+    log(f"poster check: {flagged_val:.1%} of val posters flagged, {flagged_neg:.1%} of the {len(neg)} non-posters "
+        "it was fitted on (see benchmarks/trust.py for the held-out set)")
+    check.save(folder)
+    meta["calibration"] = calibration.to_dict()
+    meta["decision_rule"] = {**rule.to_dict(), "val": rule_info}
+    meta["thresholds"] = {g: float(rule.cutoff) for g in genres}  # a genre below the top needs this probability
+    meta["poster_check"] = {
+        "file": POSTER_CHECK_FILE, "features": "backbone features, views averaged (no extra forward pass)",
+        "detectors": ["Mahalanobis distance on 64 whitened principal components of training posters",
+                      "logistic regression: training posters vs generated non-posters (_nonposters.py)"],
+        "score": "share of val posters that look less poster-like, lower of the two detectors",
+        "threshold": check.threshold, "n_train_posters": int(len(tr)), "n_nonposters": int(len(neg)),
+        "val_flagged": flagged_val, "fit_nonposters_flagged": flagged_neg,
+    }
+    meta.setdefault("metrics", {})["val_calibration"] = {"ece_raw": ece_before, "ece_cross_fitted": ece_oof,
+                                                         "ece_refit_in_sample": expected_calibration_error(y_va, p_va)}
+    meta.get("metrics", {}).pop("test", None)  # new probabilities: old test figures no longer describe them
+    write_metadata(folder, meta)
+    write_model_card(folder)
+    return meta
