@@ -53,6 +53,20 @@ def test_every_module_imports_alone_and_core_has_no_web_frameworks():
     assert not fastapi_outside
 
 
+def _import_targets(node: ast.AST, package: str, known: set[str]) -> list[str]:
+    """The dotted modules an import statement names (a relative one resolved from ``package``; ``from m
+    import x`` names ``m.x`` when that is one of the ``known`` modules, else ``m``); [] for other nodes."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    base = node.module or ""
+    if node.level:
+        up = package.split(".")[: len(package.split(".")) - node.level + 1]
+        base = ".".join(up + ([node.module] if node.module else []))
+    return [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+
+
 def _top_level_imports(path: Path, module: str, known: set[str]) -> set[str]:
     """Our modules that ``module`` imports when it is imported (module level; TYPE_CHECKING blocks and
     imports inside functions, kept for heavy optional dependencies, are not run at import)."""
@@ -66,16 +80,7 @@ def _top_level_imports(path: Path, module: str, known: set[str]) -> set[str]:
             if isinstance(node, (ast.If, ast.Try)):
                 visit(node.body + getattr(node, "orelse", []) + [s for h in getattr(node, "handlers", []) for s in h.body])
                 continue
-            targets = []
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join(up + ([node.module] if node.module else []))
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
-            found.update(t for t in targets if t in known and t != module)
+            found.update(t for t in _import_targets(node, package, known) if t in known and t != module)
 
     visit(ast.parse(path.read_text()).body)
     return found
@@ -128,16 +133,7 @@ def _imported_modules(path: Path, module: str, known: set[str]) -> set[str]:
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        targets = []
-        if isinstance(node, ast.Import):
-            targets = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(up + ([node.module] if node.module else []))
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
-        found.update(t for t in targets if t == "postergenre" or t.startswith("postergenre."))
+        found.update(t for t in _import_targets(node, package, known) if t == "postergenre" or t.startswith("postergenre."))
     return found
 
 
