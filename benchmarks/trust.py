@@ -28,6 +28,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "posters"))
     ap.add_argument("--weights", default=None)
     ap.add_argument("--split", default="test")
+    ap.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
+                    help="backbone graph whose features are scored (the calibration and check were fitted on fp32)")
     args = ap.parse_args()
 
     from postergenre.model.backbone import BackboneConfig
@@ -46,7 +48,7 @@ def main() -> None:
 
     folder = Path(args.weights) if args.weights else settings.weights_dir()
     params, meta = read_weights(folder)
-    predictor = postergenre.load(folder, device="cpu")  # for its text fusion: the shipped model's logits
+    predictor = postergenre.load(folder, device="cpu", precision=args.precision)  # for its text fusion: the shipped model's logits
     genres = meta["genres"]
     cfg = BackboneConfig.from_dict(meta["preprocessing"])
     cal = Calibration.from_dict(meta["calibration"], genres)
@@ -59,7 +61,7 @@ def main() -> None:
     z_val = None
     for split in ("val", args.split):
         rows = np.flatnonzero(splits == split)
-        feats = cache_features(ds, cfg, rows=rows, progress=False)
+        feats = cache_features(ds, cfg, rows=rows, progress=False, precision=args.precision)
         z = cached_logits(params, feats)
         if texts is not None:  # image + text fused, as shipped (on val the fusion weights are in-sample)
             z = predictor.fuse(z, [[texts[i]] if texts[i].strip() else [] for i in rows])
@@ -91,7 +93,7 @@ def main() -> None:
         print(f"poster check: {np.mean(~check.looks_like_poster(x)[0]):.2%} of {split} posters flagged "
               f"(threshold {check.threshold:.4f})")
     print("\n== non-posters (held-out generated set, part 1: other seeds, other screenshots and photos) ==")
-    neg, cats = nonposter_features(cfg, part=1, progress=False)
+    neg, cats = nonposter_features(cfg, part=1, progress=False, precision=args.precision)
     flags = ~check.looks_like_poster(neg)[0]
     cats = np.array(cats)
     for c in dict.fromkeys(cats):
@@ -99,12 +101,12 @@ def main() -> None:
         print(f"  {c:<12}{flags[m].mean():7.1%} of {m.sum()} (as is + thumbnails)")
     print(f"  {'all':<12}{flags.mean():7.1%} of {len(flags)}")
     # leave-one-category-out: refit with one category missing from the non-posters, score that category
-    fit_neg, fit_cats = nonposter_features(cfg, part=0, progress=False)
+    fit_neg, fit_cats = nonposter_features(cfg, part=0, progress=False, precision=args.precision)
     fit_cats = np.array(fit_cats)
     tr = np.flatnonzero(splits == "train")[:POSTER_CHECK_TRAIN_POSTERS]
     va = np.flatnonzero(splits == "val")
-    x_tr = np.asarray(cache_features(ds, cfg, rows=tr, progress=False), np.float32).mean(1)
-    x_va = np.asarray(cache_features(ds, cfg, rows=va, progress=False), np.float32).mean(1)
+    x_tr = np.asarray(cache_features(ds, cfg, rows=tr, progress=False, precision=args.precision), np.float32).mean(1)
+    x_va = np.asarray(cache_features(ds, cfg, rows=va, progress=False, precision=args.precision), np.float32).mean(1)
     print("\n== leave one category out (fitted without it, then scored on its held-out images) ==")
     rates = []
     for c in dict.fromkeys(fit_cats):

@@ -46,6 +46,7 @@ def cached_logits(params: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarra
 
 
 def nonposter_features(cfg: BackboneConfig, cache_dir: str | Path | None = None, part: int = 0,
+                       precision: str = "fp32",
                        progress: bool = True) -> tuple[np.ndarray, list[str]]:
     """Backbone features (M x D, views averaged) of the generated non-poster set ``part`` (0: the set
     the check is fitted on, 1: the evaluation set), each image as it is and as a 182 px wide JPEG
@@ -56,12 +57,13 @@ def nonposter_features(cfg: BackboneConfig, cache_dir: str | Path | None = None,
     from PIL import Image
 
 
-    key = hashlib.sha1(json.dumps([cfg.to_dict(), part, 1], sort_keys=True).encode()).hexdigest()[:16]
+    tag = [cfg.to_dict(), part, 1] + ([] if precision == "fp32" else [precision])  # fp32 keys stay as they were
+    key = hashlib.sha1(json.dumps(tag, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir or settings.cache_dir()) / "nonposters" / f"{key}.npz"
     if path.is_file():
         with np.load(path) as z:
             return z["feats"], list(z["cats"])
-    extractor = feature_extractor(cfg, device="cpu")
+    extractor = feature_extractor(cfg, device="cpu", precision=precision)
     feats, cats, batch = [], [], []
 
     def flush() -> None:
