@@ -33,6 +33,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from latency import timed  # noqa: E402  (the timing loop of benchmarks/latency.py)
+
 PRECISIONS = ("fp32", "int8")
 NO_TORCH = textwrap.dedent('''
     import sys
@@ -54,17 +56,6 @@ SERVING = textwrap.dedent('''
     print("torch imported" if "torch" in sys.modules else "no torch", int(status["VmRSS"].split()[0]) // 1024,
           int(status["VmHWM"].split()[0]) // 1024)
 ''')
-
-
-def timed(fn, seconds: float, min_runs: int = 10) -> list[float]:
-    """Milliseconds per call, after one warm-up call, for ``seconds`` (at least ``min_runs`` calls)."""
-    fn()
-    out, t_end = [], time.perf_counter() + seconds
-    while time.perf_counter() < t_end or len(out) < min_runs:
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 def p50(xs: list[float]) -> float:
