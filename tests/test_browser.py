@@ -43,7 +43,7 @@ def test_upload_shows_chart_and_heatmaps(app_url, browser, sample_poster_path, t
     page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first.wait_for(timeout=90_000)
     page.get_by_role("heading", name="Where the model looked").wait_for(timeout=60_000)
     page.locator("[data-testid=stImage] img").nth(4).wait_for(timeout=90_000)  # poster, then poster + 3 heatmaps
-    assert page.get_by_text("Heatmap opacity").is_visible()
+    page.get_by_text("Heatmap opacity").wait_for(state="visible", timeout=30_000)  # a rerun may still be drawing
     assert page.locator("[data-testid=stException]").count() == 0
     shot = tmp_path / f"predict_{width}x{height}.png"
     page.wait_for_timeout(1000)
