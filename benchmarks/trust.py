@@ -39,9 +39,9 @@ def main() -> None:
     from postergenre.model.features import cache_features
     from postergenre.model.metrics import best_f1_thresholds, expected_calibration_error, multilabel_report
     from postergenre import settings
-    from postergenre.model.predictor import read_weights
+    from postergenre.model.predictor import cached_logits, read_weights
     from postergenre.model.poster_check import PosterCheck, fit_poster_check
-    from postergenre.model.trust import POSTER_CHECK_TRAIN_POSTERS, cached_logits, nonposter_features
+    from postergenre.model.trust import POSTER_CHECK_TRAIN_POSTERS, nonposter_features
 
     import postergenre
     from postergenre.model.ocr import cache_text

@@ -14,7 +14,7 @@ from postergenre.errors import DatasetError
 from postergenre.model.features import cache_features
 from postergenre.model.metrics import baseline_reports, expected_calibration_error, multilabel_report, reliability_table
 from postergenre.model.ocr import cache_text  # the posters' text, read once per dataset (resumable cache)
-from postergenre.model.predictor import head_logits
+from postergenre.model.predictor import cached_logits
 from postergenre.sources.dataset import load_dataset
 
 __all__ = ["evaluate", "format_report"]
@@ -26,11 +26,11 @@ def _cached_predictions(predictor, ds, table, texts: list[list[str]] | None, pro
     per row (None: text channel off)."""
     rows = ds.table.index.get_indexer(table.index)
     feats = cache_features(ds, predictor.cfg, rows=rows, progress=progress, precision=predictor.precision)
-    n, v, d = feats.shape
-    x = np.asarray(feats, dtype=np.float32)
-    logits = head_logits(predictor.params, x.reshape(n * v, d)).reshape(n, v, -1).mean(1)
+    n = len(feats)
+    logits = cached_logits(predictor.params, feats)
     texts = texts if texts is not None else [None] * n
-    preds = predictor.predictions_from(predictor.fuse(logits, texts), x.mean(1), [None] * n, texts)
+    mean_feats = np.asarray(feats, dtype=np.float32).mean(1)
+    preds = predictor.predictions_from(predictor.fuse(logits, texts), mean_feats, [None] * n, texts)
     return [(p, None) for p in preds]
 
 

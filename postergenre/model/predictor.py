@@ -125,6 +125,13 @@ def head_logits(params: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
     return out / len(w1)
 
 
+def cached_logits(params: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
+    """N x G raw image logits from cached N x V x D features (V views: poster, mirror), views averaged
+    exactly as the predictor does."""
+    n, v, d = feats.shape
+    return head_logits(params, np.asarray(feats, dtype=np.float32).reshape(n * v, d)).reshape(n, v, -1).mean(1)
+
+
 class Predictor:
     """A loaded genre model. Use ``postergenre.load()`` rather than building one by hand."""
 

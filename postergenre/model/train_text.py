@@ -24,7 +24,7 @@ def image_logits_for_rows(predictor, ds, rows: np.ndarray, progress: bool = True
     from postergenre.model.backbone import resize_poster
     from postergenre.model.features import _key
     from postergenre.sources.images import load_image
-    from postergenre.model.predictor import head_logits
+    from postergenre.model.predictor import cached_logits
 
     out = np.zeros((len(rows), len(predictor.genres)), dtype=np.float32)
     folder = settings.cache_dir() / "features" / _key(ds, predictor.cfg)
@@ -34,10 +34,8 @@ def image_logits_for_rows(predictor, ds, rows: np.ndarray, progress: bool = True
         feats = np.load(folder / "features.npy", mmap_mode="r")
     hit = done[rows]
     if hit.any():
-        x = np.asarray(feats[rows[hit]], dtype=np.float32)
         with threadpool_limits(1, user_api="blas"):
-            lg = head_logits(predictor.params, x.reshape(-1, x.shape[-1]))
-        out[hit] = lg.reshape(int(hit.sum()), 2, -1).mean(axis=1)
+            out[hit] = cached_logits(predictor.params, feats[rows[hit]])
     miss = np.flatnonzero(~hit)
     for s in range(0, len(miss), 8):
         idx = miss[s:s + 8]

@@ -27,22 +27,16 @@ from postergenre.model.features import cache_features
 from postergenre.model.metrics import expected_calibration_error
 from postergenre.model.ocr import cache_text
 from postergenre.model.poster_check import fit_poster_check
-from postergenre.model.predictor import head_logits
+from postergenre.model.predictor import cached_logits
 from postergenre.model.runtime import feature_extractor
 from postergenre.model.text_model import TextModel, has_text
 from postergenre.model.train_text import cross_fitted_fusion
 from postergenre.model.weights import POSTER_CHECK_FILE, TEXT_FILE, read_weights, write_metadata
 from postergenre.sources.dataset import PosterDataset, load_dataset
 
-__all__ = ["fit_trust", "cached_logits", "nonposter_features", "POSTER_CHECK_TRAIN_POSTERS"]
+__all__ = ["fit_trust", "nonposter_features", "POSTER_CHECK_TRAIN_POSTERS"]
 
 POSTER_CHECK_TRAIN_POSTERS = 6000  # training posters the poster check is fitted on (the first in table order)
-
-
-def cached_logits(params: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
-    """N x G raw logits from cached N x 2 x D features, exactly as the predictor computes them."""
-    n, v, d = feats.shape
-    return head_logits(params, np.asarray(feats, dtype=np.float32).reshape(n * v, d)).reshape(n, v, -1).mean(1)
 
 
 def nonposter_features(cfg: BackboneConfig, cache_dir: str | Path | None = None, part: int = 0,
