@@ -56,8 +56,8 @@ def predict_bytes(data: bytes) -> postergenre.Prediction:
 def explain_bytes(data: bytes, genres: tuple[str, ...]) -> list:
     from postergenre.model.explain import explain
 
-    # the poster's text lines come from its (cached) prediction, so OCR does not run again
-    return explain(get_predictor(), data, list(genres), text=predict_bytes(data).text)
+    # its (cached) prediction gives the probabilities and text: neither OCR nor the prediction runs again
+    return explain(get_predictor(), data, list(genres), prediction=predict_bytes(data))
 
 
 @st.cache_data(ttl=3600, max_entries=16, show_spinner=False)

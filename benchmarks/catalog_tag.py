@@ -24,13 +24,26 @@ sys.path.insert(0, str(ROOT))
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _actor_pids() -> set[int]:
+    pids = set()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"MapWorker" in (proc / "cmdline").read_bytes():
+                pids.add(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
 class PeakRSS:
-    """Peak resident memory (VmHWM) and CPU seconds (user + system) of Ray's model actor processes,
-    read from /proc every 0.2 s."""
+    """Peak resident memory (VmHWM) and CPU seconds (user + system) of the model actor processes
+    started during this run (an earlier run's actors may linger until Ray reaps them: they are not
+    counted), read from /proc every 0.2 s."""
 
     def __init__(self):
         self.peak: dict[int, int] = {}
         self.cpu: dict[int, float] = {}  # pid -> CPU seconds used so far
+        self._old = _actor_pids()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -38,7 +51,7 @@ class PeakRSS:
         while not self._stop.is_set():
             for proc in Path("/proc").glob("[0-9]*"):
                 try:
-                    if b"MapWorker" not in (proc / "cmdline").read_bytes():
+                    if int(proc.name) in self._old or b"MapWorker" not in (proc / "cmdline").read_bytes():
                         continue
                     status = (proc / "status").read_text()
                     fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()

@@ -51,7 +51,7 @@ SERVING = textwrap.dedent('''
     p = postergenre.load(device="cpu")
     for i in range(n):
         pred = p.predict(files[i % len(files)])
-        explain(p, files[i % len(files)], top_k=3, text=pred.text)
+        explain(p, files[i % len(files)], top_k=3, prediction=pred)
     status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
     print("torch imported" if "torch" in sys.modules else "no torch", int(status["VmRSS"].split()[0]) // 1024,
           int(status["VmHWM"].split()[0]) // 1024)
@@ -111,19 +111,19 @@ def measure(precision: str, files: list[Path], args, no_torch_dir: Path) -> dict
         ms = timed(lambda: p.predict_batch(imgs, batch_size=bs), args.seconds / 3, 3)
         fig[f"throughput_b{bs}"] = bs / (statistics.median(ms) / 1000)
     fig["warm_3_heatmaps_image_ms"] = p50(timed(
-        lambda: (lambda f: explain(p, f, top_k=3, text=p.predict(f).text))(data[next(k) % len(data)]), args.seconds, 5))
+        lambda: (lambda f: explain(p, f, top_k=3, prediction=p.predict(f)))(data[next(k) % len(data)]), args.seconds, 5))
     p.use_text = p.text_model is not None
     if p.use_text:
         fig["p50_text_ms"] = p50(timed(lambda: p.predict(data[next(k) % len(data)]), args.seconds, 5))
         fig["warm_3_heatmaps_ms"] = p50(timed(
-            lambda: (lambda f: explain(p, f, top_k=3, text=p.predict(f).text))(data[next(k) % len(data)]),
+            lambda: (lambda f: explain(p, f, top_k=3, prediction=p.predict(f)))(data[next(k) % len(data)]),
             args.seconds, 5))
     env = {**os.environ, "POSTERGENRE_PRECISION": precision, "POSTERGENRE_DEVICE": "cpu",
            "PYTHONPATH": os.pathsep.join([str(no_torch_dir), str(ROOT)])}
     poster = str(files[0])
     fig["fresh_3_heatmaps_s"] = wall([sys.executable, "-c", "import sys, postergenre; from postergenre.model.explain import "
-                                      "explain; p = postergenre.load(); explain(p, sys.argv[1], text=p.predict("
-                                      "sys.argv[1]).text, top_k=3)", poster], env)
+                                      "explain; p = postergenre.load(); explain(p, sys.argv[1], prediction=p.predict("
+                                      "sys.argv[1]), top_k=3)", poster], env)
     out = Path(tempfile.mkdtemp()) / "heat.png"
     fig["explain_cli_s"] = wall([sys.executable, "-m", "postergenre", "explain", poster, "--out", str(out)], env)
     if args.rss_posters:

@@ -5,6 +5,7 @@ import pytest
 import postergenre
 from postergenre.cli import main
 from postergenre.errors import WeightsError
+from postergenre.model import runtime
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +45,20 @@ def test_the_cpu_default_is_the_weights_measured_choice(int8, tmp_path, monkeypa
     assert abs(delta - rec["delta_macro_ap"]) < 1e-3
     assert rec["tolerance"] == 0.005  # the rule
     assert rec["cpu_default"] == ("int8" if abs(delta) <= rec["tolerance"] else "fp32")
-    assert postergenre.load(device="cpu").precision == rec["cpu_default"]
+    # ... on a CPU with an int8 dot product; without one (AVX2 only) int8 saturates and fp32 is the default
+    fast = runtime.cpu_has_int8_dot()
+    assert postergenre.load(device="cpu").precision == (rec["cpu_default"] if fast else "fp32")
     folder = tmp_path / "weights"
     shutil.copytree(default_weights_dir(), folder)
     for default in ("fp32", "int8"):
         meta["int8"]["cpu_default"] = default
         (folder / "metadata.json").write_text(json.dumps(meta))
-        assert postergenre.load(folder, device="cpu").precision == default
+        assert postergenre.load(folder, device="cpu").precision == (default if fast else "fp32")
+    for has_dot in (True, False):  # the rule on the other kind of CPU too
+        monkeypatch.setattr(runtime, "cpu_has_int8_dot", lambda: has_dot)
+        assert runtime.resolve_precision(None, "cpu", "int8") == ("int8" if has_dot else "fp32")
+        assert runtime.resolve_precision("int8", "cpu", "fp32") == "int8"  # asked for: always
+    monkeypatch.setattr(runtime, "cpu_has_int8_dot", lambda: fast)
     del meta["int8"]
     (folder / "metadata.json").write_text(json.dumps(meta))
     assert postergenre.load(folder, device="cpu").precision == "fp32"

@@ -74,4 +74,4 @@ def test_first_load_without_torch_or_graph_says_how(sample_poster_path, tmp_path
     message = r.stderr + r.stdout
     assert "no ONNX graph" in message and "postergenre export-onnx" in message
     assert "requirements.txt" in message and str(tmp_path / "empty-cache") in message
-    assert "-fp32-" in message and "-int8-" in message and "Docker" in message  # which files, and the image
+    assert "-fp32-" in message and "-int8" in message and "Docker" in message  # which files, and the image

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from postergenre.model.weights import WeightsMetadata, read_weights
     from postergenre.model.quantize import CALIBRATION_METHOD, calibration_paths, quantize_backbone
-    from postergenre.model.runtime import ensure_graph, find_graph
+    from postergenre.model.runtime import cpu_has_int8_dot, ensure_graph, find_graph, int8_path
 
     _, meta = read_weights(args.weights)
     cfg = WeightsMetadata.from_dict(meta).preprocessing
@@ -29,11 +29,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"fp32: {fp32}")
     if args.precision in ("int8", "all"):
         if args.calibration:
-            out = fp32.with_name(fp32.name.replace("-fp32-", "-int8-"))
+            out = int8_path(fp32)
             cache = out.with_suffix(".calibration.json")
             cache.unlink(missing_ok=True)  # measure afresh
             quantize_backbone(fp32, out, cfg, calibration_paths(args.calibration),
-                              method=args.method or CALIBRATION_METHOD, cache=cache)
+                              method=args.method or CALIBRATION_METHOD, cache=cache,
+                              reduce_range=not cpu_has_int8_dot())
             print(f"int8: {out} (calibrated on {args.calibration}; ranges in {cache})")
         else:
             print(f"int8: {find_graph(cfg, precision='int8') or ensure_graph(cfg, precision='int8')}")

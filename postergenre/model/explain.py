@@ -27,7 +27,7 @@ from postergenre.model.backbone import to_nchw
 from postergenre.sources.images import ImageSource, load_image
 
 if TYPE_CHECKING:
-    from postergenre.model.predictor import Predictor
+    from postergenre.model.predictor import Prediction, Predictor
 
 __all__ = ["Heatmap", "COLORMAPS", "Explainer", "NumpyExplainer", "TorchExplainer", "make_explainer",
            "explain", "overlay"]
@@ -54,28 +54,37 @@ class Explainer:
         self.lock = threading.Lock()  # the one lock: model build and every explanation
 
     def explain(self, image: ImageSource, genres: Sequence[str] | None = None, top_k: int = 3,
-                text: Sequence[str] | None = None) -> list[Heatmap]:
+                text: Sequence[str] | None = None, prediction: "Prediction | None" = None) -> list[Heatmap]:
         """Heatmaps for ``genres`` (names; default: the ``top_k`` most probable) on one poster, in the
         order asked (or by probability). Each heatmap's probability is the model's, as ``predict()``
         gives it (image fused with the poster's text when the text channel is on); ``text``: the
         poster's text lines already read (``prediction.text``), so they are not read again. The map is
         Grad-CAM of the *image* logit: the fusion scales it by a positive per-genre weight and adds the
         text term, which does not depend on the pixels' gradient, so the map is the same.
+        ``prediction``: this poster's ``predict()`` result when the caller has it (the Predict page, the
+        API): its probabilities and text are used as they are, so no prediction is computed again and
+        only the view Grad-CAM needs is run (one forward of the poster, not the two of flip-TTA).
         ImageLoadError for a bad image, UnknownGenreError for a genre the model does not predict
         (both before any model work)."""
         p = self.predictor
         img = load_image(image)
         cols = [p.genre_index(g) for g in genres] if genres else None
-        arr, lines = p._prepare(img, list(text) if text is not None else None)  # model-size uint8; OCR
+        known = prediction.text if prediction is not None else text
+        probs = None if prediction is None else np.array([prediction.probabilities[g] for g in p.genres])
+        if probs is not None:  # no OCR either: the prediction's probabilities already hold its text
+            arr, lines = p.preprocess(img), prediction.text
+        else:
+            arr, lines = p._prepare(img, list(known) if known is not None else None)  # model-size uint8; OCR
         with self.lock:
-            probs, cols, cams = self._cams(arr, lines, cols, max(1, top_k))
+            probs, cols, cams = self._cams(arr, lines, cols, max(1, top_k), probs)
         return [Heatmap(p.genres[c], float(probs[c]), _resize_cam(m, img.size)) for c, m in zip(cols, cams)]
 
-    def _cams(self, arr: np.ndarray, lines: list[str] | None, cols: list[int] | None,
-              top_k: int) -> tuple[np.ndarray, list[int], np.ndarray]:
+    def _cams(self, arr: np.ndarray, lines: list[str] | None, cols: list[int] | None, top_k: int,
+              probs: np.ndarray | None = None) -> tuple[np.ndarray, list[int], np.ndarray]:
         """(G probabilities, the columns explained, N x H x W maps in [0, 1] at the model's input size);
         ``lines``: the poster's text (None: text channel off); ``cols`` None = the ``top_k`` most
-        probable. Called holding ``self.lock``."""
+        probable; ``probs``: the poster's probabilities when already known (not computed again).
+        Called holding ``self.lock``."""
         raise NotImplementedError
 
     def _prepare(self) -> None:
@@ -120,18 +129,19 @@ class NumpyExplainer(Explainer):
 
             self._fp32 = feature_extractor(self.predictor.cfg, "cpu", precision="fp32")
 
-    def _cams(self, arr, lines, cols, top_k):
+    def _cams(self, arr, lines, cols, top_k, probs=None):
         from postergenre.model.gradcam_numpy import gradcam_maps, head_feature_gradients, scale_cams
 
         p = self.predictor
-        if p.precision == "fp32":
+        if probs is None and p.precision == "fp32":  # one forward of both views: probabilities and the map
             feats, acts = p.features_and_map([arr])                # view 0 = the poster (1 = its mirror)
-            logits = p.image_logits(feats, 1)
+            probs = p.probabilities(p.image_logits(feats, 1), [lines])[0]
         else:
-            logits = p._logits_from_arrays([arr])                  # the int8 model's own prediction
+            if probs is None:
+                probs = p.probabilities(p._logits_from_arrays([arr]), [lines])[0]  # the int8 model's own
             self._prepare()
-            feats, acts = self._fp32.features_and_map(to_nchw([arr], flip=False))
-        probs = p.probabilities(logits, [lines])[0]
+            backbone = p._extractor if p.precision == "fp32" else self._fp32
+            feats, acts = backbone.features_and_map(to_nchw([arr], flip=False))    # the poster alone
         cols = _top(probs, cols, top_k)
         grads = head_feature_gradients(p.params, feats[0], cols)
         return probs, cols, scale_cams(gradcam_maps(acts[0], grads, p.cfg.pooling), p.cfg.input_size)
@@ -160,13 +170,14 @@ class TorchExplainer(Explainer):
             self._model = build_torch_model(p.cfg, p.params).to(device).eval()
             import pytorch_grad_cam  # noqa: F401  (2 s of imports; Grad-CAM is what the twin is for)
 
-    def _cams(self, arr, lines, cols, top_k):
+    def _cams(self, arr, lines, cols, top_k, probs=None):
         import torch
         from pytorch_grad_cam import GradCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
         p = self.predictor
-        probs = p.probabilities(p._logits_from_arrays([arr]), [lines])[0]
+        if probs is None:
+            probs = p.probabilities(p._logits_from_arrays([arr]), [lines])[0]
         cols = _top(probs, cols, top_k)
         self._prepare()
         model = self._model
@@ -186,10 +197,12 @@ def make_explainer(predictor: "Predictor") -> Explainer:
 
 
 def explain(predictor: "Predictor", image: ImageSource, genres: Sequence[str] | None = None,
-            top_k: int = 3, text: Sequence[str] | None = None) -> list[Heatmap]:
+            top_k: int = 3, text: Sequence[str] | None = None,
+            prediction: "Prediction | None" = None) -> list[Heatmap]:
     """Grad-CAM heatmaps for ``genres`` (default: the ``top_k`` most probable) on one poster
-    (``predictor.explainer.explain``; ``text``: its text lines when already read)."""
-    return predictor.explainer.explain(image, genres, top_k, text)
+    (``predictor.explainer.explain``; ``text``: its text lines when already read; ``prediction``: its
+    ``predict()`` result, so the heatmaps cost one forward pass and no second prediction)."""
+    return predictor.explainer.explain(image, genres, top_k, text, prediction)
 
 
 def _resize_cam(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -18,7 +18,6 @@ import numpy as np
 
 from postergenre.errors import WeightsError
 from postergenre.model.backbone import BackboneConfig, graph_stem, resize_poster, to_nchw
-from postergenre.sources.dataset import load_dataset
 from postergenre.sources.images import load_image
 
 __all__ = ["quantize_backbone", "calibration_file", "CALIBRATION_METHOD", "CALIBRATION_POSTERS"]
@@ -67,6 +66,8 @@ class _PosterReader:
 
 def calibration_paths(data: str | Path, n: int = CALIBRATION_POSTERS, seed: int = 0) -> list[Path]:
     """``n`` random ``train`` posters of a dataset folder (whole strides of the calibrator)."""
+    from postergenre.sources.dataset import load_dataset  # pandas: only when calibrating
+
     ds = load_dataset(data)
     train = ds.subset("train")
     n = max(_BATCH * _STRIDE, min(n, len(train)) // (_BATCH * _STRIDE) * (_BATCH * _STRIDE))
@@ -76,9 +77,11 @@ def calibration_paths(data: str | Path, n: int = CALIBRATION_POSTERS, seed: int 
 
 
 def quantize_backbone(fp32: Path, out: Path, cfg: BackboneConfig, calibration: list[Path] | None = None,
-                      method: str = CALIBRATION_METHOD, cache: Path | None = None) -> Path:
+                      method: str = CALIBRATION_METHOD, cache: Path | None = None, reduce_range: bool = False) -> Path:
     """Write the int8 graph of ``fp32`` to ``out``. Activation ranges: from ``calibration`` posters
-    (saved to ``cache`` when given), else from the shipped calibration cache for ``cfg``."""
+    (saved to ``cache`` when given), else from the shipped calibration cache for ``cfg``.
+    ``reduce_range``: 7-bit weights, for CPUs without an int8 dot product (``runtime.cpu_has_int8_dot``),
+    whose u8 x s8 kernels saturate with 8-bit ones."""
     try:
         import onnx
         from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
@@ -103,6 +106,7 @@ def quantize_backbone(fp32: Path, out: Path, cfg: BackboneConfig, calibration: l
             str(pre), str(tmp_out), _PosterReader(calibration, cfg) if calibration else None,
             quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8, calibrate_method=_method(method), nodes_to_exclude=keep_float,
+            reduce_range=reduce_range,
             extra_options={"CalibStridedMinMax": _STRIDE}, calibration_cache_path=cache)
         os.replace(tmp_out, out)  # atomic, like the fp32 export
     return out

@@ -21,7 +21,7 @@ from postergenre.model.backbone import GRAPH_OUTPUTS, ONNX_OPSET, BackboneConfig
 from postergenre.model.quantize import quantize_backbone
 
 __all__ = ["FeatureExtractor", "feature_extractor", "onnx_path", "find_graph", "ensure_graph", "ort_session",
-           "resolve_device", "resolve_precision", "PRECISIONS"]
+           "resolve_device", "resolve_precision", "PRECISIONS", "cpu_has_int8_dot", "int8_path"]
 
 def resolve_device(device: str | None = None) -> str:
     """'cuda' when available (or asked for), else 'cpu'. Asking for CUDA without one is an error."""
@@ -57,13 +57,43 @@ def _nvidia_driver_present() -> bool:
 
 
 PRECISIONS = ("fp32", "int8")
+# CPU flags of an int8 dot-product instruction (x86 VNNI / AMX, Arm dot product)
+_INT8_DOT_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm"}
+
+
+def cpu_has_int8_dot() -> bool:
+    """Whether this CPU has an int8 dot-product instruction (Linux /proc/cpuinfo flags).
+
+    Without one (e.g. AVX2-only x86, such as AMD Zen 3), ONNX Runtime's u8 x s8 kernels use VPMADDUBSW,
+    whose 16-bit sums saturate: measured on 300 val posters, the int8 graph's top genre then agreed with
+    fp32 on only 90.7%, and 7-bit weights (``reduce_range``) restore 96.7% at a smaller speed-up
+    (benchmarks/int8_accuracy.py). So int8 is the CPU default only where this is true."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return bool(_INT8_DOT_FLAGS & set(line.split(":", 1)[1].split()))
+    except OSError:
+        pass
+    return False
+
+
+def _graph_precision(precision: str) -> str:
+    """The graph file's precision tag: 'int8' (8-bit weights) on CPUs with an int8 dot product,
+    'int8r7' (7-bit weights, no saturation) on the others; 'fp32' as it is."""
+    return "int8r7" if precision == "int8" and not cpu_has_int8_dot() else precision
+
+
+def int8_path(fp32: Path) -> Path:
+    """Where the int8 graph quantized from the fp32 graph ``fp32`` goes (beside it, same digests)."""
+    return fp32.with_name(fp32.name.replace("-fp32-", f"-{_graph_precision('int8')}-"))
 
 
 def onnx_path(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path:
     """Where the backbone graph for ``cfg`` lives: ``<cache>/onnx/<name>-<precision>-<config digest>-
     <backbone package versions digest>.onnx``."""
     return Path(cache_dir or settings.cache_dir()) / "onnx" / (
-        f"{graph_stem(cfg, precision)}-{digest(backbone_version(cfg.name))}.onnx")
+        f"{graph_stem(cfg, _graph_precision(precision))}-{digest(backbone_version(cfg.name))}.onnx")
 
 
 def find_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path | None:
@@ -74,7 +104,8 @@ def find_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, precisi
         return exact
     if any(backbone_version(cfg.name).values()):
         return None  # the backbone is installed: a graph from other package versions is stale
-    found = sorted(exact.parent.glob(f"{graph_stem(cfg, precision)}-*.onnx"), key=lambda f: f.stat().st_mtime)
+    found = sorted(exact.parent.glob(f"{graph_stem(cfg, _graph_precision(precision))}-*.onnx"),
+                   key=lambda f: f.stat().st_mtime)
     return found[-1] if found else None
 
 
@@ -94,17 +125,17 @@ def ensure_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, preci
             raise WeightsError(
                 f"no int8 graph of the backbone in {fp32.parent}, and this install cannot make one from the fp32 "
                 f"graph (the onnx package is missing: `pip install -r requirements-serve.txt`). Or copy "
-                f"{graph_stem(cfg, 'int8')}-*.onnx from a full install (`postergenre export-onnx`), or use "
+                f"{graph_stem(cfg, _graph_precision('int8'))}-*.onnx from a full install (`postergenre export-onnx`), or use "
                 "--precision fp32 / POSTERGENRE_PRECISION=fp32") from None
-        path = fp32.with_name(fp32.name.replace("-fp32-", "-int8-"))
-        quantize_backbone(fp32, path, cfg)
+        path = int8_path(fp32)
+        quantize_backbone(fp32, path, cfg, reduce_range=not cpu_has_int8_dot())
         return path
     path = onnx_path(cfg, cache_dir, precision)
     if not _can_export(cfg):
         raise WeightsError(
             f"no ONNX graph of the backbone in {path.parent} (this install has no torch to export one). "
             f"On a machine with the full set (`pip install -r requirements.txt`), run `postergenre export-onnx` and "
-            f"copy the files it prints ({graph_stem(cfg, 'fp32')}-*.onnx and {graph_stem(cfg, 'int8')}-*.onnx) into "
+            f"copy the files it prints ({graph_stem(cfg, 'fp32')}-*.onnx and {graph_stem(cfg, _graph_precision('int8'))}-*.onnx) into "
             f"{path.parent}; or point POSTERGENRE_CACHE at a folder whose onnx/ holds them; or use the Docker "
             "image, whose first stage exports them")
     _export(cfg, path)
@@ -210,9 +241,11 @@ def _torch_extractor(cfg: BackboneConfig, device: str) -> FeatureExtractor:
 
 def resolve_precision(precision: str | None, device: str, cpu_default: str = "fp32") -> str:
     """'fp32' or 'int8' from the argument, else $POSTERGENRE_PRECISION, else the default: ``cpu_default``
-    on the CPU (the weights' measured choice, ``metadata.json`` "int8"."cpu_default"; see the model card),
-    fp32 elsewhere. int8 runs in ONNX Runtime on CPU only."""
-    precision = precision or settings.precision() or (cpu_default if device == "cpu" else "fp32")
+    on a CPU with an int8 dot product (the weights' measured choice, ``metadata.json`` "int8"."cpu_default";
+    see the model card), fp32 on other CPUs (``cpu_has_int8_dot``) and elsewhere. int8 runs in ONNX
+    Runtime on CPU only."""
+    default = cpu_default if device == "cpu" and cpu_has_int8_dot() else "fp32"
+    precision = precision or settings.precision() or default
     if precision not in PRECISIONS:
         raise WeightsError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if precision == "int8" and device != "cpu":

@@ -50,14 +50,25 @@ class TextModel:
         self.intercept = arrays["intercept"].astype(np.float32)
         self.fusion = arrays["fusion"].astype(np.float32)      # G x 4: a, b, c, c0
         self.cfg = TextConfig(min_chars=int(arrays.get("min_chars", 3)))
-        self._word, self._char = _vectorizers(TextConfig(), self.word_vocab, self.char_vocab)
-        self._word.idf_ = arrays["word_idf"].astype(np.float64)
-        self._char.idf_ = arrays["char_idf"].astype(np.float64)
+        self.word_idf = arrays["word_idf"].astype(np.float64)
+        self.char_idf = arrays["char_idf"].astype(np.float64)
+        self._vectorizers_built: tuple | None = None
+
+    @property
+    def vectorizers(self):
+        """(word, char) TfidfVectorizers, built on first use: importing scikit-learn costs about a
+        second, which a prediction without text (or a process that only explains) never pays."""
+        if self._vectorizers_built is None:
+            word, char = _vectorizers(TextConfig(), self.word_vocab, self.char_vocab)
+            word.idf_, char.idf_ = self.word_idf, self.char_idf
+            self._vectorizers_built = (word, char)
+        return self._vectorizers_built
 
     def features(self, texts: list[str]):
         from scipy.sparse import hstack
 
-        return hstack([self._word.transform(texts), self._char.transform(texts)]).tocsr()
+        word, char = self.vectorizers
+        return hstack([word.transform(texts), char.transform(texts)]).tocsr()
 
     def logits(self, texts: list[str]) -> np.ndarray:
         """N x G text-only logits."""
@@ -83,16 +94,17 @@ class TextModel:
         contrib: dict[str, float] = {}
         nw = len(self.word_vocab)
         vals = dict(zip(x.indices, x.data))
+        word_index, char_index = (v.vocabulary_ for v in self.vectorizers)
         for word in {m.group(0).lower() for m in _WORD.finditer(text)}:
             s = 0.0
-            j = self._word.vocabulary_.get(word)
+            j = word_index.get(word)
             if j is not None and j in vals:
                 s += vals[j] * w[j]
             padded = f" {word} "
             seen = set()
             for n in (3, 4, 5):
                 for i in range(len(padded) - n + 1):
-                    k = self._char.vocabulary_.get(padded[i:i + n])
+                    k = char_index.get(padded[i:i + n])
                     if k is not None and k not in seen and nw + k in vals:
                         seen.add(k)
                         s += vals[nw + k] * w[nw + k]
@@ -102,7 +114,7 @@ class TextModel:
 
     def save(self, path: str | Path) -> None:
         np.savez_compressed(path, word_vocab=np.array(self.word_vocab), char_vocab=np.array(self.char_vocab),
-                            word_idf=self._word.idf_.astype(np.float32), char_idf=self._char.idf_.astype(np.float32),
+                            word_idf=self.word_idf.astype(np.float32), char_idf=self.char_idf.astype(np.float32),
                             coef=self.coef.astype(np.float16), intercept=self.intercept, fusion=self.fusion,
                             min_chars=np.array(self.cfg.min_chars))
 
