@@ -16,7 +16,7 @@ __all__ = ["get_predictor", "get_atlas", "load_current_atlas", "predict_bytes", 
 @st.cache_resource(show_spinner="Loading the genre model…")
 def get_predictor() -> postergenre.Predictor:
     predictor = postergenre.load()
-    predictor.explainer.warm_up()  # Grad-CAM (the PyTorch twin where one is used) loads while the user picks a poster
+    predictor.warm_up()  # Grad-CAM's model, the OCR engine and the text model load while the user picks a poster
     return predictor
 
 

@@ -61,7 +61,7 @@ def _warm_up(state: ModelState) -> None:
 
     predictor = state.predictor()
     predictor.predict(Image.new("RGB", (182, 268), (90, 60, 40)))
-    predictor.explainer.warm_up()  # Grad-CAM's model (the fp32 graph of an int8 predictor) loads in the background
+    predictor.warm_up()  # Grad-CAM's model (the fp32 graph of an int8 predictor) and the text model, in the background
 
 
 def _version() -> str:

@@ -15,7 +15,6 @@ The targets are genre *logits* (not probabilities, which saturate).
 """
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
@@ -93,17 +92,13 @@ class Explainer:
     def warm_up(self, delay: float = 2.0) -> None:
         """Prepare in a background thread after ``delay`` seconds at the lowest CPU priority, so the
         first explanation does not wait and a first prediction right after start-up is not slowed."""
+        from postergenre.model.warmup import in_background
+
         def build() -> None:
-            try:  # lowest CPU priority for this thread (Linux): a prediction running meanwhile goes first
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-            except (AttributeError, OSError):
-                pass
             with self.lock:
                 self._prepare()
 
-        timer = threading.Timer(delay, build)
-        timer.daemon = True
-        timer.start()
+        in_background(build, delay)
 
 
 def _top(probs: np.ndarray, cols: list[int] | None, top_k: int) -> list[int]:

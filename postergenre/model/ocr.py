@@ -19,7 +19,7 @@ import numpy as np
 from postergenre import settings
 from postergenre.sources.images import ImageSource, load_image
 
-__all__ = ["OCRConfig", "read_text", "cache_text", "SEED_FILE"]
+__all__ = ["OCRConfig", "read_text", "cache_text", "warm_up", "SEED_FILE"]
 
 SEED_FILE = "ocr_text.jsonl"   # optional, in the dataset folder: {"file", "text", "scores"} per row
 _ENGINES: dict[str, object] = {}
@@ -48,6 +48,11 @@ def _engine(cfg: OCRConfig):
                                                    "Det.limit_side_len": cfg.limit_side_len,
                                                    "Global.log_level": "error"})
         return _ENGINES[cfg.key()]
+
+
+def warm_up(cfg: OCRConfig | None = None) -> None:
+    """Build the OCR engine now (importing rapidocr takes about 1.5 s), not at the first poster."""
+    _engine(cfg or OCRConfig())
 
 
 def read_text(image: ImageSource, cfg: OCRConfig | None = None) -> list[str]:

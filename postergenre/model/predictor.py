@@ -178,6 +178,17 @@ class Predictor:
     def name(self) -> str:
         return self.metadata.name
 
+    def warm_up(self, delay: float = 2.0) -> None:
+        """Get ready for the first request in low-priority background threads (a server or the app calls
+        this after loading): Grad-CAM's model and, with the text channel on, the OCR engine and the text
+        model (importing rapidocr and scikit-learn takes about 3.5 s on a 2-core CPU)."""
+        from postergenre.model.ocr import warm_up as ocr_warm_up
+        from postergenre.model.warmup import in_background
+
+        self.explainer.warm_up(delay)
+        if self.use_text and self.text_model is not None:
+            in_background(lambda: (ocr_warm_up(), self.text_model.vectorizers), delay)
+
     # --- preprocessing ---------------------------------------------------------------------------
     def preprocess(self, image: ImageSource) -> np.ndarray:
         """Any accepted image input -> H x W x 3 uint8 at the model's input size."""
