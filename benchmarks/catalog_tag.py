@@ -72,6 +72,12 @@ class PeakRSS:
         self._thread.join()
 
 
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat: all but idle and iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / TICKS
+
+
 def run(paths, cfg, wcfg) -> float:
     from postergenre.catalog import tag
 
@@ -121,13 +127,18 @@ def main() -> int:
         memory, cpu = {}, {}
         for name, conc, cpus in (("ray, 1 actor x 1 CPU", 1, 1.0), ("ray, 2 actors x 1 CPU", 2, 1.0),
                                  ("ray, 1 actor x 2 CPUs", 1, 2.0)):
+            busy0 = busy_seconds()
             with PeakRSS() as rss:
                 rates[name] = run(paths, TagConfig(engine="ray", concurrency=conc, num_cpus=cpus, batch_size=16, **q),
                                   WorkerConfig(text=False))
+            busy = busy_seconds() - busy0
             memory[name] = max(rss.peak.values(), default=0) / 2**20
             cpu[name] = sum(rss.cpu.values())  # the actors were started for this run: all their CPU is its
+            wall = len(paths) / rates[name]
             print(f"  {name:<44} {rates[name]:6.1f} posters/s, peak RSS per actor {memory[name]:.0f} MiB, "
-                  f"{len(paths) / max(cpu[name], 1e-9):.1f} posters per actor CPU-second", flush=True)
+                  f"{len(paths) / max(cpu[name], 1e-9):.1f} posters per actor CPU-second; machine busy "
+                  f"{busy:.0f} of {wall * (os.cpu_count() or 1):.0f} core-s, of which model actors {cpu[name]:.0f}, "
+                  f"everything else (Ray's driver, raylet, GCS, read/write tasks) {busy - cpu[name]:.0f}", flush=True)
         ray.shutdown()
         local1 = rates["local, 1 thread, batch 16"]
         one, two = rates["ray, 1 actor x 1 CPU"], rates["ray, 2 actors x 1 CPU"]

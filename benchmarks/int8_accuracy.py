@@ -53,6 +53,11 @@ def main() -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--record", action="store_true", help="store the figures and the CPU default in the weights")
     args = ap.parse_args()
+    from postergenre.model.runtime import cpu_has_int8_dot
+
+    if args.record and not cpu_has_int8_dot():  # the record decides the default where int8 is the 8-bit graph
+        raise SystemExit("--record needs a CPU with an int8 dot product (VNNI/AMX): on this one int8 is the 7-bit "
+                         "fallback graph, which is never the default; run without --record to measure it")
     os.nice(10)  # a long, cached batch job: let interactive work go first
     p = postergenre.load(device="cpu", precision="fp32")
     ds = load_dataset(args.data)

@@ -10,7 +10,9 @@ Per precision (ONNX Runtime on CPU):
 - warm: a prediction + 3 heatmaps (the Predict page's work: explain reuses the prediction's text);
 - fresh process -> first prediction + 3 heatmaps (interpreter start included), and `postergenre
   explain POSTER` per call (a whole CLI process), medians of 3;
-- serving RSS of a process where torch cannot be imported, after N predictions + 3 heatmaps each.
+- serving RSS of a process where torch cannot be imported, after N predictions + 3 heatmaps each;
+fresh-process and RSS figures both image alone (the workload the targets were set for, before the
+text channel) and with the poster's text read (the default since).
 Then int8 / fp32 ratios. Targets (issue 12, this 2-core CPU): fresh -> 3 heatmaps <= 3 s; warm
 prediction + 3 heatmaps <= 0.15 s; explain CLI <= 2 s; int8 throughput >= 2x fp32 (aim 150/s);
 int8 single-poster p50 <= 12 ms; serving RSS <= 450 MB. The machine's load average is printed
@@ -47,8 +49,9 @@ NO_TORCH = textwrap.dedent('''
 SERVING = textwrap.dedent('''
     import sys, postergenre
     from postergenre.model.explain import explain
-    files, n = sys.argv[1:-1], int(sys.argv[-1])
+    files, n, text = sys.argv[1:-2], int(sys.argv[-2]), sys.argv[-1] == "text"
     p = postergenre.load(device="cpu")
+    p.use_text = p.use_text and text
     for i in range(n):
         pred = p.predict(files[i % len(files)])
         explain(p, files[i % len(files)], top_k=3, prediction=pred)
@@ -121,19 +124,22 @@ def measure(precision: str, files: list[Path], args, no_torch_dir: Path) -> dict
     env = {**os.environ, "POSTERGENRE_PRECISION": precision, "POSTERGENRE_DEVICE": "cpu",
            "PYTHONPATH": os.pathsep.join([str(no_torch_dir), str(ROOT)])}
     poster = str(files[0])
-    fig["fresh_3_heatmaps_s"] = wall([sys.executable, "-c", "import sys, postergenre; from postergenre.model.explain import "
-                                      "explain; p = postergenre.load(); explain(p, sys.argv[1], prediction=p.predict("
-                                      "sys.argv[1]), top_k=3)", poster], env)
+    fresh = ("import sys, postergenre; from postergenre.model.explain import explain; p = postergenre.load(); "
+             "p.use_text = p.use_text and sys.argv[2] == 'text'; explain(p, sys.argv[1], prediction=p.predict(sys.argv[1]), "
+             "top_k=3)")
+    fig["fresh_3_heatmaps_image_s"] = wall([sys.executable, "-c", fresh, poster, "image"], env)
+    fig["fresh_3_heatmaps_s"] = wall([sys.executable, "-c", fresh, poster, "text"], env)
     out = Path(tempfile.mkdtemp()) / "heat.png"
     fig["explain_cli_s"] = wall([sys.executable, "-m", "postergenre", "explain", poster, "--out", str(out)], env)
-    if args.rss_posters:
-        r = subprocess.run([sys.executable, "-c", SERVING, *map(str, files), str(args.rss_posters)], cwd=ROOT, env=env,
-                           capture_output=True, text=True)
+    for mode, suffix in (("image", "_image") , ("text", "")) if args.rss_posters else ():
+        r = subprocess.run([sys.executable, "-c", SERVING, *map(str, files), str(args.rss_posters), mode], cwd=ROOT,
+                           env=env, capture_output=True, text=True)
         words = r.stdout.split()
         if r.returncode or len(words) < 4:
             print("   serving RSS run failed:", r.stderr[-400:])
         else:
-            fig.update(rss_mb=float(words[-2]), peak_rss_mb=float(words[-1]), torch_free=float(words[0] == "no"))
+            fig.update({f"rss{suffix}_mb": float(words[-2]), f"peak_rss{suffix}_mb": float(words[-1]),
+                        "torch_free": float(words[0] == "no")})
     return fig
 
 
@@ -148,10 +154,13 @@ ROWS = [  # (key, label, unit, int8/fp32 ratio wanted: 'speed-up' for times, 'x'
     ("throughput_b32", "throughput, batch 32", "posters/s", "rate"),
     ("warm_3_heatmaps_image_ms", "warm prediction + 3 heatmaps, image alone", "ms", "time"),
     ("warm_3_heatmaps_ms", "warm prediction + 3 heatmaps, with OCR", "ms", "time"),
-    ("fresh_3_heatmaps_s", "fresh process -> prediction + 3 heatmaps", "s", "time"),
+    ("fresh_3_heatmaps_image_s", "fresh process -> prediction + 3 heatmaps, image alone", "s", "time"),
+    ("fresh_3_heatmaps_s", "fresh process -> prediction + 3 heatmaps, with OCR", "s", "time"),
     ("explain_cli_s", "`postergenre explain` per call", "s", "time"),
-    ("rss_mb", "serving RSS, no torch, after the run", "MiB", "time"),
-    ("peak_rss_mb", "serving peak RSS (VmHWM)", "MiB", "time"),
+    ("rss_image_mb", "serving RSS, no torch, image alone", "MiB", "time"),
+    ("peak_rss_image_mb", "serving peak RSS (VmHWM), image alone", "MiB", "time"),
+    ("rss_mb", "serving RSS, no torch, with OCR", "MiB", "time"),
+    ("peak_rss_mb", "serving peak RSS (VmHWM), with OCR", "MiB", "time"),
 ]
 
 
@@ -172,13 +181,13 @@ def main() -> None:
         print(f"measuring {precision}...", flush=True)
         figs[precision] = measure(precision, files, args, no_torch)
     f32, f8 = figs["fp32"], figs["int8"]
-    print(f"\n{'':46}{'fp32':>10}{'int8':>10}{'int8 vs fp32':>16}")
+    print(f"\n{'':60}{'fp32':>10}{'int8':>10}{'int8 vs fp32':>16}")
     for key, label, unit, kind in ROWS:
         a, b = f32.get(key), f8.get(key)
         if a is None or b is None:
             continue
         ratio = f"{b / a:.2f}x" if kind == "rate" else f"{a / b:.2f}x faster" if unit != "MiB" else f"{b / a:.2f}x"
-        print(f"{label + ' (' + unit + ')':46}{a:10.1f}{b:10.1f}{ratio:>16}")
+        print(f"{label + ' (' + unit + ')':60}{a:10.1f}{b:10.1f}{ratio:>16}")
     for name, fig in figs.items():
         print(f"{name}: preprocessing = {fig['prep_ms'] / fig['forward_ms']:.0%} of the forward; "
               f"best throughput {max(v for k, v in fig.items() if k.startswith('throughput')):.1f} posters/s"

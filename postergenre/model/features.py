@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from postergenre import settings
 from postergenre.model.backbone import BackboneConfig, resize_poster, to_nchw
-from postergenre.model.runtime import feature_extractor
+from postergenre.model.runtime import feature_extractor, graph_precision
 from postergenre.sources.dataset import PosterDataset
 from postergenre.sources.images import load_image
 
@@ -24,7 +24,8 @@ __all__ = ["cache_features"]
 
 
 def _key(ds: PosterDataset, cfg: BackboneConfig, precision: str = "fp32") -> str:
-    tag = "" if precision == "fp32" else precision  # fp32 keys stay those of caches made before int8
+    # graph_precision: 'int8r7' on CPUs without an int8 dot product (its features differ from int8's)
+    tag = "" if precision == "fp32" else graph_precision(precision)  # fp32 keys stay those of caches made before int8
     h = hashlib.sha1((ds.fingerprint() + json.dumps(cfg.to_dict(), sort_keys=True) + tag).encode())
     return h.hexdigest()[:20]
 

@@ -21,7 +21,7 @@ from postergenre.model.backbone import GRAPH_OUTPUTS, ONNX_OPSET, BackboneConfig
 from postergenre.model.quantize import quantize_backbone
 
 __all__ = ["FeatureExtractor", "feature_extractor", "onnx_path", "find_graph", "ensure_graph", "ort_session",
-           "resolve_device", "resolve_precision", "PRECISIONS", "cpu_has_int8_dot", "int8_path"]
+           "resolve_device", "resolve_precision", "PRECISIONS", "cpu_has_int8_dot", "int8_path", "graph_precision"]
 
 def resolve_device(device: str | None = None) -> str:
     """'cuda' when available (or asked for), else 'cpu'. Asking for CUDA without one is an error."""
@@ -78,7 +78,7 @@ def cpu_has_int8_dot() -> bool:
     return False
 
 
-def _graph_precision(precision: str) -> str:
+def graph_precision(precision: str) -> str:
     """The graph file's precision tag: 'int8' (8-bit weights) on CPUs with an int8 dot product,
     'int8r7' (7-bit weights, no saturation) on the others; 'fp32' as it is."""
     return "int8r7" if precision == "int8" and not cpu_has_int8_dot() else precision
@@ -86,14 +86,14 @@ def _graph_precision(precision: str) -> str:
 
 def int8_path(fp32: Path) -> Path:
     """Where the int8 graph quantized from the fp32 graph ``fp32`` goes (beside it, same digests)."""
-    return fp32.with_name(fp32.name.replace("-fp32-", f"-{_graph_precision('int8')}-"))
+    return fp32.with_name(fp32.name.replace("-fp32-", f"-{graph_precision('int8')}-"))
 
 
 def onnx_path(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path:
     """Where the backbone graph for ``cfg`` lives: ``<cache>/onnx/<name>-<precision>-<config digest>-
     <backbone package versions digest>.onnx``."""
     return Path(cache_dir or settings.cache_dir()) / "onnx" / (
-        f"{graph_stem(cfg, _graph_precision(precision))}-{digest(backbone_version(cfg.name))}.onnx")
+        f"{graph_stem(cfg, graph_precision(precision))}-{digest(backbone_version(cfg.name))}.onnx")
 
 
 def find_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path | None:
@@ -104,7 +104,7 @@ def find_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, precisi
         return exact
     if any(backbone_version(cfg.name).values()):
         return None  # the backbone is installed: a graph from other package versions is stale
-    found = sorted(exact.parent.glob(f"{graph_stem(cfg, _graph_precision(precision))}-*.onnx"),
+    found = sorted(exact.parent.glob(f"{graph_stem(cfg, graph_precision(precision))}-*.onnx"),
                    key=lambda f: f.stat().st_mtime)
     return found[-1] if found else None
 
@@ -125,7 +125,7 @@ def ensure_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, preci
             raise WeightsError(
                 f"no int8 graph of the backbone in {fp32.parent}, and this install cannot make one from the fp32 "
                 f"graph (the onnx package is missing: `pip install -r requirements-serve.txt`). Or copy "
-                f"{graph_stem(cfg, _graph_precision('int8'))}-*.onnx from a full install (`postergenre export-onnx`), or use "
+                f"{graph_stem(cfg, graph_precision('int8'))}-*.onnx from a full install (`postergenre export-onnx`), or use "
                 "--precision fp32 / POSTERGENRE_PRECISION=fp32") from None
         path = int8_path(fp32)
         quantize_backbone(fp32, path, cfg, reduce_range=not cpu_has_int8_dot())
@@ -135,7 +135,7 @@ def ensure_graph(cfg: BackboneConfig, cache_dir: str | Path | None = None, preci
         raise WeightsError(
             f"no ONNX graph of the backbone in {path.parent} (this install has no torch to export one). "
             f"On a machine with the full set (`pip install -r requirements.txt`), run `postergenre export-onnx` and "
-            f"copy the files it prints ({graph_stem(cfg, 'fp32')}-*.onnx and {graph_stem(cfg, _graph_precision('int8'))}-*.onnx) into "
+            f"copy the files it prints ({graph_stem(cfg, 'fp32')}-*.onnx and {graph_stem(cfg, graph_precision('int8'))}-*.onnx) into "
             f"{path.parent}; or point POSTERGENRE_CACHE at a folder whose onnx/ holds them; or use the Docker "
             "image, whose first stage exports them")
     _export(cfg, path)

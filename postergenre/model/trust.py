@@ -28,6 +28,7 @@ from postergenre.model.metrics import expected_calibration_error
 from postergenre.model.ocr import cache_text
 from postergenre.model.poster_check import fit_poster_check
 from postergenre.model.predictor import cached_logits
+from postergenre.model.runtime import graph_precision
 from postergenre.model.runtime import feature_extractor
 from postergenre.model.text_model import TextModel, has_text
 from postergenre.model.train_text import cross_fitted_fusion
@@ -51,7 +52,7 @@ def nonposter_features(cfg: BackboneConfig, cache_dir: str | Path | None = None,
     from PIL import Image
 
 
-    tag = [cfg.to_dict(), part, 1] + ([] if precision == "fp32" else [precision])  # fp32 keys stay as they were
+    tag = [cfg.to_dict(), part, 1] + ([] if precision == "fp32" else [graph_precision(precision)])  # fp32 keys stay
     key = hashlib.sha1(json.dumps(tag, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir or settings.cache_dir()) / "nonposters" / f"{key}.npz"
     if path.is_file():
