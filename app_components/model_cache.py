@@ -15,8 +15,14 @@ __all__ = ["get_predictor", "get_atlas", "load_current_atlas", "predict_bytes", 
 
 @st.cache_resource(show_spinner="Loading the genre model…")
 def get_predictor() -> postergenre.Predictor:
+    from importlib import import_module
+
+    from postergenre.model.warmup import in_background
+
     predictor = postergenre.load()
     predictor.warm_up()  # Grad-CAM's model, the OCR engine and the text model load while the user picks a poster
+    # st.dataframe (the Predict page's table) imports pandas on first use: about 1.5 s, paid here instead
+    in_background(lambda: import_module("pandas"), 0.0, low_priority=False)
     return predictor
 
 

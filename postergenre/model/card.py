@@ -184,8 +184,10 @@ def _precision_section(rec: dict | None) -> list[str]:
                      f"{_f(b.get('macro_auc'))} | {_f(b.get('macro_f1'))} | {_f(b.get('micro_f1'))} |")
     lines += ["", f"- Shipped model: int8 - fp32 macro-AP {rec.get('delta_macro_ap'):+.4f} (rule: within "
               f"{rec.get('tolerance')}); top genre the same on {rec.get('top_genre_agreement'):.1%} of the posters. "
-              f"CPU default: **{rec.get('cpu_default')}** (`--precision` / `POSTERGENRE_PRECISION` choose the other; "
-              "CUDA runs fp32/fp16 in PyTorch).", ""]
+              f"CPU default: **{rec.get('cpu_default')}** on CPUs with an int8 dot product (VNNI / AMX / Arm dot "
+              "product), where this was measured; fp32 on other CPUs, whose int8 kernels saturate (there `--precision "
+              "int8` runs a 7-bit-weight graph). `--precision` / `POSTERGENRE_PRECISION` choose the other; "
+              "CUDA runs fp32/fp16 in PyTorch.", ""]
     return lines
 
 

@@ -186,8 +186,8 @@ class Predictor:
         from postergenre.model.warmup import in_background
 
         self.explainer.warm_up(delay)
-        if self.use_text and self.text_model is not None:
-            in_background(lambda: (ocr_warm_up(), self.text_model.vectorizers), delay)
+        if self.use_text and self.text_model is not None:  # imports: at normal priority, at once (see in_background)
+            in_background(lambda: (ocr_warm_up(), self.text_model.vectorizers), 0.0, low_priority=False)
 
     # --- preprocessing ---------------------------------------------------------------------------
     def preprocess(self, image: ImageSource) -> np.ndarray:
