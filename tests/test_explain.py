@@ -23,6 +23,27 @@ def test_heatmaps_for_top_genres(predictor, sample_poster_path):
     assert not np.allclose(maps[0].cam, maps[1].cam)
 
 
+def test_a_given_prediction_is_reused_not_recomputed(predictor, sample_poster_path, monkeypatch):
+    """explain(prediction=) (the Predict page, the API) takes the prediction's probabilities and text:
+    no OCR and no second prediction run, and the maps are those of explaining from scratch."""
+    import postergenre.model.predictor as predictor_module
+
+    pred = predictor.predict(sample_poster_path)
+    fresh = explain(predictor, sample_poster_path, top_k=3, text=pred.text)
+
+    def no_ocr(*args, **kwargs):
+        raise AssertionError("OCR ran again")
+
+    monkeypatch.setattr(predictor_module, "read_text", no_ocr)
+    monkeypatch.setattr(predictor, "_logits_from_arrays", lambda *a: pytest.fail("the prediction ran again"))
+    reused = explain(predictor, sample_poster_path, top_k=3, prediction=pred)
+    assert [h.genre for h in reused] == [h.genre for h in fresh] == [s.genre for s in pred.scores[:3]]
+    for a, b in zip(fresh, reused):
+        assert b.probability == pred.probabilities[b.genre]
+        assert a.probability == pytest.approx(b.probability, abs=1e-5)
+        assert np.allclose(a.cam, b.cam, atol=1e-3)  # the poster's view alone gives the same map
+
+
 def test_chosen_genre_and_batched_equals_single(predictor, sample_poster_path):
     both = explain(predictor, sample_poster_path, ["Horror", "Comedy"])
     alone = explain(predictor, sample_poster_path, ["Comedy"])

@@ -75,3 +75,19 @@ def test_first_load_without_torch_or_graph_says_how(sample_poster_path, tmp_path
     assert "no ONNX graph" in message and "postergenre export-onnx" in message
     assert "requirements.txt" in message and str(tmp_path / "empty-cache") in message
     assert "-fp32-" in message and "-int8" in message and "Docker" in message  # which files, and the image
+
+
+def test_load_and_explain_cli_import_neither_scikit_learn_nor_pandas(sample_poster_path, tmp_path):
+    """The serving start-up stays light: load() and `postergenre explain` (image alone) import neither
+    scikit-learn (with SciPy's stats: ~2 s, ~185 MiB) nor pandas; the text model imports them on first text."""
+    code = textwrap.dedent('''
+        import sys, postergenre
+        from postergenre.cli import main
+        p = postergenre.load(device="cpu")
+        assert main(["explain", sys.argv[1], "--out", sys.argv[2]]) == 0
+        heavy = [m for m in ("sklearn", "pandas", "scipy.stats") if m in sys.modules]
+        assert not heavy, heavy
+    ''')
+    r = subprocess.run([sys.executable, "-c", code, str(sample_poster_path), str(tmp_path / "h.png")], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]

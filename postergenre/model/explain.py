@@ -68,12 +68,11 @@ class Explainer:
         p = self.predictor
         img = load_image(image)
         cols = [p.genre_index(g) for g in genres] if genres else None
-        known = prediction.text if prediction is not None else text
         probs = None if prediction is None else np.array([prediction.probabilities[g] for g in p.genres])
-        if probs is not None:  # no OCR either: the prediction's probabilities already hold its text
+        if prediction is not None:  # no OCR either: the prediction's probabilities already hold its text
             arr, lines = p.preprocess(img), prediction.text
         else:
-            arr, lines = p._prepare(img, list(known) if known is not None else None)  # model-size uint8; OCR
+            arr, lines = p._prepare(img, list(text) if text is not None else None)  # model-size uint8; OCR
         with self.lock:
             probs, cols, cams = self._cams(arr, lines, cols, max(1, top_k), probs)
         return [Heatmap(p.genres[c], float(probs[c]), _resize_cam(m, img.size)) for c, m in zip(cols, cams)]

@@ -179,9 +179,10 @@ class Predictor:
         return self.metadata.name
 
     def warm_up(self, delay: float = 2.0) -> None:
-        """Get ready for the first request in low-priority background threads (a server or the app calls
-        this after loading): Grad-CAM's model and, with the text channel on, the OCR engine and the text
-        model (importing rapidocr and scikit-learn takes about 3.5 s on a 2-core CPU)."""
+        """Get ready for the first request in background threads (a server or the app calls this after
+        loading): Grad-CAM's model (at low priority, after ``delay`` s) and, with the text channel on, the
+        OCR engine and the text model at once (importing rapidocr and scikit-learn takes about 3.5 s on
+        a 2-core CPU)."""
         from postergenre.model.ocr import warm_up as ocr_warm_up
         from postergenre.model.warmup import in_background
 

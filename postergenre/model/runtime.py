@@ -7,6 +7,7 @@ the backbone config and package versions; later loads do not even import torch f
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import warnings
@@ -61,13 +62,15 @@ PRECISIONS = ("fp32", "int8")
 _INT8_DOT_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm"}
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_has_int8_dot() -> bool:
     """Whether this CPU has an int8 dot-product instruction (Linux /proc/cpuinfo flags).
 
     Without one (e.g. AVX2-only x86, such as AMD Zen 3), ONNX Runtime's u8 x s8 kernels use VPMADDUBSW,
     whose 16-bit sums saturate: measured on 300 val posters, the int8 graph's top genre then agreed with
-    fp32 on only 90.7%, and 7-bit weights (``reduce_range``) restore 96.7% at a smaller speed-up
-    (benchmarks/int8_accuracy.py). So int8 is the CPU default only where this is true."""
+    fp32 on only 90.7%, and 7-bit weights (``reduce_range``) restored 96.7% at a smaller speed-up (AMD
+    Zen 3, 2026-12-02; ``benchmarks/int8_accuracy.py --split val`` measures the graph a CPU builds). So
+    int8 is the CPU default only where this is true."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
             for line in fh:

@@ -56,8 +56,8 @@ class TextModel:
 
     @property
     def vectorizers(self):
-        """(word, char) TfidfVectorizers, built on first use: importing scikit-learn costs about a
-        second, which a prediction without text (or a process that only explains) never pays."""
+        """(word, char) TfidfVectorizers, built on first use: importing scikit-learn costs about 2 s
+        here, which a prediction without text (or a process that only explains) never pays."""
         if self._vectorizers_built is None:
             word, char = _vectorizers(TextConfig(), self.word_vocab, self.char_vocab)
             word.idf_, char.idf_ = self.word_idf, self.char_idf
