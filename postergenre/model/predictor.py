@@ -380,7 +380,8 @@ def load(name_or_dir: str | Path | None = None, device: str | None = None, backe
     ``backend``: None (ONNX Runtime on CPU, PyTorch on CUDA) or 'torch'.
     ``precision``: 'fp32' or 'int8' (statically quantized backbone, CPU only); default
     $POSTERGENRE_PRECISION, else the weights' measured CPU default (metadata "int8"."cpu_default":
-    int8 when its test macro-AP is within 0.005 of fp32), fp32 on CUDA.
+    int8 when its test macro-AP is within 0.005 of fp32) on CPUs with an int8 dot product, fp32 on other
+    CPUs (``runtime.cpu_has_int8_dot``) and on CUDA.
     """
     if name_or_dir in (None, "postergenre-lite2"):
         folder = settings.weights_dir()
