@@ -35,7 +35,8 @@ FROM base AS export
 COPY --chown=user requirements.txt .
 RUN pip install --user --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
 COPY --chown=user . .
-# fp32 graph (torch.onnx.export) + int8 graph (static QDQ with the shipped calibration) into ~/.cache/postergenre/onnx
+# fp32 graph (torch.onnx.export) + int8 graphs (static QDQ with the shipped calibration: 8-bit weights for CPUs
+# with VNNI/AMX, 7-bit "int8r7" for AVX2-only ones) into ~/.cache/postergenre/onnx
 RUN python -m postergenre export-onnx
 
 # ---- stage 2: the served image, no torch -----------------------------------------------------------

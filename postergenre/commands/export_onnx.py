@@ -8,7 +8,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export-onnx", help="export the backbone's ONNX graphs (fp32, int8) into the cache",
                        description="Export the backbone to ONNX (needs torch: the full install) and quantize it to "
                                    "int8 (static, with the calibration that ships with the package, or one measured on "
-                                   "--calibration posters). Serving installs without torch then load these files.")
+                                   "--calibration posters). Serving installs without torch then load these files. int8 comes in two "
+                                   "graphs: 8-bit weights for CPUs with an int8 dot product (VNNI/AMX) and 7-bit weights "
+                                   "(int8r7) for the others, whose int8 kernels saturate; both are written.")
     p.add_argument("--precision", choices=("fp32", "int8", "all"), default="all", help="which graphs (default all)")
     p.add_argument("--calibration", default=None, metavar="DATA",
                    help="dataset folder whose train posters calibrate int8 (default: the shipped calibration)")
@@ -38,4 +40,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"int8: {out} (calibrated on {args.calibration}; ranges in {cache})")
         else:
             print(f"int8: {find_graph(cfg, precision='int8') or ensure_graph(cfg, precision='int8')}")
+            # and the other kind of CPU's graph, so a copied cache (the Docker image) serves on both kinds
+            other = int8_path(fp32, reduce_range=cpu_has_int8_dot())
+            if not other.is_file():
+                quantize_backbone(fp32, other, cfg, reduce_range=cpu_has_int8_dot())
+            print(f"int8 for {'CPUs without' if cpu_has_int8_dot() else 'CPUs with'} an int8 dot product: {other}")
     return 0

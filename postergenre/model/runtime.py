@@ -87,9 +87,11 @@ def graph_precision(precision: str) -> str:
     return "int8r7" if precision == "int8" and not cpu_has_int8_dot() else precision
 
 
-def int8_path(fp32: Path) -> Path:
-    """Where the int8 graph quantized from the fp32 graph ``fp32`` goes (beside it, same digests)."""
-    return fp32.with_name(fp32.name.replace("-fp32-", f"-{graph_precision('int8')}-"))
+def int8_path(fp32: Path, reduce_range: bool | None = None) -> Path:
+    """Where the int8 graph quantized from the fp32 graph ``fp32`` goes (beside it, same digests):
+    this CPU's kind (``reduce_range`` None), or the 7-bit (True) / 8-bit (False) one."""
+    tag = graph_precision("int8") if reduce_range is None else ("int8r7" if reduce_range else "int8")
+    return fp32.with_name(fp32.name.replace("-fp32-", f"-{tag}-"))
 
 
 def onnx_path(cfg: BackboneConfig, cache_dir: str | Path | None = None, precision: str = "fp32") -> Path:
