@@ -49,18 +49,17 @@ class PeakRSS:
 
     def _run(self):
         while not self._stop.is_set():
-            for proc in Path("/proc").glob("[0-9]*"):
+            for pid in _actor_pids() - self._old:
+                proc = Path("/proc") / str(pid)
                 try:
-                    if int(proc.name) in self._old or b"MapWorker" not in (proc / "cmdline").read_bytes():
-                        continue
                     status = (proc / "status").read_text()
                     fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
                 except OSError:
-                    continue
-                self.cpu[int(proc.name)] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+                    continue  # the actor ended meanwhile
+                self.cpu[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
                 for line in status.splitlines():
                     if line.startswith("VmHWM:"):
-                        self.peak[int(proc.name)] = max(self.peak.get(int(proc.name), 0), int(line.split()[1]) * 1024)
+                        self.peak[pid] = max(self.peak.get(pid, 0), int(line.split()[1]) * 1024)
             self._stop.wait(0.2)
 
     def __enter__(self):

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 from pathlib import Path
+
+from postergenre.commands._options import add_config_options, config_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,9 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", type=Path, default=None, help="cache root (default ~/.cache/postergenre)")
     p.add_argument("--cache-only", action="store_true", help="only compute the activation cache, then stop")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    for f in fields(FinetuneConfig):
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
-                       help=f"{f.name} (default {f.default})")
+    add_config_options(p, FinetuneConfig)
     p.add_argument("--head-epochs", type=int, default=None, help="head recipe epochs (default: train's, 8)")
     p.set_defaults(func=run)
 
@@ -35,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from postergenre.model.finetune_run import run_finetune
     from postergenre.model.train import TrainConfig
 
-    ft = FinetuneConfig(**{f.name: getattr(args, f.name) for f in fields(FinetuneConfig)})
+    ft = config_from_args(FinetuneConfig, args)
     head = TrainConfig(threads=ft.threads, seed=ft.seed)
     if args.head_epochs:
         head = replace(head, epochs=args.head_epochs)

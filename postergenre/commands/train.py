@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 from pathlib import Path
+
+from postergenre.commands._options import add_config_options, config_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,9 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, type=Path, help="dataset folder with labels.csv (file, genres, split)")
     p.add_argument("--out", type=Path, default=None, help="weights folder to write (default: the bundled weights/)")
     p.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default ~/.cache/postergenre)")
-    for f in fields(TrainConfig):
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
-                       help=f"head training: {f.name} (default {f.default})")
+    add_config_options(p, TrainConfig, "head training: ")
     p.set_defaults(func=run)
 
 
@@ -25,6 +24,6 @@ def run(args: argparse.Namespace) -> int:
     from postergenre import settings
     from postergenre.model.train import TrainConfig, train
 
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    cfg = config_from_args(TrainConfig, args)
     train(args.data, args.out or settings.weights_dir(), cfg, cache_dir=args.cache_dir)
     return 0
