@@ -10,7 +10,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "int8 (static, with the calibration that ships with the package, or one measured on "
                                    "--calibration posters). Serving installs without torch then load these files. int8 comes in two "
                                    "graphs: 8-bit weights for CPUs with an int8 dot product (VNNI/AMX) and 7-bit weights "
-                                   "(int8r7) for the others, whose int8 kernels saturate; both are written.")
+                                   "(int8r7) for the others, whose int8 kernels saturate; both are written (with --calibration: "
+                                   "this CPU's kind only).")
     p.add_argument("--precision", choices=("fp32", "int8", "all"), default="all", help="which graphs (default all)")
     p.add_argument("--calibration", default=None, metavar="DATA",
                    help="dataset folder whose train posters calibrate int8 (default: the shipped calibration)")
