@@ -236,9 +236,11 @@ def _bmp_rle(width: int, height: int, bits: int) -> bytes:
 
 # --- JPEG ----------------------------------------------------------------------------------------
 
-def _scan_bomb(scans: int, size: tuple[int, int] = (6000, 6600)) -> bytes:
-    """A progressive grey JPEG followed by ``scans`` copies of its last (AC refinement) scan."""
-    data = _save(Image.new("L", size, 128), "JPEG", progressive=True, quality=90)
+def _scan_bomb(scans: int, size: tuple[int, int] = (6000, 6600), colour: tuple[int, int, int] | None = None) -> bytes:
+    """A progressive JPEG (grey; or ``colour`` at 4:4:4) followed by ``scans`` copies of its last (AC
+    refinement) scan, the costliest kind to decode."""
+    image = Image.new("L", size, 128) if colour is None else Image.new("RGB", size, colour)
+    data = _save(image, "JPEG", progressive=True, quality=90, subsampling=0)
     last = data.rindex(b"\xff\xda")
     scan = data[last:-2]  # SOS + its entropy data, up to EOI
     return data[:-2] + scan * scans + b"\xff\xd9"
@@ -255,8 +257,18 @@ def jpeg_scan_bomb_20000() -> bytes:
 
 
 @case
-def jpeg_scans_at_the_limit() -> bytes:  # 40 scans on a large image: decoded, within the limits
+def jpeg_scans_at_the_limit() -> bytes:  # 15 scans on 40 MP, just under the scan-work budget: decoded
+    return _scan_bomb(9)
+
+
+@case
+def jpeg_scans_over_the_work_budget() -> bytes:  # 40 scans (the count limit) on 40 MP: refused by work
     return _scan_bomb(34)
+
+
+@case
+def jpeg_444_progressive_at_the_limit() -> bytes:  # 4:4:4 colour 39.7 MP, 10 + 1 scans: just under the budget
+    return _scan_bomb(1, (6300, 6300), colour=(9, 80, 200))
 
 
 @case
@@ -368,7 +380,7 @@ for _fmt, _kw in (("JPEG", {}), ("PNG", {}), ("WEBP", {}), ("GIF", {}), ("BMP", 
 
 # cases that must be refused (never decode)
 MUST_FAIL = {"png_bomb_100mp", "png_bomb_2gp", "tiff_bomb_100mp", "jpeg_huge_declared", "gif_logical_screen_huge",
-             "jpeg_scan_bomb_1000", "jpeg_scan_bomb_20000", "jpeg_scan_bomb_small_image", "polyglot_html_png",
+             "jpeg_scan_bomb_1000", "jpeg_scan_bomb_20000", "jpeg_scans_over_the_work_budget", "jpeg_scan_bomb_small_image", "polyglot_html_png",
              "polyglot_pdf_jpeg", "bmp_header_lies",
              *(n for n in CASES if n.startswith("truncated_"))}
 

@@ -14,7 +14,8 @@ import pytest
 
 import hostile_corpus as corpus
 from postergenre.errors import ImageLoadError
-from postergenre.sources.images import MAX_JPEG_SCANS, _count_jpeg_scans, load_image
+from postergenre.sources.images import (MAX_JPEG_SCAN_MEGAPIXELS, MAX_JPEG_SCANS, _count_jpeg_scans,
+                                       _jpeg_scan_megapixels, load_image)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +55,31 @@ def test_scan_count_ignores_exif_thumbnails_and_counts_every_scan() -> None:
     assert _count_jpeg_scans(bomb) > 5000
     with pytest.raises(ImageLoadError, match="scans"):
         load_image(bomb)
+
+
+def test_scan_work_counts_chroma_at_its_subsampled_size_and_scales_with_the_image() -> None:
+    from PIL import Image
+    import io
+
+    def work(data: bytes) -> float:
+        with Image.open(io.BytesIO(data)) as image:
+            return _jpeg_scan_megapixels(data, image)
+
+    def progressive(size: tuple[int, int], subsampling: int) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", size, (9, 80, 200)).save(buf, "JPEG", progressive=True, subsampling=subsampling)
+        return buf.getvalue()
+
+    full, sub = work(progressive((1000, 1500), 0)), work(progressive((1000, 1500), 2))
+    assert sub < full < 10 * 1.5 * 3  # 10 scans, each one or more components of 1.5 MP
+    assert work(progressive((2000, 3000), 2)) == pytest.approx(4 * sub)
+    # the same 40 scans: fine on a 1.5 MP poster, refused by work on 40 MP
+    small, large = corpus._scan_bomb(34, (1000, 1500)), corpus.CASES["jpeg_scans_over_the_work_budget"]()
+    assert _count_jpeg_scans(small) == _count_jpeg_scans(large) == MAX_JPEG_SCANS
+    assert work(small) <= MAX_JPEG_SCAN_MEGAPIXELS < work(large)
+    assert load_image(small).size == (1000, 1500)
+    with pytest.raises(ImageLoadError, match="megapixel-passes"):
+        load_image(large)
 
 
 def test_draft_decodes_large_jpegs_at_a_reduced_scale_never_below_the_request() -> None:

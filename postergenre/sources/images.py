@@ -8,8 +8,8 @@ uploads never reach Pillow's rarer decoders. Sizes are checked from the header *
 transparency is composited on white and 16-bit/float images are scaled by their actual range.
 
 Work per image is bounded before decoding, so hostile files (tests/hostile_corpus.py) decode or fail
-in about a second and a few hundred MiB: JPEGs with absurd scan counts (progressive "scan bombs") are
-refused, formats whose decoder is slow (RLE BMP) have a lower pixel cap, 16-bit/float images are
+in about a second and a few hundred MiB: JPEGs with absurd scan counts, or more scans than their size
+allows (progressive "scan bombs"), are refused, formats whose decoder is slow (RLE BMP) have a lower pixel cap, 16-bit/float images are
 scaled through a lookup table or in float32 row blocks (never full-size float64 copies), and
 ``draft=(w, h)`` lets large JPEGs be decoded straight at a reduced scale (1/2, 1/4, 1/8) no smaller
 than ``(w, h)`` (the model's input size, for prediction).
@@ -38,8 +38,14 @@ _SUPPORTED_TEXT = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 _ACCEPTED_TYPES = "a file path (str or pathlib.Path), bytes, an open binary file, a PIL.Image.Image or a NumPy array"
 _WHITE = (255, 255, 255)
 # Real progressive JPEGs have about 10 scans (libjpeg's default script: 10; mozjpeg: up to ~20). Each
-# scan costs a pass over every block, so thousands of (empty) scans are a CPU bomb.
+# scan costs a pass over every block of the components it codes, so thousands of (empty) scans are a
+# CPU bomb, and so are a few dozen on a 40 MP image. Both are bounded: the scan count, and the decoding
+# work in megapixel-passes (each scan's components' pixels, chroma at its subsampled size, summed over
+# scans). libjpeg's default script on a 40 MP colour photo is ~320 (4:2:0) to ~560 (4:4:4); the budget
+# admits 15 full passes over a 40 MP image (about half a CPU-second; one on a slow, busy core) and up
+# to MAX_JPEG_SCANS on images of 15 MP or less.
 MAX_JPEG_SCANS = 40
+MAX_JPEG_SCAN_MEGAPIXELS = 600
 # Decoders that run in Python (Pillow's RLE BMP) are ~10x slower per pixel than libjpeg/zlib.
 _SLOW_CODECS = {"bmp_rle": 8_000_000}
 # Rows scaled per block when a 32-bit/float image is mapped onto 0..255 (bounds the float32 copy).
@@ -241,6 +247,11 @@ def _check_work(image: Image.Image, data: bytes, what: str) -> None:
         if scans > MAX_JPEG_SCANS:
             raise ImageLoadError(f"{what} is a JPEG with {scans} scans (real ones have about 10, at most "
                                  f"{MAX_JPEG_SCANS} are decoded); re-save it as an ordinary JPEG and try again.")
+        work = _jpeg_scan_megapixels(data, image)
+        if work > MAX_JPEG_SCAN_MEGAPIXELS:
+            raise ImageLoadError(f"{what} is a {image.width}x{image.height} JPEG with {scans} scans, which would take "
+                                 f"{work:.0f} megapixel-passes to decode (at most {MAX_JPEG_SCAN_MEGAPIXELS} are "
+                                 "decoded); re-save it as an ordinary (baseline) JPEG, or smaller, and try again.")
     codec = image.tile[0][0] if getattr(image, "tile", None) else None
     cap = _SLOW_CODECS.get(codec or "")
     if cap and image.width * image.height > cap:
@@ -250,24 +261,49 @@ def _check_work(image: Image.Image, data: bytes, what: str) -> None:
 
 
 def _count_jpeg_scans(data: bytes) -> int:
-    """Start-of-scan markers of the JPEG's main image. Header segments (APPn: EXIF thumbnails...) are
-    skipped by their lengths; in entropy-coded data 0xFF is always byte-stuffed, so every FF DA
-    after the first scan starts another scan."""
+    """Start-of-scan markers of the JPEG's main image (0: none found)."""
+    first = _first_scan(data)
+    return 0 if first < 0 else 1 + data.count(b"\xff\xda", first + 2)
+
+
+def _first_scan(data: bytes) -> int:
+    """Offset of the main image's first start-of-scan marker, -1 if none. Header segments (APPn: EXIF
+    thumbnails...) are skipped by their lengths; in entropy-coded data 0xFF is always byte-stuffed,
+    so every FF DA after the first scan starts another scan."""
     pos, n = 2, len(data)
     while pos + 4 <= n:
         if data[pos] != 0xFF:
-            return 0  # not a marker where one must be: Pillow will find the damage
+            return -1  # not a marker where one must be: Pillow will find the damage
         marker = data[pos + 1]
         if marker == 0xFF:
             pos += 1
             continue
         if marker == 0xDA:
-            return 1 + data.count(b"\xff\xda", pos + 2)
+            return pos
         if marker in (0x01, *range(0xD0, 0xD8)):
             pos += 2
             continue
         pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
-    return 0
+    return -1
+
+
+def _jpeg_scan_megapixels(data: bytes, image: Image.Image) -> float:
+    """Decoding work of a JPEG's scans, in megapixels: for each scan (at most MAX_JPEG_SCANS, already
+    checked), the pixels of the components it codes, chroma at its subsampled size. Sampling factors
+    come from Pillow's parsed frame header (``image.layer``: id, h, v, table); a component a scan
+    names that the frame lacks counts as full size."""
+    layer = getattr(image, "layer", None) or []
+    h_max = max((h for _, h, _, _ in layer), default=1) or 1
+    v_max = max((v for _, _, v, _ in layer), default=1) or 1
+    share = {cid: (h or 1) * (v or 1) / (h_max * v_max) for cid, h, v, _ in layer}
+    megapixels, pos = image.width * image.height / 1e6, _first_scan(data)
+    work = 0.0
+    while pos >= 0 and pos + 5 <= len(data):
+        count = data[pos + 4]
+        ids = data[pos + 5:pos + 5 + 2 * count:2]
+        work += megapixels * sum(share.get(cid, 1.0) for cid in ids) if ids else megapixels
+        pos = data.find(b"\xff\xda", pos + 2)
+    return work
 
 
 def _decoded(image: Image.Image, what: str) -> Image.Image:
