@@ -122,7 +122,9 @@ if chosen:
                 st.image(h.overlay(poster, alpha), caption=f"{h.genre} · {probabilities[h.genre]:.0%}",
                          width=HEATMAP_WIDTH)
         st.caption("Red and yellow: the areas that raised the genre's score most; untinted areas barely "
-                   "mattered. The maps come from the network's last, coarse layer: they show regions, not details.")
+                   "mattered. The maps come from the network's last, coarse layer: they show regions, not details."
+                   + (" They explain the image's part of each score; the words read from the poster (above) "
+                      "explain the text's part." if pred.text else ""))
         st.download_button("Download heatmaps (PNG)", heatmap_png(data, tuple(chosen), alpha),
                            file_name=f"{PurePosixPath(poster_in.name).stem or 'poster'}_heatmaps.png",
                            mime="image/png", key="download_heatmaps", icon=":material/download:",

@@ -55,6 +55,9 @@ def test_predict_page_ranks_genres_and_shows_heatmaps(app, predictor, sample_pos
     top3 = [s.genre for s in expected.scores[:3]]
     assert app.multiselect[0].value == top3
     assert _image_captions(app)[1:] == ["Poster"] + [f"{g} · {expected.probabilities[g]:.0%}" for g in top3]
+    # the probabilities shown fuse image and text; the maps explain the image's part, which is said when text was read
+    says_part = any("explain the image's part" in c.value for c in app.caption)
+    assert says_part == bool(expected.text)
     app.multiselect[0].set_value(["Horror"]).run()
     assert not app.exception and _image_captions(app)[2].startswith("Horror · ")
     assert len(_image_captions(app)) == 3
