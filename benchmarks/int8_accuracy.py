@@ -85,7 +85,7 @@ def main() -> int:
     prior_map = p.meta.get("training_data", {}).get("train_prior", {})
     prior = np.asarray([prior_map.get(g, float(y[:, j].mean())) for j, g in enumerate(genres)])
     base = baseline_reports(y, genres, prior)["training_prior"]
-    print(f"{args.split} split, {len(y)} posters, {len(genres)} genres; F1 at metadata "thresholds" on the "
+    print(f"{args.split} split, {len(y)} posters, {len(genres)} genres; F1 at metadata 'thresholds' on the "
           f"model's probabilities (the headline rule is not applied; AP and AUC need no threshold)")
     print(f"{'':14} {'macro-AP':>9} {'micro-AP':>9} {'macro-AUC':>9} {'macro-F1':>9} {'micro-F1':>9}")
     for name, r in [*reports.items(), ("train prior", base)]:
