@@ -6,6 +6,7 @@ Limits (issue 11): every case <= 2 s and <= 700 MiB, or ImageLoadError.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -18,7 +19,9 @@ import hostile_corpus as corpus  # noqa: E402
 
 
 def main() -> None:
-    only = sys.argv[1:]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("only", nargs="*", metavar="NAME-SUBSTRING", help="run only the cases whose name contains one")
+    only = ap.parse_args().only
     worst: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, build in corpus.CASES.items():

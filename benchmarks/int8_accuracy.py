@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from postergenre import features, settings  # noqa: E402
+from postergenre import settings  # noqa: E402
+from postergenre.model import features  # noqa: E402
 from postergenre.model.metrics import baseline_reports, multilabel_report  # noqa: E402
 from postergenre.model.predictor import head_logits  # noqa: E402
 from postergenre.sources.dataset import load_dataset  # noqa: E402

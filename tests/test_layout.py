@@ -181,3 +181,18 @@ def test_every_python_file_of_the_repo_compiles_on_this_python():
         except SyntaxError as e:
             broken.append(f"{name}:{e.lineno}: {e.msg}")
     assert files and not broken, broken
+
+
+def test_every_benchmark_starts():
+    """Each benchmark's imports resolve and its options parse (``--help``): they run by hand, so a
+    moved module or renamed option would otherwise go unnoticed until someone needs the figures."""
+    def run(path: Path) -> tuple[str, int, str]:
+        proc = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, cwd=ROOT,
+                              timeout=120)
+        return path.name, proc.returncode, proc.stdout[:200] + proc.stderr[-1500:]
+
+    benchmarks = sorted((ROOT / "benchmarks").glob("*.py"))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run, benchmarks))
+    failed = [f"{name}: rc {rc}\n{out}" for name, rc, out in results if rc != 0 or "usage:" not in out]
+    assert benchmarks and not failed, "\n\n".join(failed)
