@@ -5,10 +5,10 @@ st.set_page_config(page_title="postergenre: what genre is this poster?", page_ic
                    initial_sidebar_state="auto")
 
 pages = [
-    st.Page("pages/predict.py", title="Predict", icon=":material/movie:", default=True),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-    st.Page("pages/atlas.py", title="Genre Atlas", icon=":material/map:"),
-    st.Page("pages/model.py", title="Model card", icon=":material/insights:"),
+    st.Page("app_pages/predict.py", title="Predict", icon=":material/movie:", default=True),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("app_pages/atlas.py", title="Genre Atlas", icon=":material/map:"),
+    st.Page("app_pages/model.py", title="Model card", icon=":material/insights:"),
 ]
 page = st.navigation(pages)
 

@@ -105,7 +105,7 @@ def test_random_dataset_poster(predictor, monkeypatch, real_posters):
 
 
 def test_model_page_numbers_come_from_the_metadata(app, predictor):
-    app.switch_page("pages/model.py").run()
+    app.switch_page("app_pages/model.py").run()
     assert not app.exception and not app.error
     test = predictor.meta["metrics"]["test"]
     prior = test["baselines"]["training_prior"]

@@ -13,7 +13,7 @@ pytestmark = browser_marks
 @pytest.fixture(scope="module")
 def atlas_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("atlas_browser")
-    with streamlit_server(str(ROOT / "pages" / "atlas.py"), tmp, env={"POSTERGENRE_ATLAS": synthetic_atlas_file(tmp / "atlas.json")},
+    with streamlit_server(str(ROOT / "app_pages" / "atlas.py"), tmp, env={"POSTERGENRE_ATLAS": synthetic_atlas_file(tmp / "atlas.json")},
                           drop=("POSTERGENRE_DATA",)) as url:
         yield url
 

@@ -12,7 +12,7 @@ from fixtures import ROOT
 from postergenre.look.analysis import MEASURES
 from postergenre.look.atlas_build import AtlasConfig, summarize
 
-PAGE = str(ROOT / "pages" / "atlas.py")
+PAGE = str(ROOT / "app_pages" / "atlas.py")
 GENRES = ["Comedy", "Horror", "Romance"]
 
 

@@ -103,3 +103,17 @@ def test_noise_image_gets_the_not_a_poster_warning(app_url, browser, predictor, 
     assert alert.is_visible()
     assert page.locator("[data-testid=stException]").count() == 0
     _full_page_shot(page, tmp_path / "predict_noise_warning.png")
+
+
+def test_a_first_visitor_opening_a_page_link_gets_the_apps_navigation(browser, predictor, tmp_path):
+    """The first session after the server starts opens /compare directly (a shared link, a restarted
+    hosted demo): the entry's st.navigation routes it, never Streamlit's own pages-folder navigation
+    (which listed 'app' and file names, and skipped the sidebar)."""
+    with streamlit_server("app.py", tmp_path / "home", drop=("TMDB_API_TOKEN", "TMDB_API_KEY")) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{url}/compare")
+        page.get_by_role("heading", name="Compare posters").wait_for(timeout=60_000)
+        page.get_by_text("Running on").wait_for(timeout=60_000)  # the entry's sidebar ran
+        links = [t.strip() for t in page.get_by_test_id("stSidebarNav").locator("a").all_inner_texts()]
+        assert [t.splitlines()[-1] for t in links] == ["Predict", "Compare", "Genre Atlas", "Model card"], links
+        assert page.locator("[data-testid=stException]").count() == 0

@@ -124,7 +124,7 @@ def test_wrong_poster_counts_and_bad_images_are_clear_errors(predictor):
 
 # --- the Compare page (Streamlit AppTest) ------------------------------------------------------------
 
-PAGE = str(ROOT / "pages" / "compare.py")
+PAGE = str(ROOT / "app_pages" / "compare.py")
 
 
 @pytest.fixture
