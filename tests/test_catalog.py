@@ -170,6 +170,15 @@ def test_index_and_similar(real_posters, tmp_path, predictor):
         assert str(p.resolve()) in [h.path for h in index.similar(mirrored, k=3)]
 
 
+def test_a_tag_output_is_a_source_of_its_own_posters(local_out, catalog_dir):
+    """`postergenre index OUT` (or `tag OUT`) on a tag output made without embeddings re-reads the same
+    posters (its path column), rather than saying the folder holds no images."""
+    from postergenre.catalog.sources import resolve_source
+
+    again, first = resolve_source(local_out), resolve_source(catalog_dir)
+    assert again.kind == "manifest" and sorted(again.paths) == sorted(first.paths)
+
+
 def test_cli_errors_are_messages(tmp_path, capsys):
     from postergenre.cli import main
 

@@ -1,6 +1,7 @@
 """What a catalog command reads: a folder (recursive), a dataset folder (``labels.csv``), or a CSV/Parquet
-manifest with a column of paths or http(s) URLs; ``resolve_source`` turns any of them into one list of
-input keys (absolute local paths, URIs such as ``s3://bucket/a.jpg``, or URLs) plus optional labels.
+manifest with a column of paths or http(s) URLs (a folder of Parquet parts, such as a tag output, is one);
+``resolve_source`` turns any of them into one list of input keys (absolute local paths, URIs such as
+``s3://bucket/a.jpg``, or URLs) plus optional labels.
 
 Every key is a plain string, and the same string is the ``path`` column of the tag output, which is how
 a rerun recognises inputs that are already done. Object-store folders (``s3://``, ``gs://``...) are listed
@@ -56,6 +57,8 @@ def resolve_source(source: str | Path | list[str], column: str | None = None) ->
         if (path / "labels.csv").is_file():
             return _dataset(path)
         found = sorted(str(f.resolve()) for f in path.rglob("*") if f.suffix.lower() in _SUFFIXES and f.is_file())
+        if not found and any(path.glob("*.parquet")):  # a folder of Parquet parts (a tag output): its paths
+            return _manifest(path, column)
         if not found:
             raise DatasetError(f"no images ({', '.join(sorted(_SUFFIXES))}) found in folder {path}")
         return CatalogSource(found, kind="folder")

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("index", help="build a similar-poster index (LanceDB) of a catalog",
                        description="Embed every poster (or reuse a tag output made with --embeddings) and "
                                    "store the vectors in an embedded LanceDB table under INDEX.")
-    p.add_argument("source", metavar="SOURCE", help="a tag output with embeddings, or anything `tag` reads")
+    p.add_argument("source", metavar="SOURCE", help="a tag output (its embeddings are reused when it was made "
+                   "with --embeddings, else its posters are read again), or anything `tag` reads")
     p.add_argument("--out", required=True, help="index folder")
     _worker_options(p)
     p.set_defaults(func=run_index)
