@@ -25,8 +25,9 @@ with st.sidebar:
         st.error(f"The genre model could not be loaded: {e}")
     with st.expander("About"):
         st.markdown("Reads a movie poster and ranks its genres, shows where the model looked (Grad-CAM) "
-                    "and what the colours and composition say. Predictions are guesses from the image "
-                    "alone; see the Model card for how good they are.")
+                    "and what the colours and composition say. Predictions are educated guesses from the "
+                    "poster alone (its image and the text read on it), never from the film itself; see the "
+                    "Model card for how good they are.")
         from app_components.tmdb_view import tmdb_attribution
 
         tmdb_attribution()
