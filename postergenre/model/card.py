@@ -16,8 +16,9 @@ LIMITATIONS = """\
   many dramas are also romances or crime films without saying so. Scores are capped by that noise.
 - **What a poster can show.** A poster is marketing: comedies and dramas often look alike, and
   genres such as Mystery, Crime or Drama have few visual conventions (their AP is the lowest).
-- **Title text.** The backbone cannot read; it sees typography as shapes, so a title that names the
-  genre ("... of the Dead") is not used as such. Text-heavy posters are judged on their look only.
+- **Title text.** The backbone cannot read; the text channel (OCR; see its section) reads the
+  poster's words, so a title that names the genre ("... of the Dead") counts. Stylised, tiny or
+  non-English lettering is often misread or missed, and that poster is judged on its look only.
 - **Decade and region bias.** Training posters are IMDb thumbnails of films from 1970-2017, mostly
   US/European releases catalogued by MovieLens users. Posters from other regions, markets,
   languages or recent design trends (and TMDB's larger w500 renders) are out of distribution;
