@@ -132,13 +132,14 @@ def main() -> None:
 def score_folders(folders: list[str], weights: str | None, precision: str) -> None:
     """The poster check on folders of non-poster images: each image as is and as a centred 2:3 crop."""
     import postergenre
+    from postergenre.catalog.sources import resolve_source
     from postergenre.errors import ImageLoadError
-    from postergenre.sources.images import SUPPORTED_EXTENSIONS, load_image
+    from postergenre.sources.images import load_image
 
     predictor = postergenre.load(weights, device="cpu", precision=precision)
     predictor.use_text = False  # the check reads backbone features only
     for folder in folders:
-        files = sorted(f for f in Path(folder).rglob("*") if f.suffix.lower().lstrip(".") in SUPPORTED_EXTENSIONS)
+        files = [Path(f) for f in resolve_source(folder).paths]  # every image under it, as `tag` reads folders
         flagged, passed, skipped = {"as is": 0, "2:3 crop": 0}, [], 0
         for f in files:
             try:

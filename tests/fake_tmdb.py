@@ -16,6 +16,7 @@ import io
 import json
 import random
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -87,8 +88,6 @@ class _QuietServer(ThreadingHTTPServer):
     scenario under test, not a server error worth a traceback in the test log."""
 
     def handle_error(self, request, client_address) -> None:
-        import sys
-
         if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             super().handle_error(request, client_address)
 

@@ -28,10 +28,11 @@ def atlas_from_parquet(out: str | Path, cfg: AtlasConfig = AtlasConfig(split=Non
     import pyarrow.parquet as pq
 
     from postergenre.look.analysis import MEASURES
-    from postergenre.catalog.tag import _part_files, read_output
+    from postergenre.catalog.sources import part_files
+    from postergenre.catalog.tag import read_output
 
     t0 = time.perf_counter()
-    parts = _part_files(Path(out))
+    parts = part_files(Path(out))
     if not parts:
         raise DatasetError(f"{out} holds no tag output; run `postergenre tag SOURCE --out {out} --analyze` first")
     schema = pq.read_schema(parts[0])

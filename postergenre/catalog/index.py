@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from postergenre.catalog.sources import part_files
 from postergenre.errors import DatasetError, PosterGenreError
 
 __all__ = ["SimilarPoster", "PosterIndex", "build_index", "embed_image", "INDEX_TABLE", "ANN_FROM"]
@@ -59,9 +60,7 @@ def _lancedb():
 def _has_embeddings(path: Path) -> bool:
     import pyarrow.parquet as pq
 
-    from postergenre.catalog.tag import _part_files
-
-    parts = _part_files(path)
+    parts = part_files(path)
     return bool(parts) and "embedding" in pq.read_schema(parts[0]).names
 
 
@@ -103,7 +102,7 @@ def build_index(source, index: str | Path, tag_config=None, worker=None, progres
             "index_seconds": round(time.perf_counter() - t1, 2)}
     import pyarrow.parquet as pq
 
-    meta = json.loads((pq.read_schema(next(iter(sorted(tagged.glob("*.parquet"))))).metadata or {})
+    meta = json.loads((pq.read_schema(part_files(tagged)[0]).metadata or {})
                       .get(b"postergenre", b"{}"))
     info.update(model=meta.get("model"), fingerprint=meta.get("fingerprint"))
     (index / INFO_FILE).write_text(json.dumps(info, indent=2))

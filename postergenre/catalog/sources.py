@@ -15,7 +15,7 @@ from pathlib import Path
 from postergenre.errors import DatasetError
 from postergenre.sources.images import SUPPORTED_EXTENSIONS
 
-__all__ = ["CatalogSource", "resolve_source", "is_url", "is_uri", "PATH_COLUMNS"]
+__all__ = ["CatalogSource", "resolve_source", "part_files", "is_url", "is_uri", "PATH_COLUMNS"]
 
 PATH_COLUMNS = ("path", "file", "url", "image", "poster")  # manifest columns tried in this order
 _SUFFIXES = {f".{e}" for e in SUPPORTED_EXTENSIONS}
@@ -57,7 +57,7 @@ def resolve_source(source: str | Path | list[str], column: str | None = None) ->
         if (path / "labels.csv").is_file():
             return _dataset(path)
         found = sorted(str(f.resolve()) for f in path.rglob("*") if f.suffix.lower() in _SUFFIXES and f.is_file())
-        if not found and any(path.glob("*.parquet")):  # a folder of Parquet parts (a tag output): its paths
+        if not found and part_files(path):  # a folder of Parquet parts (a tag output): its paths
             return _manifest(path, column)
         if not found:
             raise DatasetError(f"no images ({', '.join(sorted(_SUFFIXES))}) found in folder {path}")
@@ -68,6 +68,11 @@ def resolve_source(source: str | Path | list[str], column: str | None = None) ->
         return CatalogSource([str(path.resolve())], kind="list")
     raise DatasetError(f"{text}: not a folder, a dataset folder, a .csv/.parquet manifest or an image; "
                        "give one of those (or an s3:// folder with --engine ray)")
+
+
+def part_files(folder: Path) -> list[Path]:
+    """The Parquet part files of a tag output folder, sorted ([] if it is no folder)."""
+    return sorted(p for p in folder.glob("*.parquet") if p.is_file()) if folder.is_dir() else []
 
 
 def _key(text: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from postergenre.catalog.sources import CatalogSource, is_uri, is_url, resolve_source
+from postergenre.catalog.sources import CatalogSource, is_uri, is_url, part_files, resolve_source
 from postergenre.catalog.worker import TagWorker, WorkerConfig
 from postergenre.errors import DatasetError
 
@@ -50,17 +50,13 @@ class TagReport:
         return self.tagged / self.seconds if self.seconds > 0 else 0.0
 
 
-def _part_files(out: Path) -> list[Path]:
-    return sorted(p for p in out.glob("*.parquet") if p.is_file()) if out.is_dir() else []
-
-
 def done_paths(out: str | Path) -> set[str]:
     """Input keys already in the output. A part file that cannot be read (a write cut off by an
     interruption) is removed, so its inputs are tagged again."""
     import pyarrow.parquet as pq
 
     done: set[str] = set()
-    for part in _part_files(Path(out)):
+    for part in part_files(Path(out)):
         try:
             done.update(pq.read_table(part, columns=["path"]).column("path").to_pylist())
         except Exception:  # a torn part file: pyarrow raises several types
@@ -72,7 +68,7 @@ def read_output(out: str | Path, columns: list[str] | None = None):
     """The whole output as one pyarrow Table, rows sorted by path."""
     import pyarrow.parquet as pq
 
-    parts = _part_files(Path(out))
+    parts = part_files(Path(out))
     if not parts:
         raise DatasetError(f"{out} holds no tag output (*.parquet); run `postergenre tag SOURCE --out {out}` first")
     import pyarrow as pa
@@ -85,7 +81,7 @@ def read_output(out: str | Path, columns: list[str] | None = None):
 def _check_compatible(out: Path, schema) -> None:
     import pyarrow.parquet as pq
 
-    parts = _part_files(out)
+    parts = part_files(out)
     if parts:
         old = pq.read_schema(parts[0])
         if old.names != schema.names:
@@ -189,9 +185,9 @@ def _tag_ray(src: CatalogSource, todo: list[str], out: Path, config: TagConfig, 
     tagged = ds.map_batches(
         TagWorker, fn_constructor_args=(wcfg, labels, meta), compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=config.num_cpus, batch_size=config.batch_size, batch_format="pyarrow")
-    before = set(_part_files(out))
+    before = set(part_files(out))
     tagged.write_parquet(str(out.resolve()), ray_remote_args=io)
-    written = set(_part_files(out)) - before
+    written = set(part_files(out)) - before
     return sum(_errors(pq.read_table(p, columns=["error"])) for p in written)
 
 

@@ -96,11 +96,10 @@ def run_index(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from postergenre.catalog.index import build_index
-    from postergenre.catalog.sources import resolve_source
+    from postergenre.catalog.sources import part_files, resolve_source
 
     tag_cfg, wcfg = _configs(args)
-    src = args.source if Path(args.source).is_dir() and any(Path(args.source).glob("*.parquet")) \
-        else resolve_source(args.source, args.column)
+    src = args.source if part_files(Path(args.source)) else resolve_source(args.source, args.column)
     info = build_index(src, args.out, tag_cfg, wcfg, progress=not args.quiet)
     print(f"wrote {args.out}: {info['rows']} posters, {info['dim']}-d '{info['embedding']}' embeddings, "
           f"tagging {info['tag_seconds']} s, indexing {info['index_seconds']} s", file=sys.stderr)

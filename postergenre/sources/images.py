@@ -9,10 +9,10 @@ transparency is composited on white and 16-bit/float images are scaled by their 
 
 Work per image is bounded before decoding, so hostile files (tests/hostile_corpus.py) decode or fail
 in about a second and a few hundred MiB: JPEGs with absurd scan counts, or more scans than their size
-allows (progressive "scan bombs"), are refused, formats whose decoder is slow (RLE BMP) have a lower pixel cap, 16-bit/float images are
-scaled through a lookup table or in float32 row blocks (never full-size float64 copies), and
-``draft=(w, h)`` lets large JPEGs be decoded straight at a reduced scale (1/2, 1/4, 1/8) no smaller
-than ``(w, h)`` (the model's input size, for prediction).
+allows (progressive "scan bombs"), are refused, formats whose decoder is slow (RLE BMP) have a lower
+pixel cap, 16-bit/float images are scaled through a lookup table or in float32 row blocks (never
+full-size float64 copies), and ``draft=(w, h)`` lets large JPEGs be decoded straight at a reduced scale
+(1/2, 1/4, 1/8) no smaller than ``(w, h)`` (the model's input size, for prediction).
 """
 from __future__ import annotations
 
