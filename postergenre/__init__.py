@@ -14,7 +14,7 @@ from postergenre.genres import TMDB_GENRES, TRAINED_GENRES
 
 __all__ = ["load", "available_models", "Predictor", "Prediction", "GenreScore", "PosterGenreError",
            "TMDB_GENRES", "TRAINED_GENRES", "__version__"]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version string: pyproject.toml, the CLI's --version and the API read it
 
 
 def __getattr__(name: str):  # lazy: `import postergenre` must not pull in numpy-heavy modules for --help

@@ -45,12 +45,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from importlib import metadata
+    from postergenre import __version__  # the one version string (pyproject.toml reads it from there)
 
-    try:
-        return metadata.version("postergenre")
-    except metadata.PackageNotFoundError:
-        return "dev"
+    return __version__
 
 
 def main(argv: list[str] | None = None) -> int:

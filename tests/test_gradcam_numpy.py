@@ -30,8 +30,11 @@ def posters(real_posters):
 
 
 def test_cpu_predictor_explains_with_numpy(predictor):
-    if predictor.backend == "onnxruntime":
-        assert isinstance(predictor.explainer, NumpyExplainer)
+    """On ONNX Runtime (the CPU default) Grad-CAM is NumPy's; on PyTorch (POSTERGENRE_BACKEND=torch)
+    pytorch-grad-cam's."""
+    expected = NumpyExplainer if predictor.backend == "onnxruntime" else TorchExplainer
+    assert predictor.backend in ("onnxruntime", "torch")
+    assert type(predictor.explainer) is expected
 
 
 def test_backward_equals_pytorch_grad_cam(explainers, predictor, posters):
