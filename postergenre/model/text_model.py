@@ -1,20 +1,31 @@
 """The text channel: TF-IDF of word and character n-grams of the poster's OCR text -> one logistic
-regression per genre (scikit-learn), and its per-genre fusion with the image model's logits.
+regression per genre, and its per-genre fusion with the image model's logits.
 
-Stored in ``weights/text.npz`` as plain arrays (vocabularies, idf, coefficients, fusion weights), so
-loading never unpickles anything. Fused logit per genre g:
+Fitted with scikit-learn (``fit_text_model``), served from plain arrays in ``weights/text.npz``
+(vocabularies, idf, coefficients, fusion weights) by the small NumPy TF-IDF below: serving imports
+neither scikit-learn nor SciPy and never unpickles anything. The NumPy analyzers reproduce
+scikit-learn's ``TfidfVectorizer`` (lowercase; words ``(?u)\\b\\w\\w+\\b`` as 1-2 grams, ``char_wb``
+3-5 grams; sublinear tf, idf, L2 norm per block); ``tests/test_text_numpy.py`` checks the logits
+against scikit-learn's on real OCR text. Fused logit per genre g:
 ``a_g * image + b_g * text + c_g`` for a poster with text, ``a_g * image + c0_g`` without (image alone).
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["TextConfig", "TextModel", "fit_text_model", "fit_fusion", "has_text"]
-_WORD = re.compile(r"(?u)\b\w\w+\b")
+__all__ = ["TextConfig", "TextModel", "fit_text_model", "fit_fusion", "has_text", "sklearn_vectorizers"]
+
+# the analyzers (one source: the NumPy serving code and the scikit-learn fitting code both read these)
+WORD_PATTERN = r"(?u)\b\w\w+\b"
+WORD_NGRAMS = (1, 2)
+CHAR_NGRAMS = (3, 5)            # char_wb: within whitespace-separated words padded with one space
+_WORD = re.compile(WORD_PATTERN)
+_SPACES = re.compile(r"\s\s+")  # scikit-learn's whitespace normalisation before char n-grams
 
 
 @dataclass
@@ -29,14 +40,44 @@ def has_text(text: str, cfg: TextConfig | None = None) -> bool:
     return sum(ch.isalnum() for ch in text) >= (cfg or TextConfig()).min_chars
 
 
-def _vectorizers(cfg: TextConfig, word_vocab=None, char_vocab=None):
-    from sklearn.feature_extraction.text import TfidfVectorizer
+def word_terms(text: str) -> list[str]:
+    """The word 1-2 grams of ``text``, as scikit-learn's word analyzer makes them."""
+    tokens = _WORD.findall(text.lower())
+    lo, hi = WORD_NGRAMS
+    out = list(tokens) if lo == 1 else []
+    for n in range(max(lo, 2), min(hi, len(tokens)) + 1):
+        out += [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return out
 
-    word = TfidfVectorizer(ngram_range=(1, 2), min_df=3, sublinear_tf=True, max_features=cfg.word_features,
-                           vocabulary=word_vocab, dtype=np.float32)
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=5, sublinear_tf=True,
-                           max_features=cfg.char_features, vocabulary=char_vocab, dtype=np.float32)
-    return word, char
+
+def char_terms(text: str) -> list[str]:
+    """The char_wb 3-5 grams of ``text``, as scikit-learn's ``char_wb`` analyzer makes them."""
+    lo, hi = CHAR_NGRAMS
+    out: list[str] = []
+    for w in _SPACES.sub(" ", text.lower()).split():
+        w = f" {w} "
+        for n in range(lo, hi + 1):
+            out += [w[i:i + n] for i in range(max(1, len(w) - n + 1))]
+            if len(w) <= n:  # a short word gives its one n-gram once
+                break
+    return out
+
+
+class _Block:
+    """One TF-IDF block: terms -> (columns, sublinear tf * idf, L2-normalised)."""
+
+    def __init__(self, vocab: list[str], idf: np.ndarray, analyzer):
+        self.index = {t: i for i, t in enumerate(vocab)}
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self.analyzer = analyzer
+
+    def transform(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts = Counter(j for j in map(self.index.get, self.analyzer(text)) if j is not None)
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[cols]
+        return cols, vals / np.sqrt(vals @ vals)
 
 
 class TextModel:
@@ -52,27 +93,24 @@ class TextModel:
         self.cfg = TextConfig(min_chars=int(arrays.get("min_chars", 3)))
         self.word_idf = arrays["word_idf"].astype(np.float64)
         self.char_idf = arrays["char_idf"].astype(np.float64)
-        self._vectorizers_built: tuple | None = None
+        self.word = _Block(self.word_vocab, self.word_idf, word_terms)
+        self.char = _Block(self.char_vocab, self.char_idf, char_terms)
+        self._coef_t = np.ascontiguousarray(self.coef.T)       # (Vw + Vc) x G: a text's columns are rows
 
-    @property
-    def vectorizers(self):
-        """(word, char) TfidfVectorizers, built on first use: importing scikit-learn costs about 2 s
-        here, which a prediction without text (or a process that only explains) never pays."""
-        if self._vectorizers_built is None:
-            word, char = _vectorizers(TextConfig(), self.word_vocab, self.char_vocab)
-            word.idf_, char.idf_ = self.word_idf, self.char_idf
-            self._vectorizers_built = (word, char)
-        return self._vectorizers_built
-
-    def features(self, texts: list[str]):
-        from scipy.sparse import hstack
-
-        word, char = self.vectorizers
-        return hstack([word.transform(texts), char.transform(texts)]).tocsr()
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The TF-IDF row of one text as (columns, values): word block, then char block."""
+        wc, wv = self.word.transform(text)
+        cc, cv = self.char.transform(text)
+        return np.concatenate([wc, cc + len(self.word_vocab)]), np.concatenate([wv, cv])
 
     def logits(self, texts: list[str]) -> np.ndarray:
         """N x G text-only logits."""
-        return np.asarray(self.features(texts) @ self.coef.T) + self.intercept
+        out = np.tile(self.intercept, (len(texts), 1))
+        for i, text in enumerate(texts):
+            cols, vals = self.features(text)
+            if len(cols):
+                out[i] += vals @ self._coef_t[cols]
+        return out
 
     def fuse(self, image_logits: np.ndarray, texts: list[str]) -> np.ndarray:
         """N x G fused logits; rows without text get the image-only fallback."""
@@ -89,22 +127,21 @@ class TextModel:
         contribution: its word n-gram terms plus the char n-grams inside it, times the genre's weight."""
         if not has_text(text, self.cfg):
             return []
-        x = self.features([text])
+        cols, data = self.features(text)
+        vals = dict(zip(cols.tolist(), data.tolist()))
         w = self.coef[genre] * self.fusion[genre, 1]
-        contrib: dict[str, float] = {}
         nw = len(self.word_vocab)
-        vals = dict(zip(x.indices, x.data))
-        word_index, char_index = (v.vocabulary_ for v in self.vectorizers)
+        contrib: dict[str, float] = {}
         for word in {m.group(0).lower() for m in _WORD.finditer(text)}:
             s = 0.0
-            j = word_index.get(word)
+            j = self.word.index.get(word)
             if j is not None and j in vals:
                 s += vals[j] * w[j]
             padded = f" {word} "
             seen = set()
-            for n in (3, 4, 5):
+            for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
                 for i in range(len(padded) - n + 1):
-                    k = char_index.get(padded[i:i + n])
+                    k = self.char.index.get(padded[i:i + n])
                     if k is not None and k not in seen and nw + k in vals:
                         seen.add(k)
                         s += vals[nw + k] * w[nw + k]
@@ -124,6 +161,27 @@ class TextModel:
             return cls({k: z[k] for k in z.files}, genres)
 
 
+# ----------------------------------------------------------------------------------------------------
+# fitting (scikit-learn; never imported by serving)
+
+
+def sklearn_vectorizers(cfg: TextConfig | None = None, model: TextModel | None = None):
+    """(word, char) scikit-learn ``TfidfVectorizer``s with the analyzers above: unfitted (``cfg``'s
+    sizes) for training, or with ``model``'s vocabularies and idf (a reference for tests)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    cfg = cfg or TextConfig()
+    word = TfidfVectorizer(ngram_range=WORD_NGRAMS, token_pattern=WORD_PATTERN, min_df=3, sublinear_tf=True,
+                           max_features=cfg.word_features, dtype=np.float32,
+                           vocabulary=None if model is None else model.word_vocab)
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, min_df=5, sublinear_tf=True,
+                           max_features=cfg.char_features, dtype=np.float32,
+                           vocabulary=None if model is None else model.char_vocab)
+    if model is not None:
+        word.idf_, char.idf_ = model.word_idf, model.char_idf
+    return word, char
+
+
 def fit_text_model(texts: list[str], y: np.ndarray, genres: list[str], cfg: TextConfig | None = None,
                    *, progress: bool = True) -> TextModel:
     """TF-IDF + one logistic regression per genre, on the training texts only (fusion: a plain sum
@@ -133,7 +191,7 @@ def fit_text_model(texts: list[str], y: np.ndarray, genres: list[str], cfg: Text
     from tqdm.auto import tqdm
 
     cfg = cfg or TextConfig()
-    word, char = _vectorizers(cfg)
+    word, char = sklearn_vectorizers(cfg)
     x = hstack([word.fit_transform(texts), char.fit_transform(texts)]).tocsr()
     coef = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
     icpt = np.zeros(y.shape[1], dtype=np.float32)
