@@ -5,6 +5,7 @@
         prediction = predictor.predict(choice.poster)
         draw_genre_comparison(prediction.predicted, list(choice.movie.genres), predictor.genres)
     tmdb_attribution()                          # TMDB's required notice, in the footer / about
+    trending_films(6)                           # this week's trending films (the Predict page's examples)
 
 Credentials come from the environment or st.secrets (TMDB_API_TOKEN / TMDB_API_KEY); without them the
 search says it is not enabled here and offers a field for the visitor's own token, held in this
@@ -96,6 +97,28 @@ def poster_bytes(client_key: str, poster_path: str, size: str) -> bytes:
 
 def tmdb_available() -> bool:
     return _client_key() is not None
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def _trending(client_key: str) -> SearchPage:
+    return _client(client_key).trending("week")
+
+
+def trending_films(limit: int = 6) -> list[Movie]:
+    """This week's trending films on TMDB that have a poster (at most ``limit``); [] without credentials.
+    Raises PosterGenreError when TMDB cannot be reached or refuses."""
+    client_key = _client_key()
+    return [] if client_key is None else _trending(client_key).with_posters[:limit]
+
+
+def film_thumbnail(movie: Movie) -> str:
+    """The grid-size image URL of a film's poster (no credentials in it)."""
+    return tmdb_poster_url(_client_key() or "", movie.poster_path, GRID_SIZE)
+
+
+def film_poster(movie: Movie) -> bytes:
+    """The film's poster at the size the model reads, checked to be an image."""
+    return poster_bytes(_client_key() or "", movie.poster_path, ANALYSIS_SIZE)
 
 
 def tmdb_search_ui(key: str = "tmdb") -> TMDBChoice | None:

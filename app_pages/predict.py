@@ -5,6 +5,7 @@ from pathlib import PurePosixPath
 import streamlit as st
 
 from app_components.charts import genre_bar_chart
+from app_components.examples import example_posters
 from app_components.inputs import PosterInput, call_or_report, poster_link, poster_upload, random_dataset_poster
 from app_components.model_cache import (analyze_bytes, explain_bytes, get_atlas, get_predictor, heatmap_png,
                                         predict_bytes)
@@ -26,7 +27,7 @@ upload_tab, link_tab, tmdb_tab = st.tabs(["Upload", "Image link", "TMDB search"]
 poster_in, tmdb_choice = None, None
 if upload_tab.open:
     with upload_tab:
-        poster_in = poster_upload(key="poster") or random_dataset_poster()
+        poster_in = poster_upload(key="poster") or random_dataset_poster() or example_posters()
 if link_tab.open:
     with link_tab:
         poster_in = poster_link(key="url")

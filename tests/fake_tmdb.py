@@ -170,6 +170,8 @@ class FakeTMDB:
             return _json(200, _paged(found, query, self.per_page))
         if path == "/3/discover/movie":
             return _json(200, _paged(self._discover(query), query, self.per_page))
+        if path in ("/3/trending/movie/day", "/3/trending/movie/week"):  # most popular first, as TMDB
+            return _json(200, _paged(sorted(self.films, key=lambda f: (-f["popularity"], f["id"])), query, self.per_page))
         match = re.fullmatch(r"/3/movie/(\d+)", path)
         if match and self.film(int(match.group(1))):
             film = dict(self.film(int(match.group(1))))

@@ -6,6 +6,7 @@ the rate limiter, the response cache, redaction) is in ``tmdb_http.py``.
     from postergenre.sources.tmdb import TMDBClient
     tmdb = TMDBClient.from_env()                      # TMDB_API_TOKEN (v4 read token) or TMDB_API_KEY (v3 key)
     page = tmdb.search_movies("Alien", year=1979)     # SearchPage of Movie(id, title, year, genres, poster_path...)
+    week = tmdb.trending("week")                      # this week's trending films, also a SearchPage
     poster = tmdb.download_poster(page.results[0].poster_path, "w500")   # bytes of a checked image
 
 Credentials never appear in messages, reprs or logs: the token travels in the Authorization header; a v3
@@ -185,6 +186,12 @@ class TMDBClient:
         if primary_release_date_gte:
             params["primary_release_date.gte"] = str(primary_release_date_gte)
         return _search_page(self.get("/discover/movie", params))
+
+    def trending(self, window: str = "week", *, page: int = 1, language: str = "en-US") -> SearchPage:
+        """/trending/movie/{day|week}: the films most watched on TMDB today or this week."""
+        if window not in ("day", "week"):
+            raise TMDBError(f"TMDB's trending window is 'day' or 'week', not {window!r}.")
+        return _search_page(self.get(f"/trending/movie/{window}", {"page": _page(page), "language": language}))
 
     def movie(self, movie_id: int, *, language: str = "en-US") -> Movie:
         """/movie/{id}: one film's details (TMDBNotFoundError when TMDB has no such id)."""
