@@ -2,20 +2,8 @@
 
 Values are read when a function is called, not at import, so tests and ``postergenre serve`` (which
 hands its options to uvicorn workers as environment variables) can set them. Imports nothing of ours.
-
-| variable | meaning | default |
-|---|---|---|
-| POSTERGENRE_WEIGHTS | weights folder (head.npz + metadata.json) | the bundled ``weights/`` (installed: ``postergenre/bundled/``) |
-| POSTERGENRE_ATLAS | Genre Atlas file | ``atlas.json`` in the weights folder |
-| POSTERGENRE_CACHE | feature / ONNX / OCR / TMDB cache folder | $XDG_CACHE_HOME/postergenre, else ~/.cache/postergenre |
-| POSTERGENRE_DEVICE | device when none is asked for | CUDA when available, else CPU |
-| POSTERGENRE_BACKEND | ``torch`` forces PyTorch on CPU | ONNX Runtime on CPU |
-| POSTERGENRE_PRECISION | backbone precision on CPU (``fp32`` / ``int8``) | fp32 |
-| POSTERGENRE_THREADS | ONNX Runtime intra-op threads | min(CPUs, 4) |
-| POSTERGENRE_DATA | dataset folder the app takes example posters from | none |
-| POSTERGENRE_INDEX | similar-poster index folder (API and app) | none |
-| POSTERGENRE_API_MAX_UPLOAD_MB / _TIMEOUT / _CONCURRENCY / _HEADER_TIMEOUT | REST API limits (api/config.py, api/server.py) | their defaults |
-| TMDB_API_TOKEN / TMDB_API_KEY / TMDB_API_BASE_URL | TMDB credentials, another TMDB server | none |
+``SETTINGS`` lists every variable with its meaning and default; the table in docs/configuration.md is
+generated from it (``python -m postergenre.settings``) and a test keeps the two equal.
 
 Secrets (TMDB_*, POSTERGENRE_DATA, POSTERGENRE_INDEX) may also sit in ``.streamlit/secrets.toml``
 (the project's, then ``~/.streamlit/secrets.toml``); the environment wins.
@@ -33,7 +21,7 @@ __all__ = ["WEIGHTS_ENV", "ATLAS_ENV", "CACHE_ENV", "DEVICE_ENV", "BACKEND_ENV",
            "DATA_ENV", "INDEX_ENV", "API_MAX_UPLOAD_MB_ENV", "API_TIMEOUT_ENV", "API_CONCURRENCY_ENV",
            "API_HEADER_TIMEOUT_ENV", "TOKEN_ENV", "KEY_ENV", "BASE_URL_ENV", "BUNDLED_WEIGHTS",
            "env", "weights_dir", "atlas_path", "cache_dir", "device", "backend", "precision", "threads",
-           "secrets_files", "lookup", "TMDBCredentials", "tmdb_credentials"]
+           "secrets_files", "lookup", "TMDBCredentials", "tmdb_credentials", "Setting", "SETTINGS", "markdown_table"]
 
 WEIGHTS_ENV, ATLAS_ENV, CACHE_ENV = "POSTERGENRE_WEIGHTS", "POSTERGENRE_ATLAS", "POSTERGENRE_CACHE"
 DEVICE_ENV, BACKEND_ENV, PRECISION_ENV = "POSTERGENRE_DEVICE", "POSTERGENRE_BACKEND", "POSTERGENRE_PRECISION"
@@ -41,6 +29,49 @@ THREADS_ENV, DATA_ENV, INDEX_ENV = "POSTERGENRE_THREADS", "POSTERGENRE_DATA", "P
 API_MAX_UPLOAD_MB_ENV, API_TIMEOUT_ENV = "POSTERGENRE_API_MAX_UPLOAD_MB", "POSTERGENRE_API_TIMEOUT"
 API_CONCURRENCY_ENV, API_HEADER_TIMEOUT_ENV = "POSTERGENRE_API_CONCURRENCY", "POSTERGENRE_API_HEADER_TIMEOUT"
 TOKEN_ENV, KEY_ENV, BASE_URL_ENV = "TMDB_API_TOKEN", "TMDB_API_KEY", "TMDB_API_BASE_URL"
+
+@dataclass(frozen=True)
+class Setting:
+    name: str       # the environment variable
+    meaning: str    # what it does (Markdown)
+    default: str    # what applies when it is unset (Markdown)
+    secrets: str    # where besides the environment it is read: "" or where .streamlit/secrets.toml counts
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(WEIGHTS_ENV, "weights folder to load (`head.npz` + `metadata.json`)",
+            "the bundled `weights/` (installed: `postergenre/bundled/`)", ""),
+    Setting(ATLAS_ENV, "Genre Atlas file the app and the API read", "`atlas.json` in the weights folder", ""),
+    Setting(CACHE_ENV, "cache folder: ONNX graphs, dataset features, OCR text, atlas work, TMDB answers",
+            "`$XDG_CACHE_HOME/postergenre`, else `~/.cache/postergenre`", ""),
+    Setting(DEVICE_ENV, "`cpu`, `cuda` or `cuda:N` when no device is asked for", "CUDA when available, else CPU", ""),
+    Setting(BACKEND_ENV, "`torch` runs the backbone in PyTorch on the CPU too", "ONNX Runtime on the CPU", ""),
+    Setting(PRECISION_ENV, "backbone precision on the CPU: `fp32` or `int8`",
+            "`int8` on a CPU with an int8 dot product (x86 VNNI or AMX, Arm dot product) when the weights' "
+            "metadata measured it within tolerance (`int8.cpu_default`), else `fp32`; CUDA runs PyTorch fp16 autocast", ""),
+    Setting(THREADS_ENV, "ONNX Runtime threads per model", "the CPU count, at most 4", ""),
+    Setting(DATA_ENV, "a local dataset folder: the Atlas page shows the most typical posters of a genre, "
+            "Predict offers a random poster", "none", "app"),
+    Setting(INDEX_ENV, "a similar-poster index folder (`postergenre index`): adds `POST /v1/similar` and "
+            "\"Similar posters\" on Predict", "none", "app"),
+    Setting(API_MAX_UPLOAD_MB_ENV, "REST API: largest request body in MiB (`serve --max-upload-mb`)", "15", ""),
+    Setting(API_TIMEOUT_ENV, "REST API: seconds a request may take (`serve --timeout`)", "30", ""),
+    Setting(API_CONCURRENCY_ENV, "REST API: model calls at once per worker (`serve --concurrency`)", "2", ""),
+    Setting(API_HEADER_TIMEOUT_ENV, "REST API: seconds to receive a request's head (`serve --header-timeout`)", "10", ""),
+    Setting(TOKEN_ENV, "TMDB \"API Read Access Token\" (sent in an `Authorization` header; preferred)", "none",
+            "everywhere"),
+    Setting(KEY_ENV, "TMDB v3 \"API Key\" (when there is no token)", "none", "everywhere"),
+    Setting(BASE_URL_ENV, "another TMDB server (tests, mirrors)", "`https://api.themoviedb.org/3`", "everywhere"),
+)
+
+
+def markdown_table() -> str:
+    """The configuration table of docs/configuration.md, from ``SETTINGS``."""
+    where = {"": "no", "app": "yes, in the app", "everywhere": "yes"}
+    rows = ["| variable | what it does | default | also in `.streamlit/secrets.toml` |", "|---|---|---|---|"]
+    rows += [f"| `{s.name}` | {s.meaning} | {s.default} | {where[s.secrets]} |" for s in SETTINGS]
+    return "\n".join(rows) + "\n"
+
 
 _PACKAGE = Path(__file__).resolve().parent
 # The bundled weights: ``weights/`` of a checkout, installed as the package data ``postergenre/bundled/``
@@ -135,3 +166,7 @@ def tmdb_credentials(environ: Mapping[str, str] | None = None, secrets: Mapping[
     """TMDB credentials: each value from the environment, else from the secrets (see :func:`lookup`)."""
     secrets = secrets_files() if secrets is None else secrets
     return TMDBCredentials(*(lookup(n, environ, secrets) for n in (TOKEN_ENV, KEY_ENV, BASE_URL_ENV)))
+
+
+if __name__ == "__main__":  # python -m postergenre.settings > the table in docs/configuration.md
+    print(markdown_table(), end="")
