@@ -7,7 +7,13 @@
 #   bash scripts/space_image.sh start NAME PORT [CMD...]   run the image detached as container NAME on
 #                                          127.0.0.1:PORT (host network), CMD replacing the Streamlit command
 #   bash scripts/space_image.sh stop NAME  stop and remove container NAME
+#   bash scripts/space_image.sh exec NAME CMD...   run CMD inside container NAME
+#   bash scripts/space_image.sh diff NAME  the files container NAME changed or added (podman diff)
 #   bash scripts/space_image.sh clean      remove the image, its build cache and the stand-in base
+#   bash scripts/space_image.sh verified   exit 0 when the image's inputs (Dockerfile, .dockerignore,
+#                                          requirements*.txt, scripts/) are the ones a passing check last
+#                                          saw (scripts/space_image.verified); scripts/test.sh asks this
+#   bash scripts/space_image.sh tools      install podman, runc and debootstrap if missing (as root)
 #
 # Needs podman (installed with runc and debootstrap when missing and run as root). No container registry
 # is reachable here, so `python:3.11-slim` is a stand-in made from Debian bookworm's own packages (its
@@ -86,9 +92,18 @@ build() {
   [ "$ctx" = . ] || rm -rf "$ctx"
   if [ $ok = 0 ]; then tail -n 30 "$LOG"; echo "[space] build failed; full log: $LOG" >&2; exit 1; fi
   BUILD_S=$(secs "$t0" "$(now)")
-  pm image prune -f >/dev/null 2>&1 || true   # the export stage's dangling layers (torch: several GB on vfs)
   echo "[space] built in $BUILD_S s"
 }
+
+# The inputs that decide whether the image must be checked again, as one hash (no git history needed).
+STAMP=scripts/space_image.verified
+inputs_hash() {
+  local f
+  for f in Dockerfile .dockerignore requirements*.txt scripts/*; do
+    if [ -f "$f" ] && [ "$f" != "$STAMP" ]; then printf '%s\n' "$f"; cat "$f"; fi
+  done | sha256sum | cut -d' ' -f1
+}
+verified() { [ "$(cut -d' ' -f1 "$STAMP" 2>/dev/null)" = "$(inputs_hash)" ]; }
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -137,6 +152,13 @@ check() {
   echo "  build time          $BUILD_S s   (cached layers are reused; the first build downloads torch)"
   echo "  run to healthy      $healthy_s s   target <= 10 s"
   echo "  first prediction    $first   target <= 3 s after healthy"
+  stop "$name"; trap - EXIT
+  # the visitor check (tests/test_space_image.py) on the same image; its pass is what the stamp records
+  case "$first" in FAILED*|skipped*) echo "[space] no visitor check: $first"; exit 1 ;; esac
+  echo "[space] visitor check: tests/test_space_image.py (a few minutes)"
+  POSTERGENRE_SPACE_IMAGE=1 .venv/bin/python -m pytest tests/test_space_image.py -x -q -p no:cacheprovider
+  echo "$(inputs_hash) checked $(date -u +%Y-%m-%d) by scripts/space_image.sh" >"$STAMP"
+  echo "[space] passed; inputs recorded in $STAMP (commit it: scripts/test.sh then skips this check)"
 }
 
 clean() {
@@ -152,6 +174,11 @@ case "${1:-check}" in
   build) build ;;
   start) shift; [ $# -ge 2 ] || { echo "usage: $0 start NAME PORT [CMD...]" >&2; exit 2; }; start "$@" ;;
   stop) [ $# = 2 ] || { echo "usage: $0 stop NAME" >&2; exit 2; }; stop "$2" ;;
+  exec) shift; [ $# -ge 2 ] || { echo "usage: $0 exec NAME CMD..." >&2; exit 2; }; pm exec "$@" ;;
+  diff) [ $# = 2 ] || { echo "usage: $0 diff NAME" >&2; exit 2; }; pm diff "$2" ;;
   clean) clean ;;
-  *) echo "usage: $0 [check|build|start NAME PORT [CMD...]|stop NAME|clean]" >&2; exit 2 ;;
-esac
+  verified) verified ;;
+  tools) need_tools ;;
+  *) echo "usage: $0 [check|build|start NAME PORT [CMD...]|stop NAME|exec NAME CMD...|diff NAME|clean|verified|tools]" >&2
+     exit 2 ;;
+esac; exit $?   # on the same line: an edit to this file while it runs cannot feed it more commands
