@@ -9,9 +9,14 @@ the genre against all other posters, strongest first) and, with a model, ``model
 on its posters vs the rest, average precision, mean probability of every genre on its posters).
 Top level: ``source`` (sample size, split, sampling, build settings), ``model`` (name, genres and the
 fingerprint of the weights' metadata, or null), ``measures`` (label, unit, words for lower/higher).
+With a model, each genre's ``model.fit`` holds how strongly its own posters read as it: ``n`` and the
+``quantiles`` (at the top-level ``fit_levels``) of the genre's probability over every poster of the
+split labelled with it. ``colour_clusters`` (centres and their colour group) and each group's
+``colour_frequency`` say which colours a poster has, as the atlas counted them (``_atlas_palette``).
 
 Reading it: ``load_atlas()``, ``percentile_in_genre()`` and ``compare_to_genre()`` ("darker than 85%
-of Horror posters"), and ``typical_posters()`` for example posters from a local dataset folder.
+of Horror posters"), ``fit_percentile()`` ("reads as Horror more strongly than 72% of Horror posters"), and
+``typical_posters()`` for example posters from a local dataset folder.
 """
 from __future__ import annotations
 
@@ -26,8 +31,8 @@ from postergenre import settings
 from postergenre.errors import DatasetError, UnknownGenreError, WeightsError
 from postergenre.genres import normalise_genre
 
-__all__ = ["Atlas", "GenreComparison", "TypicalPoster", "load_atlas", "percentile_in_genre",
-           "compare_to_genre", "compare_analysis", "describe_genre", "typical_posters", "ALL"]
+__all__ = ["Atlas", "GenreComparison", "TypicalPoster", "load_atlas", "percentile_in_genre", "fit_percentile",
+           "compare_to_genre", "compare_analysis", "share_text", "describe_genre", "typical_posters", "ALL"]
 
 ALL = "all"   # the pseudo-genre holding every poster of the sample
 
@@ -69,6 +74,25 @@ class Atlas:
         return np.asarray(self.data["quantile_levels"], float), np.asarray(stats.get("quantiles", []), float)
 
 
+    def fit_quantiles(self, genre: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(levels 0..1, values) of the model's probability for ``genre`` over the genre's own posters,
+        or None when the atlas was built without a model or before this was kept (rebuild it)."""
+        fit = (self.group(genre).get("model") or {}).get("fit")
+        if not fit or not self.data.get("fit_levels"):
+            return None
+        return np.asarray(self.data["fit_levels"], float), np.asarray(fit["quantiles"], float)
+
+
+    def colour_areas(self, palette: list[list[float]]) -> np.ndarray | None:
+        """A poster's area per colour of ``colour_clusters["colours"]`` (``palette``: [L, a, b, share]
+        per palette colour), counted as the atlas counted its posters; None for an atlas built before
+        colours were kept per cluster (rebuild it)."""
+        from postergenre.look._atlas_palette import colour_shares_of
+
+        clusters = self.data.get("colour_clusters")
+        return None if not clusters else colour_shares_of(palette, clusters)
+
+
 def load_atlas(path: str | Path | None = None) -> Atlas:
     """Read an atlas JSON (default ``settings.atlas_path()``); WeightsError says how to build one."""
     path = Path(path) if path else settings.atlas_path()
@@ -104,10 +128,19 @@ def percentile_in_genre(atlas: Atlas, genre: str, measure: str, value: float) ->
     """Mid-rank percentile (0..100) of ``value`` among the genre's posters: the share below plus half
     the share equal to it. 85 means 'higher than about 85% of them'."""
     levels, q = atlas.quantiles(genre, measure)
-    if len(q) == 0:
-        return float("nan")
+    return _midrank(levels, q, value) if len(q) else float("nan")
+
+
+def _midrank(levels: np.ndarray, q: np.ndarray, value: float) -> float:
     below, above = _shares_below_above(levels, q, float(value))
     return 100.0 * (below + (1.0 - below - above) / 2.0)
+
+
+def fit_percentile(atlas: Atlas, genre: str, probability: float) -> float | None:
+    """Mid-rank percentile (0..100) of the model's ``probability`` for ``genre`` among the genre's own
+    posters: 72 = reads as the genre more strongly than about 72% of them. None without the distribution."""
+    fit = atlas.fit_quantiles(genre)
+    return None if fit is None else _midrank(*fit, probability)
 
 
 @dataclass
@@ -126,10 +159,12 @@ class GenreComparison:
         return {**vars(self), "typical": list(self.typical)}
 
 
-def _share(fraction: float) -> str:
-    """A share as a whole percentage that never rounds up to "100%" (or "0%") when it is not exact."""
+def share_text(fraction: float) -> str:
+    """A share as a whole percentage that never rounds up to "100%" (or down to "0%") when it is not exact."""
     if 0.99 < fraction < 1.0:
         return "99%"
+    if 0.0 < fraction < 0.01:
+        return "1%"
     return f"{fraction:.0%}"
 
 
@@ -143,9 +178,9 @@ def compare_to_genre(atlas: Atlas, genre: str, measure: str, value: float) -> Ge
     if max(below, above) < 0.6:  # within the middle fifth, or tied with most posters (0 faces)
         phrase = f"typical of {who}"
     elif below >= above:
-        phrase = f"{meta['higher']} than {_share(below)} of {who}"
+        phrase = f"{meta['higher']} than {share_text(below)} of {who}"
     else:
-        phrase = f"{meta['lower']} than {_share(above)} of {who}"
+        phrase = f"{meta['lower']} than {share_text(above)} of {who}"
     return GenreComparison(
         measure=measure, label=meta["label"], value=float(value), genre=name,
         percentile=percentile_in_genre(atlas, name, measure, value), below=100 * below, above=100 * above,

@@ -21,7 +21,7 @@ import pandas as pd
 from postergenre import settings
 from postergenre.errors import DatasetError, ImageLoadError
 from postergenre.genres import TMDB_GENRES
-from postergenre.look._atlas_palette import fit_colour_clusters, genre_colours, poster_colour_shares
+from postergenre.look._atlas_palette import describe_colours, fit_colour_clusters, genre_colours, poster_colour_shares
 from postergenre.look.analysis import ANALYSIS_VERSION, MEASURES, AnalysisConfig, analyze_poster
 from postergenre.look.composition import HUE_NAMES
 from postergenre.look.palette import PaletteConfig
@@ -49,6 +49,10 @@ class AtlasConfig:
     min_decade: int = 15            # a genre's decade is reported from this many posters up
     text: bool = True               # read the posters' text: text coverage (PP-OCR detector) and the model's
                                     # text channel (words from the dataset's OCR cache); False = neither
+    fit: bool = True                # with a model: each genre's probability over *every* poster of the split
+                                    # labelled with it (not only the sample), for "reads as Horror more
+                                    # strongly than 72% of Horror posters" (postergenre.compare.check)
+    fit_quantiles: int = 201        # quantile levels of that distribution: 0, 0.5%, ..., 100%
 
 
 def select_posters(ds: PosterDataset, cfg: AtlasConfig) -> pd.DataFrame:
@@ -129,14 +133,14 @@ def _analyze(ds: PosterDataset, table: pd.DataFrame, cfg: AtlasConfig, folder: P
 
 def model_fingerprint(predictor) -> str:
     """Short id of a model's metadata (its thresholds and training run), for prediction caches."""
-    return hashlib.sha1(json.dumps(predictor.meta, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return hashlib.sha1(json.dumps(predictor.metadata.raw, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def _predict(ds: PosterDataset, table: pd.DataFrame, predictor, folder: Path, progress: bool,
              text: bool = True, chunk: int = 64) -> dict:
     from tqdm.auto import tqdm
 
-    text = text and getattr(predictor, "text_model", None) is not None and predictor.use_text
+    text = text and predictor.has_text
     cache = _JsonlCache(folder / f"predictions-{model_fingerprint(predictor)}{'' if text else '-image'}.jsonl")
     files = list(table["file"])
     todo = [f for f in files if f not in cache.done]
@@ -147,17 +151,16 @@ def _predict(ds: PosterDataset, table: pd.DataFrame, predictor, folder: Path, pr
         lines = {f: [t] if t.strip() else [] for f, t in zip(todo, cache_text(ds, files=todo, progress=progress))}
     bar = tqdm(desc="predicting genres", unit="poster", disable=not progress, initial=len(files) - len(todo),
                total=len(files))
-    use_text, predictor.use_text = predictor.use_text, text  # text off: the image alone, no OCR
     try:
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
             texts = None if lines is None else [lines[f] for f in part]
-            for f, (pred, err) in zip(part, predictor.iter_predictions([ds.root / f for f in part], texts=texts)):
+            for f, (pred, err) in zip(part, predictor.iter_predictions([ds.root / f for f in part], texts=texts,
+                                                                      text=text)):
                 probs = None if pred is None else [round(pred.probabilities[g], 5) for g in predictor.genres]
                 cache.add(f, probs)
                 bar.update(1)
     finally:
-        predictor.use_text = use_text
         cache.close()
         bar.close()
     return {f: cache.done[f] for f in files}
@@ -180,7 +183,11 @@ def build_atlas(ds: PosterDataset, out: str | Path | None = None, cfg: AtlasConf
     probs = _predict(ds, table, predictor, folder, progress, cfg.text) if predictor is not None else None
     model = ({"name": predictor.name, "genres": list(predictor.genres), "fingerprint": model_fingerprint(predictor)}
              if predictor is not None else None)
-    atlas = summarize(table, records, probs, model, cfg)
+    fit = None
+    if predictor is not None and cfg.fit:  # every poster of the split (the sample's are cached already)
+        everyone = ds.subset(cfg.split)
+        fit = (everyone, _predict(ds, everyone, predictor, folder, progress, cfg.text))
+    atlas = summarize(table, records, probs, model, cfg, fit=fit)
     atlas["source"].update({"dataset": ds.root.name, "build_seconds": round(time.perf_counter() - t0, 1)})
     if out is not None:
         write_atlas(atlas, out)
@@ -227,8 +234,10 @@ def _cohens_d(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def summarize(table: pd.DataFrame, records: dict, probs: dict | None, model: dict | None,
-              cfg: AtlasConfig = AtlasConfig()) -> dict:
-    """Reduce per-poster records (and model probabilities) to the atlas dict. Pure: no files touched."""
+              cfg: AtlasConfig = AtlasConfig(), *, fit: tuple[pd.DataFrame, dict] | None = None) -> dict:
+    """Reduce per-poster records (and model probabilities) to the atlas dict. Pure: no files touched.
+    ``fit``: (rows with ``file`` and ``genre_list``, their probabilities by file) for each genre's
+    probability distribution over its posters (default: the sample's own rows and ``probs``)."""
     ok = [i for i, f in enumerate(table["file"]) if "error" not in records[f]]
     rows = table.iloc[ok]
     recs = [records[f] for f in rows["file"]]
@@ -244,7 +253,7 @@ def summarize(table: pd.DataFrame, records: dict, probs: dict | None, model: dic
     hues = np.array([r["h"] for r in recs])
     palettes = [r["p"] for r in recs]
     centres = fit_colour_clusters(palettes, cfg.colour_clusters, cfg.seed)
-    colours, colour_shares = poster_colour_shares(palettes, centres)
+    colours, colour_shares, colour_group = poster_colour_shares(palettes, centres)
     P = None
     if probs is not None and model is not None:
         P = np.array([probs[f] if probs.get(f) is not None else [np.nan] * len(model["genres"]) for f in rows["file"]])
@@ -272,7 +281,14 @@ def summarize(table: pd.DataFrame, records: dict, probs: dict | None, model: dic
                 for k in sorted(keys, key=lambda k: -abs(d[k]) if math.isfinite(d[k]) else 0.0)]
             if P is not None and name in model["genres"]:
                 g["model"] = _model_stats(P, mask, model["genres"].index(name), model["genres"])
+                if fit_stats is not None:
+                    g["model"]["fit"] = fit_stats.get(name)
         return g
+
+    fit_stats = None
+    if P is not None:
+        fit_rows, fit_probs = fit if fit is not None else (rows, probs)
+        fit_stats = _fit_stats(fit_rows, fit_probs, model["genres"], np.linspace(0.0, 1.0, cfg.fit_quantiles))
 
     genre_names = [g for g in _genres_in(rows) if sum(g in n for n in rows["genre_list"]) >= cfg.min_genre]
     atlas = {
@@ -288,6 +304,9 @@ def summarize(table: pd.DataFrame, records: dict, probs: dict | None, model: dic
         "quantile_levels": [_r(x) for x in levels],
         "histogram_edges": {k: [_r(x) for x in e] for k, e in edges.items()},
         "hue_names": list(HUE_NAMES),
+        "colour_clusters": {"centres": [[_r(x) for x in c] for c in centres], "group": colour_group.tolist(),
+                            "min_share": cfg.colour_min_share, "colours": describe_colours(colours)},
+        "fit_levels": [_r(x) for x in np.linspace(0.0, 1.0, cfg.fit_quantiles)] if fit_stats else None,
         "all": group(np.ones(len(rows), dtype=bool), "all"),
         "genres": {},
     }
@@ -299,6 +318,18 @@ def summarize(table: pd.DataFrame, records: dict, probs: dict | None, model: dic
 def _genres_in(rows: pd.DataFrame) -> list[str]:
     present = {g for names in rows["genre_list"] for g in names}
     return [g.name for g in TMDB_GENRES if g.name in present]
+
+
+def _fit_stats(rows: pd.DataFrame, probs: dict, genres: list[str], levels: np.ndarray) -> dict:
+    """Per genre: how strongly its own posters read as it, as quantiles of the model's probability for
+    the genre over every poster labelled with it (``n`` posters; unreadable ones left out)."""
+    out = {}
+    for j, name in enumerate(genres):
+        p = np.array([probs[f][j] for f, names in zip(rows["file"], rows["genre_list"])
+                      if name in names and probs.get(f) is not None], dtype=np.float64)
+        if len(p):
+            out[name] = {"n": int(len(p)), "quantiles": [_r(q) for q in np.quantile(p, levels)]}
+    return out
 
 
 def _model_stats(P: np.ndarray, mask: np.ndarray, j: int, genres: list[str]) -> dict:
