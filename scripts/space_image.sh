@@ -52,14 +52,18 @@ need_tools() {
 
 # The stand-in for python:3.11-slim: Debian bookworm minbase + python3/pip/venv, made to behave like the
 # official image (python and pip on PATH, pip allowed to install, this machine's CA bundle as the system
-# bundle so pip reaches PyPI through this network's proxy). The root file system is kept as a tarball,
-# so removing images (`podman rmi -a`) does not mean another debootstrap.
+# bundle so pip reaches PyPI through this network's proxy). PyTorch's wheel index, which the export stage
+# names, cannot be reached from here: /etc/pip.conf's `retries = 0` makes pip skip it at once instead of
+# retrying it for every package (about 15 minutes). The root file system is kept as a tarball, so
+# removing images (`podman rmi -a`) does not mean another debootstrap. BASE_RECIPE names this recipe:
+# change it when the recipe changes, and the next run makes the base again.
+BASE_RECIPE=bookworm-2
 make_base() {
-  pm image exists "$BASE" && return
-  local tarball=$CACHE/space-base-bookworm.tar
+  [ "$(pm image inspect --format '{{index .Labels "postergenre.stand-in"}}' "$BASE" 2>/dev/null)" = "$BASE_RECIPE" ] && return
+  local tarball=$CACHE/space-base-$BASE_RECIPE.tar
   if [ ! -s "$tarball" ]; then
     [ "$(id -u)" = 0 ] || { echo "[space] making the stand-in base image needs root (debootstrap)" >&2; exit 1; }
-    echo "[space] making the stand-in base image from Debian bookworm (once; about a minute)"
+    echo "[space] making the stand-in base image from Debian bookworm (once; a few minutes)"
     local root; root=$(mktemp -d /var/tmp/space-base.XXXXXX)
     chmod 755 "$root"   # it becomes the image's "/": mktemp's 0700 would lock every non-root user out
     debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates bookworm "$root" \
@@ -68,12 +72,15 @@ make_base() {
     ln -sf /usr/bin/pip3 "$root/usr/local/bin/pip"
     rm -f "$root"/usr/lib/python3*/EXTERNALLY-MANAGED
     cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+    printf '[global]\nretries = 0\n' >"$root/etc/pip.conf"
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
     tar -C "$root" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
     rm -rf "$root"
   fi
+  pm rmi -f "$BASE" >/dev/null 2>&1 || true
   pm import --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
-            --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' "$tarball" "$BASE" >>"$LOG"
+            --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' \
+            --change "LABEL postergenre.stand-in=$BASE_RECIPE" "$tarball" "$BASE" >>"$LOG"
 }
 
 build() {
@@ -165,7 +172,7 @@ clean() {
   pm rmi -f "$IMAGE" >/dev/null 2>&1 || true
   pm image prune -a -f >/dev/null 2>&1 || true
   pm rmi -f "$BASE" >/dev/null 2>&1 || true
-  rm -f "$CACHE/space-base-bookworm.tar"
+  rm -f "$CACHE"/space-base-*.tar
   echo "[space] removed $IMAGE, the build cache and the stand-in base"
 }
 

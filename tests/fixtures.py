@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 from PIL import Image
 
 __all__ = ["ROOT", "SHARED_POSTERS", "CHROMIUM", "browser_marks", "make_poster", "jpeg_bytes", "free_port",
-           "streamlit_server"]
+           "streamlit_server", "full_page_shot"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_POSTERS = ROOT.parent / "shared" / "data" / "posters"
@@ -93,3 +95,16 @@ def streamlit_server(script: str, home: Path, env: dict | None = None, drop: tup
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def full_page_shot(page, path: Path) -> None:
+    """A screenshot of the whole page at ``path`` (also copied to $POSTERGENRE_SCREENSHOTS when set):
+    Streamlit scrolls inside stMain, so the viewport grows to its height first."""
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": min(int(height) + 40, 6000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
+    if os.environ.get("POSTERGENRE_SCREENSHOTS"):
+        out = Path(os.environ["POSTERGENRE_SCREENSHOTS"])
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, out / path.name)

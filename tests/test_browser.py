@@ -4,14 +4,11 @@ Screenshots land in the test's tmp dir (and in $POSTERGENRE_SCREENSHOTS when set
 """
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fixtures import browser_marks, streamlit_server
+from fixtures import browser_marks, full_page_shot, streamlit_server
 
 pytestmark = browser_marks
 
@@ -21,18 +18,6 @@ def app_url(tmp_path_factory, predictor):
     with streamlit_server("app.py", tmp_path_factory.mktemp("home"),
                           drop=("TMDB_API_TOKEN", "TMDB_API_KEY", "POSTERGENRE_DATA")) as url:
         yield url
-
-
-def _full_page_shot(page, path: Path) -> None:
-    """Streamlit scrolls inside stMain: grow the viewport to its height for a full screenshot."""
-    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": page.viewport_size["width"], "height": min(int(height) + 40, 6000)})
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(path))
-    if os.environ.get("POSTERGENRE_SCREENSHOTS"):
-        out = Path(os.environ["POSTERGENRE_SCREENSHOTS"])
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, out / path.name)
 
 
 @pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
@@ -48,7 +33,7 @@ def test_upload_shows_chart_and_heatmaps(app_url, browser, sample_poster_path, t
     shot = tmp_path / f"predict_{width}x{height}.png"
     page.wait_for_timeout(1000)
     page.screenshot(path=str(tmp_path / f"predict_{width}x{height}_viewport.png"))
-    _full_page_shot(page, shot)
+    full_page_shot(page, shot)
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1  # no sideways scrolling
     from PIL import Image
 
@@ -62,7 +47,7 @@ def test_model_card_page(app_url, browser, tmp_path, width, height):
     page.get_by_role("heading", name="Per genre").wait_for(timeout=60_000)
     page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     assert page.get_by_test_id("stMetric").count() == 4
-    _full_page_shot(page, tmp_path / f"model_card_{width}x{height}.png")
+    full_page_shot(page, tmp_path / f"model_card_{width}x{height}.png")
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
 
@@ -84,7 +69,7 @@ def test_compare_on_a_phone_two_posters_a_row_no_sideways_scroll(app_url, browse
     tops = page.locator("[data-testid=stImage] img").evaluate_all(
         "els => els.slice(0, 3).map(e => Math.round(e.getBoundingClientRect().top))")
     assert tops[0] == tops[1] and tops[2] > tops[0]            # two side by side, the third below
-    _full_page_shot(page, tmp_path / "compare_390x844.png")
+    full_page_shot(page, tmp_path / "compare_390x844.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 391   # no sideways scrolling
 
 
@@ -102,7 +87,7 @@ def test_noise_image_gets_the_not_a_poster_warning(app_url, browser, predictor, 
     alert.wait_for(timeout=90_000)
     assert alert.is_visible()
     assert page.locator("[data-testid=stException]").count() == 0
-    _full_page_shot(page, tmp_path / "predict_noise_warning.png")
+    full_page_shot(page, tmp_path / "predict_noise_warning.png")
 
 
 def test_a_first_visitor_opening_a_page_link_gets_the_apps_navigation(browser, predictor, tmp_path):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fixtures import CHROMIUM, ROOT, free_port, jpeg_bytes, make_poster
+from fixtures import CHROMIUM, ROOT, free_port, full_page_shot, jpeg_bytes, make_poster
 
 ASKED = os.environ.get("POSTERGENRE_SPACE_IMAGE", "").strip().lower() in ("1", "true", "yes")
 PODMAN = shutil.which("podman")
@@ -71,17 +71,6 @@ def app_url(image):
         space("stop", APP)
 
 
-def shot(page, tmp_path: Path, name: str) -> None:
-    height = page.evaluate("document.querySelector('[data-testid=stMain]')?.scrollHeight || 800")
-    page.set_viewport_size({"width": page.viewport_size["width"], "height": min(int(height) + 40, 6000)})
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(tmp_path / name))
-    if os.environ.get("POSTERGENRE_SCREENSHOTS"):
-        out = Path(os.environ["POSTERGENRE_SCREENSHOTS"])
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(tmp_path / name, out / name)
-
-
 def assert_no_error_text(page) -> None:
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.locator("[data-testid=stAlertContentError]").count() == 0
@@ -100,7 +89,7 @@ def test_a_visitor_uses_the_app_in_the_container(app_url, browser, tmp_path):
     page.get_by_role("heading", name="Where the model looked").wait_for(timeout=60_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 391  # no sideways scrolling
     assert_no_error_text(page)
-    shot(page, tmp_path, "space_example_390x844.png")
+    full_page_shot(page, tmp_path / "space_example_390x844.png")
     page.close()
 
     # an upload on a laptop: genres, the text read on the poster, heatmaps, colours
@@ -117,7 +106,7 @@ def test_a_visitor_uses_the_app_in_the_container(app_url, browser, tmp_path):
     page.get_by_text("Heatmap opacity").wait_for(state="visible", timeout=30_000)
     assert "Horror" in page.inner_text("body")
     assert_no_error_text(page)
-    shot(page, tmp_path, "space_predict_1280x800.png")
+    full_page_shot(page, tmp_path / "space_predict_1280x800.png")
 
     # Compare two posters, then the Model card
     files = []
@@ -130,12 +119,12 @@ def test_a_visitor_uses_the_app_in_the_container(app_url, browser, tmp_path):
     page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first.wait_for(timeout=90_000)
     page.wait_for_timeout(2000)
     assert_no_error_text(page)
-    shot(page, tmp_path, "space_compare_1280x800.png")
+    full_page_shot(page, tmp_path / "space_compare_1280x800.png")
     page.goto(f"{app_url}/model")
     page.get_by_role("heading", name="Per genre").wait_for(timeout=60_000)
     assert page.get_by_test_id("stMetric").count() == 4
     assert_no_error_text(page)
-    shot(page, tmp_path, "space_model_card_1280x800.png")
+    full_page_shot(page, tmp_path / "space_model_card_1280x800.png")
 
 
 def test_runs_as_uid_1000_without_torch(app_url):
