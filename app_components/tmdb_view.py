@@ -175,7 +175,7 @@ def _keep_user_token() -> None:  # the widget's value outlives the widget (tabs 
 
 def _ask_for_token() -> None:
     """No deployment credentials: say so in a user's words, and take the visitor's own token for this
-    session (operators read the README's TMDB section)."""
+    session (operators read docs/tmdb.md)."""
     if not _user_token():
         st.info("TMDB search is not enabled on this deployment. Uploads and image links work without it.",
                 icon=":material/search_off:")

@@ -73,8 +73,8 @@ st.subheader("Typical posters")
 data_dir = view.dataset_dir_setting()
 if data_dir is None:
     st.caption(f"The posters the model finds most typical of {genre} appear here on deployments that keep a "
-               "local copy of the poster dataset; this one does not. (Operators: see the Genre Atlas section "
-               "of the README.)")
+               "local copy of the poster dataset; this one does not. (Operators: the README links to the app's "
+               "documentation, whose Genre Atlas section says how.)")
 else:
     with st.spinner(f"Scoring {genre} posters…"):
         posters = call_or_report(get_typical, str(data_dir), genre, failure="The typical posters could not be found")

@@ -1,5 +1,5 @@
 """The API's error types and their JSON form: every error, ours or the framework's, is answered as
-``{"error": {"code", "message"}}`` with the status of the error table in the README."""
+``{"error": {"code", "message"}}`` with the status of the error table in docs/api.md."""
 from __future__ import annotations
 
 from typing import Any

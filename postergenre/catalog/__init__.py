@@ -6,7 +6,7 @@ and index it for similar-poster search (LanceDB).
     catalog.tag("posters/", "out.parquet", catalog.TagConfig(engine="ray", concurrency=2, num_cpus=1))
     atlas = catalog.atlas_from_parquet("out.parquet")            # the app's atlas.json dict
     catalog.build_index("posters/", "index/")                    # LanceDB table of embeddings
-    catalog.similar("poster.jpg", "index/", k=10)                # [SimilarPoster(path, distance, genres...)]
+    catalog.PosterIndex("index/").similar("poster.jpg", k=10)    # [SimilarPoster(path, distance, genres...)]
 
 Heavy dependencies (ray, lancedb, pyarrow) are imported inside the functions that use them.
 

@@ -4,7 +4,7 @@ Candidates (all L2-normalised, poster and mirror view averaged, so a poster and 
 same vector): ``hidden`` - the genre head's hidden layer (ReLU units of every ensemble member, 768
 numbers), ``backbone`` - the standardised backbone features (4192), ``logits`` - the 17 genre logits.
 ``benchmarks/catalog_embedding.py`` measures on val how many of a poster's 10 nearest neighbours'
-genres the poster has; the winner is ``DEFAULT_EMBEDDING`` (figures in the README).
+genres the poster has; the winner is ``DEFAULT_EMBEDDING`` (figures in docs/catalog.md).
 """
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text", action=argparse.BooleanOptionalAction, default=True,
                    help="read each poster's text (default: on): OCR for the model's text channel and, with "
                         "--analyze, the text-coverage measure. --no-text: image alone, several times faster; "
-                        "the README gives the quality both ways")
+                        "docs/model-and-trust.md gives the quality both ways")
     p.add_argument("--embeddings", action="store_true", help="add the similarity embedding column")
     p.add_argument("--limit", type=int, default=None, help="tag at most N of the inputs still to do")
     p.set_defaults(func=run_tag)

@@ -5,7 +5,7 @@ Categories: noise, flat colours, gradients, patterns, rendered documents, charts
 diagrams (PNG documentation images found on the machine), and photographs (scikit-learn,
 scikit-image and matplotlib sample images) whole and as crops in poster shape (2:3).
 
-    python benchmarks/nonposter_set.py OUT_DIR     # writes OUT_DIR/<category>/<name>.png and prints counts
+    python -m postergenre.training.nonposters OUT_DIR   # writes OUT_DIR/<category>/<name>.png and prints counts
 """
 from __future__ import annotations
 
