@@ -5,7 +5,7 @@ hands its options to uvicorn workers as environment variables) can set them. Imp
 ``SETTINGS`` lists every variable with its meaning and default; the table in docs/configuration.md is
 generated from it (``python -m postergenre.settings``) and a test keeps the two equal.
 
-Secrets (TMDB_*, POSTERGENRE_DATA, POSTERGENRE_INDEX) may also sit in ``.streamlit/secrets.toml``
+Secrets (TMDB_*, POSTERGENRE_DATA, POSTERGENRE_INDEX, POSTERGENRE_CATALOG) may also sit in ``.streamlit/secrets.toml``
 (the project's, then ``~/.streamlit/secrets.toml``); the environment wins.
 """
 from __future__ import annotations
@@ -21,11 +21,14 @@ __all__ = ["WEIGHTS_ENV", "ATLAS_ENV", "CACHE_ENV", "DEVICE_ENV", "BACKEND_ENV",
            "DATA_ENV", "INDEX_ENV", "API_MAX_UPLOAD_MB_ENV", "API_TIMEOUT_ENV", "API_CONCURRENCY_ENV",
            "API_HEADER_TIMEOUT_ENV", "TOKEN_ENV", "KEY_ENV", "BASE_URL_ENV", "BUNDLED_WEIGHTS",
            "env", "weights_dir", "atlas_path", "cache_dir", "device", "backend", "precision", "threads",
-           "secrets_files", "lookup", "TMDBCredentials", "tmdb_credentials", "Setting", "SETTINGS", "markdown_table"]
+           "secrets_files", "lookup", "TMDBCredentials", "tmdb_credentials", "Setting", "SETTINGS", "markdown_table",
+           "CATALOG_ENV", "SPACE_VARIABLE", "catalog_roots", "on_space"]
 
 WEIGHTS_ENV, ATLAS_ENV, CACHE_ENV = "POSTERGENRE_WEIGHTS", "POSTERGENRE_ATLAS", "POSTERGENRE_CACHE"
 DEVICE_ENV, BACKEND_ENV, PRECISION_ENV = "POSTERGENRE_DEVICE", "POSTERGENRE_BACKEND", "POSTERGENRE_PRECISION"
 THREADS_ENV, DATA_ENV, INDEX_ENV = "POSTERGENRE_THREADS", "POSTERGENRE_DATA", "POSTERGENRE_INDEX"
+CATALOG_ENV = "POSTERGENRE_CATALOG"
+SPACE_VARIABLE = "SPACE_ID"  # set by Hugging Face Spaces in a Space's container (not ours to set)
 API_MAX_UPLOAD_MB_ENV, API_TIMEOUT_ENV = "POSTERGENRE_API_MAX_UPLOAD_MB", "POSTERGENRE_API_TIMEOUT"
 API_CONCURRENCY_ENV, API_HEADER_TIMEOUT_ENV = "POSTERGENRE_API_CONCURRENCY", "POSTERGENRE_API_HEADER_TIMEOUT"
 TOKEN_ENV, KEY_ENV, BASE_URL_ENV = "TMDB_API_TOKEN", "TMDB_API_KEY", "TMDB_API_BASE_URL"
@@ -54,6 +57,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Predict offers a random poster", "none", "app"),
     Setting(INDEX_ENV, "a similar-poster index folder (`postergenre index`): adds `POST /v1/similar` and "
             "\"Similar posters\" on Predict", "none", "app"),
+    Setting(CATALOG_ENV, "the tag outputs (`postergenre tag`) the app's Catalog page may open: folders, or folders "
+            "holding them, separated by `:`; an index built from one (`postergenre index`) is found beside it",
+            "none: the page says how to make a catalog (on a Space the page is hidden)", "app"),
     Setting(API_MAX_UPLOAD_MB_ENV, "REST API: largest request body in MiB (`serve --max-upload-mb`)", "15", ""),
     Setting(API_TIMEOUT_ENV, "REST API: seconds a request may take (`serve --timeout`)", "30", ""),
     Setting(API_CONCURRENCY_ENV, "REST API: model calls at once per worker (`serve --concurrency`)", "2", ""),
@@ -148,6 +154,17 @@ def lookup(name: str, environ: Mapping[str, str] | None = None, secrets: Mapping
     secrets = secrets_files() if secrets is None else secrets
     found = (secrets or {}).get(name)
     return (str(found).strip() or None) if found else None
+
+
+def catalog_roots(environ: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None) -> list[Path]:
+    """The folders named by $POSTERGENRE_CATALOG (else the secrets' entry), split on ``os.pathsep``."""
+    value = lookup(CATALOG_ENV, environ, secrets)
+    return [Path(v).expanduser() for v in (value or "").split(os.pathsep) if v.strip()]
+
+
+def on_space(environ: Mapping[str, str] | None = None) -> bool:
+    """True inside a Hugging Face Space."""
+    return env(SPACE_VARIABLE, environ) is not None
 
 
 @dataclass(frozen=True)
