@@ -93,8 +93,8 @@ class Catalog:
         self.has_embeddings = "embedding" in self.columns
         self.has_check = "looks_like_poster" in self.columns
         self.fingerprint = store.fingerprint(self.parts)
-        self.folder = store.store_folder(self.path)
-        db = self.folder / f"catalog-{self.fingerprint}.duckdb"
+        db = store.store_file(self.path, self.fingerprint)
+        self.folder = db.parent
         if not db.is_file():
             for old in self.folder.glob("catalog-*.duckdb"):  # an earlier state of the catalog
                 old.unlink(missing_ok=True)
@@ -320,7 +320,7 @@ class Catalog:
             out[int(d)] = {"posters": int(mask.sum()), **genre_colours(shares, mask, found, n=colours)}
         return out
 
-    def rows(self, f: Filters, *, order: str = "probability", limit: int = 24, offset: int = 0,
+    def rows(self, f: Filters, order: str = "probability", limit: int = 24, offset: int = 0,
              columns: tuple[str, ...] = ("path", "predicted", "labels", "summary", "year", "looks_like_poster",
                                          "poster_score")) -> list[dict[str, Any]]:
         """One page of the rows passing ``f`` (only these rows' columns are read beyond the filters').

@@ -26,7 +26,7 @@ import numpy as np
 from postergenre.catalog.rows import prob_column
 from postergenre.errors import DatasetError
 
-__all__ = ["fingerprint", "store_folder", "build_store", "MAP_SAMPLE", "build_map", "read_embedding", "thumbnail"]
+__all__ = ["fingerprint", "store_folder", "store_file", "build_store", "MAP_SAMPLE", "build_map", "read_embedding", "thumbnail"]
 
 STORE_VERSION = 2    # bump when the copy's columns change
 MAP_SAMPLE = 20_000  # embeddings the 2-D map is fitted on and drawn from
@@ -55,6 +55,11 @@ def store_folder(catalog: Path) -> Path:
         folder = settings.cache_dir() / "catalog-explore" / key
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+
+def store_file(catalog: Path, key: str) -> Path:
+    """The working copy of ``catalog`` in the state ``key`` (:func:`fingerprint`); it may not exist yet."""
+    return store_folder(catalog) / f"catalog-{key}.duckdb"
 
 
 def _mask(column: str, genres: list[str]) -> str:
