@@ -5,7 +5,7 @@ from app_components.charts import per_genre_ap_chart, reliability_chart
 from app_components.inputs import call_or_report
 from app_components.model_cache import get_predictor
 from postergenre.genres import TMDB_GENRES
-from postergenre.model.card import LIMITATIONS
+from postergenre.evaluation.card import LIMITATIONS
 
 SUMMARY = {"macro_ap": "macro-AP", "micro_ap": "micro-AP", "macro_auc": "macro ROC-AUC", "micro_auc": "micro ROC-AUC",
            "macro_f1": "macro-F1", "micro_f1": "micro-F1", "samples_f1": "samples-F1", "hamming_loss": "Hamming loss", "ece": "ECE",

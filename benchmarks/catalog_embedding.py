@@ -2,7 +2,7 @@
 ``postergenre.catalog.embedding`` and for random neighbours, the share of the 10 nearest val posters'
 genres that the query poster has (sum over neighbours of |G(n) & G(q)| / sum of |G(n)|), on val.
 
-Reads the backbone feature cache of the shared dataset (``postergenre.model.features.cache_features``); it
+Reads the backbone feature cache of the shared dataset (``postergenre.training.features.cache_features``); it
 never computes features itself: with ``--partial`` it uses the val rows cached so far.
 
     .venv/bin/python benchmarks/catalog_embedding.py [--data ../shared/data/posters] [--partial]
@@ -52,7 +52,8 @@ def main() -> int:
     from postergenre.catalog.embedding import EMBEDDINGS, embed_features
     from postergenre.sources.dataset import load_dataset
     from postergenre import settings
-    from postergenre.model.features import _key
+    from postergenre.training.features import _key
+    from postergenre.model.head import Head
     from postergenre.model.weights import read_weights
 
     params, meta = read_weights()
@@ -71,7 +72,7 @@ def main() -> int:
     results = {"random neighbours": genre_share(np.zeros((len(rows), 1), np.float32), genres,
                                                 rng=np.random.default_rng(0))}
     for kind in EMBEDDINGS:
-        results[kind] = genre_share(embed_features(X, params, kind), genres)
+        results[kind] = genre_share(embed_features(X, Head(params), kind), genres)
     for name, share in results.items():
         print(f"  {name:<18} {share:.3f}")
     print(json.dumps({k: round(v, 4) for k, v in results.items()}))

@@ -1,6 +1,6 @@
 """Index build time and query latency of the similar-poster index (LanceDB) for the whole shared dataset.
 
-The embeddings come from the backbone feature cache (``postergenre.model.features.cache_features``), so this
+The embeddings come from the backbone feature cache (``postergenre.training.features.cache_features``), so this
 times the index itself, not the tagging (whose rate ``benchmarks/catalog_tag.py`` prints). It never
 computes features: with ``--partial`` it indexes the rows cached so far.
 
@@ -34,7 +34,8 @@ def main() -> int:
     from postergenre.catalog.index import INDEX_TABLE, _lancedb
     from postergenre.sources.dataset import load_dataset
     from postergenre import settings
-    from postergenre.model.features import _key
+    from postergenre.training.features import _key
+    from postergenre.model.head import Head
     from postergenre.model.weights import read_weights
 
     params, meta = read_weights()
@@ -46,7 +47,7 @@ def main() -> int:
         return 1
     rows = np.flatnonzero(done)
     t0 = time.perf_counter()
-    vectors = np.concatenate([embed_features(np.asarray(feats[rows[i:i + 1024]], np.float32), params)
+    vectors = np.concatenate([embed_features(np.asarray(feats[rows[i:i + 1024]], np.float32), Head(params))
                               for i in range(0, len(rows), 1024)])
     t_embed = time.perf_counter() - t0
     dim = vectors.shape[1]

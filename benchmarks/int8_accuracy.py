@@ -9,7 +9,7 @@ and the image head alone.
 ``weights/metadata.json``'s "int8" key and regenerates the model card; ``postergenre.load()`` reads
 "int8"."cpu_default" (weights without the key run fp32).
 
-Features are cached (``postergenre.model.features``, resumable; the fp32 ones of the whole dataset are
+Features are cached (``postergenre.training.features``, resumable; the fp32 ones of the whole dataset are
 reused when that cache is complete). int8 becomes the CPU default only if macro-AP on the whole test
 split stays within 0.005 of fp32 (the head is not retrained for it). The posters' text comes from the
 OCR cache (``postergenre.model.ocr.cache_text``, seeded from the dataset's ``ocr_text.jsonl``), as in
@@ -29,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from postergenre import settings  # noqa: E402
 from postergenre.model import features  # noqa: E402
-from postergenre.model.metrics import baseline_reports, multilabel_report  # noqa: E402
-from postergenre.model.predictor import head_logits  # noqa: E402
+from postergenre.evaluation.metrics import baseline_reports, multilabel_report  # noqa: E402
 from postergenre.sources.dataset import load_dataset  # noqa: E402
 import postergenre  # noqa: E402
 
@@ -74,16 +73,16 @@ def main() -> int:
         texts = [[cached[i]] if cached[i].strip() else [] for i in rows]  # as postergenre evaluate does
     probs, reports = {}, {}
     for precision in ("fp32", "int8"):
-        f = split_features(ds, args.split, p.cfg, precision).astype(np.float32)
-        image = head_logits(p.params, f.reshape(-1, f.shape[-1])).reshape(len(f), 2, -1).mean(axis=1)
+        f = split_features(ds, args.split, p.preprocessing, precision).astype(np.float32)
+        image = p.head.view_logits(f)
         variants = {"image": p.probabilities(image, [None] * len(image))}
         if texts is not None:
             variants["fused"] = p.probabilities(image, texts)
         for variant, pr in variants.items():
             key = f"{precision} {variant}"
             probs[key] = pr[:, cols]
-            reports[key] = multilabel_report(y, probs[key], p.thresholds[cols], genres)
-    prior_map = p.meta.get("training_data", {}).get("train_prior", {})
+            reports[key] = multilabel_report(y, probs[key], np.full(len(cols), p.trust().rule.cutoff), genres)
+    prior_map = p.metadata.training_data.get("train_prior", {})
     prior = np.asarray([prior_map.get(g, float(y[:, j].mean())) for j, g in enumerate(genres)])
     base = baseline_reports(y, genres, prior)["training_prior"]
     print(f"{args.split} split, {len(y)} posters, {len(genres)} genres; F1 at metadata 'thresholds' on the "
@@ -106,7 +105,7 @@ def main() -> int:
     if args.record:
         if args.split != "test":
             raise SystemExit("--record stores test-split figures; run with --split test")
-        from postergenre.model.card import record_section
+        from postergenre.evaluation.card import record_section
         from postergenre.model.quantize import CALIBRATION_METHOD, CALIBRATION_POSTERS
 
         delta, top = deltas[shipped]

@@ -60,19 +60,17 @@ def main() -> None:
     args = ap.parse_args()
 
     import postergenre
-    from postergenre.model.backbone import to_nchw
 
     predictor = postergenre.load(device=args.device)
     data = poster_files(args.posters, 64)
-    print(f"model {predictor.name} on {predictor.device} ({predictor.backend}); input {predictor.cfg.input_size} "
+    print(f"model {predictor.name} on {predictor.device} ({predictor.backend}); input {predictor.preprocessing.input_size} "
           f"flip-TTA {predictor.tta_flip}; {os.cpu_count()} CPUs; {len(data)} distinct posters")
 
     i = iter(range(10**9))
-    one = lambda: predictor.predict(data[next(i) % len(data)])
-    text_on, predictor.use_text = predictor.use_text, False  # the image model first; OCR is measured below
+    one = lambda: predictor.predict(data[next(i) % len(data)], text=False)  # the image model first; OCR below
+    text_on = predictor.has_text
     arr = predictor.preprocess(data[0])
-    batch = to_nchw([arr], flip=predictor.tta_flip)
-    forward = lambda: predictor._extractor(batch)
+    forward = lambda: predictor.encode([arr])
     # interleave the two measurements in short rounds so machine noise hits both alike
     full, bare = [], []
     for _ in range(5):
@@ -89,13 +87,7 @@ def main() -> None:
     if predictor.text_model is not None and text_on:  # the OCR text channel (issue 13): its share of a prediction
         from postergenre.model.ocr import read_text
 
-        def with_text():
-            predictor.use_text = True
-            try:
-                one()
-            finally:
-                predictor.use_text = False
-
+        with_text = lambda: predictor.predict(data[next(i) % len(data)], text=True)
         k = iter(range(10**9))
         texted, alone, ocr = [], [], []
         for _ in range(5):  # interleaved, as above: the same machine noise for all three

@@ -48,12 +48,12 @@ def main() -> None:
     from postergenre.model.calibration import Calibration, sigmoid
     from postergenre.sources.dataset import load_dataset
     from postergenre.model.decision import DecisionRule, samples_f1
-    from postergenre.model.features import cache_features
-    from postergenre.model.metrics import best_f1_thresholds, expected_calibration_error, multilabel_report
+    from postergenre.training.features import cache_features
+    from postergenre.evaluation.metrics import best_f1_thresholds, expected_calibration_error, multilabel_report
     from postergenre import settings
-    from postergenre.model.predictor import cached_logits, read_weights
+    from postergenre.model.weights import read_weights
     from postergenre.model.poster_check import PosterCheck, fit_poster_check
-    from postergenre.model.trust import POSTER_CHECK_TRAIN_POSTERS, nonposter_features
+    from postergenre.training.trust import POSTER_CHECK_TRAIN_POSTERS, nonposter_features
 
     import postergenre
     from postergenre.model.ocr import cache_text
@@ -74,7 +74,7 @@ def main() -> None:
     for split in ("val", args.split):
         rows = np.flatnonzero(splits == split)
         feats = cache_features(ds, cfg, rows=rows, progress=False, precision=args.precision)
-        z = cached_logits(params, feats)
+        z = predictor.head.view_logits(feats)
         if texts is not None:  # image + text fused, as shipped (on val the fusion weights are in-sample)
             z = predictor.fuse(z, [[texts[i]] if texts[i].strip() else [] for i in rows])
         y = ds.targets(genres, split)
@@ -137,7 +137,6 @@ def score_folders(folders: list[str], weights: str | None, precision: str) -> No
     from postergenre.sources.images import load_image
 
     predictor = postergenre.load(weights, device="cpu", precision=precision)
-    predictor.use_text = False  # the check reads backbone features only
     for folder in folders:
         files = [Path(f) for f in resolve_source(folder).paths]  # every image under it, as `tag` reads folders
         flagged, passed, skipped = {"as is": 0, "2:3 crop": 0}, [], 0
@@ -151,7 +150,7 @@ def score_folders(folders: list[str], weights: str | None, precision: str) -> No
             cw, ch = min(w, h * 2 // 3), min(h, w * 3 // 2)
             crop = image.crop(((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch))
             for view, im in (("as is", image), ("2:3 crop", crop)):
-                pred = predictor.predict(im)
+                pred = predictor.predict(im, text=False)  # the check reads backbone features only
                 if pred.looks_like_poster is False:
                     flagged[view] += 1
                 else:

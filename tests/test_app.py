@@ -107,7 +107,7 @@ def test_random_dataset_poster(predictor, monkeypatch, real_posters):
 def test_model_page_numbers_come_from_the_metadata(app, predictor):
     app.switch_page("app_pages/model.py").run()
     assert not app.exception and not app.error
-    test = predictor.meta["metrics"]["test"]
+    test = predictor.metadata.metrics["test"]
     prior = test["baselines"]["training_prior"]
     shown = {m.label: m for m in app.metric}
     assert shown["macro-AP"].value == f"{test['macro_ap']:.3f}"
@@ -119,7 +119,7 @@ def test_model_page_numbers_come_from_the_metadata(app, predictor):
     assert dict(zip(model["y"], model["x"])) == pytest.approx({g: m["ap"] for g, m in test["per_genre"].items()})
     per_genre = app.dataframe[1].value.set_index("genre")
     assert per_genre["ECE"].to_dict() == pytest.approx({g: m["ece"] for g, m in test["per_genre"].items()})
-    assert per_genre["calibration"].to_dict() == predictor.meta["calibration"]["methods"]
+    assert per_genre["calibration"].to_dict() == predictor.metadata.calibration["methods"]
     reliability = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
                        if "reliability" in json.loads(c.proto.spec)["layout"].get("meta", ""))
     names = {t["name"] for t in reliability["data"]}

@@ -72,11 +72,7 @@ def test_local_rows_match_the_predictor(local_out, catalog_dir, predictor):
     assert "damaged" in bad["error"].iloc[0] and bad["prob_drama"].isna().all()
     good = t[t["error"].isna()]
     row = good.iloc[3]
-    use_text, predictor.use_text = predictor.use_text, False  # tagged with text=False: the image alone
-    try:
-        pred = predictor.predict(row["path"])
-    finally:
-        predictor.use_text = use_text
+    pred = predictor.predict(row["path"], text=False)  # tagged with text=False: the image alone
     for g in predictor.genres:
         assert abs(row[prob_column(g)] - pred.probabilities[g]) < 1e-5
     assert list(row["predicted"]) == pred.predicted and row["summary"] == pred.summary

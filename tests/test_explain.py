@@ -35,7 +35,7 @@ def test_a_given_prediction_is_reused_not_recomputed(predictor, sample_poster_pa
         raise AssertionError("OCR ran again")
 
     monkeypatch.setattr(predictor_module, "read_text", no_ocr)
-    monkeypatch.setattr(predictor, "_logits_from_arrays", lambda *a: pytest.fail("the prediction ran again"))
+    monkeypatch.setattr(predictor, "probabilities", lambda *a: pytest.fail("the prediction ran again"))
     reused = explain(predictor, sample_poster_path, top_k=3, prediction=pred)
     assert [h.genre for h in reused] == [h.genre for h in fresh] == [s.genre for s in pred.scores[:3]]
     for a, b in zip(fresh, reused):

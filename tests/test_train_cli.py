@@ -136,7 +136,7 @@ def test_console_script_help_is_fast_and_lists_commands():
 
 def test_feature_cache_resumes_after_an_interruption(toy_dataset, tmp_path):
     from postergenre.model.backbone import BackboneConfig
-    from postergenre.model.features import cache_features
+    from postergenre.training.features import cache_features
 
     ds = load_dataset(toy_dataset)
     cfg = BackboneConfig()

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 from postergenre.model.calibration import Calibration, GenreCalibrator, fit_calibration, fit_calibrator, log_loss, sigmoid
 from postergenre.model.decision import DecisionRule, confidence_word, fit_decision_rule, headline
-from postergenre.model.metrics import expected_calibration_error, reliability_table
+from postergenre.evaluation.metrics import expected_calibration_error, reliability_table
 from postergenre.model.poster_check import PosterCheck, _tail, fit_poster_check
 
 

@@ -1,4 +1,5 @@
-"""postergenre finetune --data DIR: the backbone fine-tuning experiment (frozen vs adapted last blocks, on val)."""
+"""python -m experiments.finetune --data DIR: the backbone fine-tuning experiment (frozen vs adapted last
+blocks, on val). Not shipped: the frozen backbone won (the model card records both arms)."""
 from __future__ import annotations
 
 import argparse
@@ -7,11 +8,11 @@ from pathlib import Path
 from postergenre.commands._options import add_config_options, config_from_args
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from postergenre.model.finetune import FinetuneConfig
+def build_parser() -> argparse.ArgumentParser:
+    from experiments.finetune.finetune import FinetuneConfig
 
-    p = sub.add_parser(
-        "finetune", help="experiment: fine-tune the backbone's last blocks on posters, val figures beside frozen",
+    p = argparse.ArgumentParser(
+        prog="python -m experiments.finetune",
         description="Caches (once, resumable) the activations entering --cache-block for the val posters and "
                     "--max-train train posters (seeded random subset) and their mirrors, under the cache dir; "
                     "then trains the same MLP head recipe on (1) the frozen backbone's features and (2) the "
@@ -24,15 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_config_options(p, FinetuneConfig)
     p.add_argument("--head-epochs", type=int, default=None, help="head recipe epochs (default: train's, 8)")
-    p.set_defaults(func=run)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from postergenre.model.finetune import FinetuneConfig
-    from postergenre.model.finetune_run import run_finetune
-    from postergenre.model.train import TrainConfig
+    from experiments.finetune.finetune import FinetuneConfig
+    from experiments.finetune.run import run_finetune
+    from postergenre.training.train import TrainConfig
 
     ft = config_from_args(FinetuneConfig, args)
     head = TrainConfig(threads=ft.threads, seed=ft.seed)
@@ -41,3 +42,11 @@ def run(args: argparse.Namespace) -> int:
     run_finetune(args.data, ft, head, cache_dir=args.cache_dir, cache_only=args.cache_only,
                  progress=not args.quiet)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

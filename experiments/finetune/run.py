@@ -23,9 +23,9 @@ import numpy as np
 from postergenre.errors import DatasetError, PosterGenreError
 from postergenre.genres import TRAINED_GENRES
 from postergenre.model.backbone import BackboneConfig
-from postergenre.model.finetune import FinetuneConfig, activation_order, cache_activations, prefix_dim, tail_module
-from postergenre.model.metrics import baseline_reports, multilabel_report
-from postergenre.model.train import TrainConfig, _asl, fit_head, head_probs
+from experiments.finetune.finetune import FinetuneConfig, activation_order, cache_activations, prefix_dim, tail_module
+from postergenre.evaluation.metrics import baseline_reports, multilabel_report
+from postergenre.training.train import TrainConfig, _asl, fit_head, head_probs
 from postergenre.sources.dataset import load_dataset
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def joint_finetune(tail: "torch.nn.Module", acts: np.ndarray, feats: np.ndarray,
     import torch
     from tqdm.auto import tqdm
 
-    from postergenre.model._torch_model import GenreHead
+    from postergenre.model.torch_twin import GenreHead
 
     torch.manual_seed(ft.seed)
     flat = np.asarray(feats[tr], dtype=np.float32).reshape(-1, feats.shape[-1])
@@ -134,7 +134,7 @@ def run_finetune(data: str | Path, ft: FinetuneConfig | None = None, head_cfg: T
     import torch
 
     from postergenre.model.backbone import build_backbone
-    from postergenre.model.features import cache_features
+    from postergenre.training.features import cache_features
 
     ft, head_cfg, backbone = ft or FinetuneConfig(), head_cfg or TrainConfig(), backbone or BackboneConfig()
     torch.set_num_threads(ft.threads)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from postergenre.model.head import Head, average_views
+
 __all__ = ["EMBEDDINGS", "DEFAULT_EMBEDDING", "embed_features"]
 
 EMBEDDINGS = ("hidden", "backbone", "logits")
@@ -20,22 +22,16 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def embed_features(feats: np.ndarray, params: dict[str, np.ndarray], kind: str = DEFAULT_EMBEDDING) -> np.ndarray:
+def embed_features(feats: np.ndarray, head: Head, kind: str = DEFAULT_EMBEDDING) -> np.ndarray:
     """N x V x D backbone features (V views: poster, mirror) -> N x E unit vectors of ``kind``."""
-    from threadpoolctl import threadpool_limits
-
     n, v, d = feats.shape
-    z = (feats.reshape(n * v, d).astype(np.float32) - params["mu"]) / params["sigma"]
-    with threadpool_limits(1, user_api="blas"):
-        if kind == "backbone":
-            out = z
-        elif kind == "hidden":
-            out = np.concatenate([np.maximum(z @ params["w1"][k] + params["b1"][k], 0.0)
-                                  for k in range(len(params["w1"]))], axis=1)
-        elif kind == "logits":
-            from postergenre.model.predictor import head_logits
-
-            out = head_logits(params, feats.reshape(n * v, d))
-        else:
-            raise ValueError(f"unknown embedding {kind!r}; use one of {', '.join(EMBEDDINGS)}")
-    return _normalise(out.reshape(n, v, -1).mean(axis=1))
+    rows = np.asarray(feats, dtype=np.float32).reshape(n * v, d)
+    if kind == "backbone":
+        out = head.standardise(rows)
+    elif kind == "hidden":
+        out = head.hidden(rows)
+    elif kind == "logits":
+        out = head.logits(rows)
+    else:
+        raise ValueError(f"unknown embedding {kind!r}; use one of {', '.join(EMBEDDINGS)}")
+    return _normalise(average_views(out, n))

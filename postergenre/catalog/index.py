@@ -40,12 +40,11 @@ class SimilarPoster:
 
 def embed_image(predictor, image, kind: str | None = None) -> np.ndarray:
     """The similarity embedding of one poster (any input ``load_image`` accepts)."""
-    from postergenre.model.backbone import to_nchw
     from postergenre.catalog.embedding import DEFAULT_EMBEDDING, embed_features
 
-    arrays = [predictor.preprocess(image)]
-    feats = np.asarray(predictor._extractor(to_nchw(arrays, flip=predictor.tta_flip)), dtype=np.float32)
-    return embed_features(feats.reshape(1, -1, feats.shape[-1]), predictor.params, kind or DEFAULT_EMBEDDING)[0]
+    feats, _ = predictor.encode([predictor.preprocess(image)])
+    feats = np.asarray(feats, dtype=np.float32)
+    return embed_features(feats.reshape(1, -1, feats.shape[-1]), predictor.head, kind or DEFAULT_EMBEDDING)[0]
 
 
 def _lancedb():

@@ -56,21 +56,6 @@ def read_bytes(key: str, allow_private: bool = False) -> bytes:
         raise ImageLoadError(f"could not read {key}: {e}") from None
 
 
-class _FeatureTap:
-    """Wraps the predictor's backbone runner and keeps its last output (the embedding's input), so the
-    embedding costs no second forward pass."""
-
-    def __init__(self, inner):
-        self.inner, self.last = inner, None
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        self.last = self.inner(batch)
-        return self.last
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 class TagWorker:
     """Callable class for Ray Data's ``map_batches``: ``__init__`` loads the model once per actor."""
 
@@ -84,13 +69,7 @@ class TagWorker:
         self.cfg = config
         self.labels, self.meta = labels or {}, meta or {}
         self.predictor = postergenre.load(config.weights, device=config.device, precision=config.precision)
-        self.predictor.use_text = self.predictor.use_text and config.text
         self._embed = embed_features
-        if config.embeddings:
-            if not hasattr(self.predictor, "_extractor"):
-                raise PosterGenreError("this Predictor does not expose its backbone; embeddings unavailable")
-            self._tap = _FeatureTap(self.predictor._extractor)
-            self.predictor._extractor = self._tap
         probe = self._predict_one(np.full((360, 240, 3), 127, dtype=np.uint8))
         self.schema = schema_for(prediction_columns(probe[0], self.predictor.genres), analyze=config.analyze,
                                  embedding_dim=None if probe[1] is None else len(probe[1]),
@@ -107,13 +86,19 @@ class TagWorker:
                                            "analyze": self.cfg.analyze,
                                            "text": self.cfg.text, "embeddings": self.cfg.embeddings})}
 
-    def _predict_one(self, image) -> tuple[Any, np.ndarray | None]:
-        (pred, err), = self.predictor.iter_predictions([image], batch_size=1)
-        return pred, self._embeddings(1)[0] if self.cfg.embeddings else None
+    def _predictions(self, images: list, batch_size: int):
+        """(Prediction | None, error) per image; each Prediction carries its backbone features when the
+        embedding is asked for (no second forward pass)."""
+        return list(self.predictor.iter_predictions(images, batch_size=batch_size, text=self.cfg.text,
+                                                    keep_features=self.cfg.embeddings))
 
-    def _embeddings(self, n: int) -> np.ndarray:
-        feats = np.asarray(self._tap.last, dtype=np.float32).reshape(n, -1, self._tap.last.shape[-1])
-        return self._embed(feats, self.predictor.params)
+    def _predict_one(self, image) -> tuple[Any, np.ndarray | None]:
+        (pred, err), = self._predictions([image], 1)
+        return pred, self._embeddings([pred])[0] if self.cfg.embeddings else None
+
+    def _embeddings(self, preds: list) -> np.ndarray:
+        feats = np.stack([np.asarray(p.view_features, dtype=np.float32) for p in preds])
+        return self._embed(feats, self.predictor.head)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         """Rows for a batch; columns follow ``self.schema`` (returned as a pyarrow Table)."""
@@ -134,12 +119,12 @@ class TagWorker:
             except PosterGenreError as e:
                 rows[i]["error"] = str(e)
         if readable:
-            results = list(self.predictor.iter_predictions(data, batch_size=len(data)))
+            results = self._predictions(data, len(data))
             ok = [(i, blob, pred) for i, blob, (pred, err) in zip(readable, data, results) if pred is not None]
             for i, (pred, err) in zip(readable, results):
                 if pred is None:
                     rows[i]["error"] = err
-            vectors = self._embeddings(len(ok)) if self.cfg.embeddings and ok else None
+            vectors = self._embeddings([pred for _, _, pred in ok]) if self.cfg.embeddings and ok else None
             for n, (i, blob, pred) in enumerate(ok):
                 rows[i].update(prediction_columns(pred, self.predictor.genres))
                 if vectors is not None:

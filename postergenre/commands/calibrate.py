@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from postergenre import settings
-    from postergenre.model.trust import fit_trust
+    from postergenre.training.trust import fit_trust
 
     folder = args.weights or settings.weights_dir()
     fit_trust(args.data, folder, cache_dir=args.cache_dir)

@@ -33,19 +33,18 @@ def run(args: argparse.Namespace) -> int:
 
     import postergenre
 
-    from postergenre.model.evaluate import evaluate, format_report
+    from postergenre.evaluation.evaluate import evaluate, format_report
 
     predictor = postergenre.load(args.weights, device=args.device, precision=args.precision)
-    predictor.use_text = predictor.use_text and not args.no_text
     split = None if args.split == "all" else args.split
     report = evaluate(predictor, args.data, split, limit=args.limit, batch_size=args.batch_size,
-                      from_cache=args.from_cache)
+                      from_cache=args.from_cache, text=not args.no_text)
     print(format_report(report))
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=1))
         print(f"wrote {args.json_out}")
     if args.record:
-        from postergenre.model.card import record_metrics
+        from postergenre.evaluation.card import record_metrics
 
         record_metrics(predictor.weights_dir, report, report["split"])
         print(f"recorded metrics.{report['split']} in {predictor.weights_dir}/metadata.json and MODEL_CARD.md")

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from postergenre.errors import PosterGenreError
     from postergenre.model.explain import COLORMAPS, explain
-    from postergenre.model.explain_sheet import heatmap_sheet
+    from postergenre.evaluation.explain_sheet import heatmap_sheet
     from postergenre.sources.fetch import fetch_url
     from postergenre.sources.images import load_image
     from postergenre.commands._output import check_writable, display_name
@@ -45,8 +45,7 @@ def run(args: argparse.Namespace) -> int:
     src = fetch_url(args.poster) if args.poster.startswith(("http://", "https://")) else Path(args.poster)
     poster = load_image(src)
     predictor = postergenre.load(args.weights, device=args.device, precision=args.precision)
-    predictor.use_text = predictor.use_text and args.text  # the maps need no OCR (see --text)
-    maps = explain(predictor, poster, args.genre, top_k=args.top)
+    maps = explain(predictor, poster, args.genre, top_k=args.top, text=args.text)  # the maps need no OCR (--text)
     sheet = heatmap_sheet(poster, maps, alpha=args.alpha, colormap=args.colormap,  # labelled tiles
                           tile_height=min(poster.height, 720))
     try:

@@ -136,7 +136,6 @@ def run(args: argparse.Namespace) -> int:
     if skipped and args.quiet:
         print(f"skipped {len(skipped)} special entries (FIFOs, devices, broken links)", file=sys.stderr)
     predictor = postergenre.load(args.weights, device=args.device, precision=args.precision)
-    predictor.use_text = predictor.use_text and not args.no_text
     table = ResultsCSV(out_path, csv_header(predictor)) if out_path else None
     if table and table.done:
         before = len(inputs)
@@ -161,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
     bar = many and not args.json and not args.quiet
     predicted, objs = 0, [{"source": item, "error": err} for item, err in failed]
     try:
-        for name, (pred, err) in zip(names, predictor.iter_predictions(sources, args.batch_size, progress=bar)):
+        for name, (pred, err) in zip(names, predictor.iter_predictions(sources, args.batch_size, progress=bar,
+                                                                        text=not args.no_text)):
             if table:
                 table.write(csv_row(name, pred, err, predictor))
             if err is not None:

@@ -8,7 +8,7 @@ from postergenre.commands._options import add_config_options, config_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from postergenre.model.train import TrainConfig
+    from postergenre.training.train import TrainConfig
 
     p = sub.add_parser("train", help="train the genre head on a dataset folder and write weights/",
                        description="Caches backbone features (once per dataset), trains the head on the train "
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from postergenre import settings
-    from postergenre.model.train import TrainConfig, train
+    from postergenre.training.train import TrainConfig, train
 
     cfg = config_from_args(TrainConfig, args)
     train(args.data, args.out or settings.weights_dir(), cfg, cache_dir=args.cache_dir)

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from postergenre.model.train_text import train_text
+    from postergenre.training.train_text import train_text
 
     report = train_text(args.data, args.weights, score_test=args.score_test)
     print(json.dumps(report, indent=1))

@@ -193,7 +193,7 @@ def _precision_section(rec: dict | None) -> list[str]:
 
 
 def _finetune_section(res: dict | None) -> list[str]:
-    """The backbone fine-tuning experiment (``postergenre finetune``): both arms on val and the decision."""
+    """The backbone fine-tuning experiment (``python -m experiments.finetune``): both arms on val and the decision."""
     if not res:
         return []
     ft, v = res["finetune"], res["val"]
@@ -210,7 +210,7 @@ def _finetune_section(res: dict | None) -> list[str]:
     verdict = ("kept: it clears the +0.01 val macro-AP bar" if res.get("keep") else
                "not shipped: below the +0.01 val macro-AP bar, so the shipped backbone stays frozen")
     lines += ["", f"- Decision: {res['delta_macro_ap']:+.3f} val macro-AP, {verdict}. "
-              "Reproduce: `postergenre finetune --data ../shared/data/posters` (CPU).", ""]
+              "Reproduce: `python -m experiments.finetune --data ../shared/data/posters` (CPU).", ""]
     return lines
 
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from postergenre.errors import DatasetError
-from postergenre.model.features import cache_features
-from postergenre.model.metrics import baseline_reports, expected_calibration_error, multilabel_report, reliability_table
+from postergenre.training.features import cache_features
+from postergenre.evaluation.metrics import baseline_reports, expected_calibration_error, multilabel_report, reliability_table
 from postergenre.model.ocr import cache_text  # the posters' text, read once per dataset (resumable cache)
-from postergenre.model.predictor import cached_logits
 from postergenre.sources.dataset import load_dataset
 
 __all__ = ["evaluate", "format_report"]
@@ -25,22 +24,24 @@ def _cached_predictions(predictor, ds, table, texts: list[list[str]] | None, pro
     the same ONNX features the predictor computes, stored as float16; ``texts``: the OCR cache's lines
     per row (None: text channel off)."""
     rows = ds.table.index.get_indexer(table.index)
-    feats = cache_features(ds, predictor.cfg, rows=rows, progress=progress, precision=predictor.precision)
+    feats = cache_features(ds, predictor.preprocessing, rows=rows, progress=progress, precision=predictor.precision)
     n = len(feats)
-    logits = cached_logits(predictor.params, feats)
+    logits = predictor.head.view_logits(feats)
     texts = texts if texts is not None else [None] * n
     mean_feats = np.asarray(feats, dtype=np.float32).mean(1)
-    preds = predictor.predictions_from(predictor.fuse(logits, texts), mean_feats, [None] * n, texts)
+    preds = predictor.predictions_from(logits, mean_feats, [None] * n, texts)
     return [(p, None) for p in preds]
 
 
 def evaluate(predictor, data: str | Path, split: str | None = "test", *, limit: int | None = None,
-             batch_size: int | None = None, progress: bool = True, seed: int = 0, from_cache: bool = False) -> dict:
+             batch_size: int | None = None, progress: bool = True, seed: int = 0, from_cache: bool = False,
+             text: bool = True) -> dict:
     """Run ``predictor`` over ``data``'s ``split`` and return the metrics dict (see ``multilabel_report``)
     plus ``baselines``, ``skipped_genres``, ``unreadable`` and the dataset/split used.
     ``limit`` scores a reproducible random sample of that many posters. ``from_cache`` reads the
     backbone features from the dataset's feature cache instead of running the backbone (the text from
-    the OCR cache either way; much faster on a busy CPU)."""
+    the OCR cache either way; much faster on a busy CPU). ``text=False``: the image alone (its own
+    calibration and headline rule), as ``predict --no-text`` gives it."""
     ds = load_dataset(data)
     table = ds.subset(split) if split else ds.table
     if len(table) == 0:
@@ -56,12 +57,14 @@ def evaluate(predictor, data: str | Path, split: str | None = "test", *, limit: 
     cols = [predictor.genre_index(g) for g in genres]
     paths = [ds.root / f for f in table["file"]]
     texts = None
-    if getattr(predictor, "text_model", None) is not None and predictor.use_text:
+    text = text and predictor.has_text
+    if text:
         cached = cache_text(ds, progress=progress)
         texts = [[cached[i]] if cached[i].strip() else [] for i in table.index]  # one line: the cache joins them
     probs, raw, chosen, flags, keep, unreadable = [], [], [], [], [], []
     results = (_cached_predictions(predictor, ds, table, texts, progress) if from_cache
-               else predictor.iter_predictions(paths, batch_size=batch_size, progress=progress, texts=texts))
+               else predictor.iter_predictions(paths, batch_size=batch_size, progress=progress, texts=texts,
+                                               text=text))
     for i, (pred, err) in enumerate(results):
         if err:
             unreadable.append({"file": str(table["file"].iloc[i]), "error": err})
@@ -79,7 +82,7 @@ def evaluate(predictor, data: str | Path, split: str | None = "test", *, limit: 
             if g in index:
                 y[row, index[g]] = 1
     probs = np.asarray(probs, dtype=np.float64).reshape(len(keep), len(genres))
-    thresholds = predictor.thresholds[cols]
+    thresholds = np.full(len(cols), predictor.trust(text).rule.cutoff)  # only the headline rule decides
     chosen = np.asarray(chosen, dtype=bool).reshape(len(keep), len(genres))
     report = multilabel_report(y, probs, thresholds, genres, pred=chosen)
     raw_probs = 1 / (1 + np.exp(-np.asarray(raw, dtype=np.float64).reshape(len(keep), len(genres))))
@@ -87,11 +90,11 @@ def evaluate(predictor, data: str | Path, split: str | None = "test", *, limit: 
                               "per_genre_ece": {g: expected_calibration_error(y[:, j], raw_probs[:, j])
                                                 for j, g in enumerate(genres)}}
     report["poster_check"] = {"flagged": None if None in flags else float(np.mean([not f for f in flags])) if flags else 0.0}
-    prior_map = predictor.meta.get("training_data", {}).get("train_prior", {})
+    prior_map = predictor.metadata.training_data.get("train_prior", {})
     prior = np.array([prior_map.get(g, float(y[:, j].mean())) for j, g in enumerate(genres)])
     report["baselines"] = baseline_reports(y, genres, prior)
     report.update({
-        "dataset": str(ds.root), "split": split or "all", "model": predictor.name,
+        "dataset": str(ds.root), "split": split or "all", "model": predictor.name, "text": text,
         "skipped_genres": {"not_in_data": skipped_model, "not_in_model": skipped_data},
         "unreadable": unreadable,
     })

@@ -27,8 +27,8 @@ from postergenre.look.composition import HUE_NAMES
 from postergenre.look.palette import PaletteConfig
 from postergenre.sources.dataset import PosterDataset
 
-__all__ = ["AtlasConfig", "select_posters", "build_atlas", "summarize", "cache_folder", "model_fingerprint",
-           "read_cache", "write_atlas", "ATLAS_FORMAT"]
+__all__ = ["AtlasConfig", "select_posters", "build_atlas", "summarize", "fit_distributions", "cache_folder",
+           "model_fingerprint", "read_cache", "write_atlas", "ATLAS_FORMAT"]
 
 ATLAS_FORMAT = "postergenre-atlas/2"   # /2: palettes are frequent colours (_atlas_palette.py)
 
@@ -49,9 +49,11 @@ class AtlasConfig:
     min_decade: int = 15            # a genre's decade is reported from this many posters up
     text: bool = True               # read the posters' text: text coverage (PP-OCR detector) and the model's
                                     # text channel (words from the dataset's OCR cache); False = neither
-    fit: bool = True                # with a model: each genre's probability over *every* poster of the split
-                                    # labelled with it (not only the sample), for "reads as Horror more
-                                    # strongly than 72% of Horror posters" (postergenre.compare.check)
+    fit_split: str | None = "val"   # with a model: each genre's probability over every poster of this split
+                                    # labelled with it, for "reads as Horror more strongly than 72% of Horror
+                                    # posters" (postergenre.compare.check). Held-out posters: the head was
+                                    # trained on `train` and scores those posters higher than new ones
+                                    # (benchmarks/brief_check.py). None = no distribution
     fit_quantiles: int = 201        # quantile levels of that distribution: 0, 0.5%, ..., 100%
 
 
@@ -184,8 +186,8 @@ def build_atlas(ds: PosterDataset, out: str | Path | None = None, cfg: AtlasConf
     model = ({"name": predictor.name, "genres": list(predictor.genres), "fingerprint": model_fingerprint(predictor)}
              if predictor is not None else None)
     fit = None
-    if predictor is not None and cfg.fit:  # every poster of the split (the sample's are cached already)
-        everyone = ds.subset(cfg.split)
+    if predictor is not None and cfg.fit_split:  # every poster of the fit split (cached like the sample's)
+        everyone = ds.subset(cfg.fit_split)
         fit = (everyone, _predict(ds, everyone, predictor, folder, progress, cfg.text))
     atlas = summarize(table, records, probs, model, cfg, fit=fit)
     atlas["source"].update({"dataset": ds.root.name, "build_seconds": round(time.perf_counter() - t0, 1)})
@@ -237,7 +239,8 @@ def summarize(table: pd.DataFrame, records: dict, probs: dict | None, model: dic
               cfg: AtlasConfig = AtlasConfig(), *, fit: tuple[pd.DataFrame, dict] | None = None) -> dict:
     """Reduce per-poster records (and model probabilities) to the atlas dict. Pure: no files touched.
     ``fit``: (rows with ``file`` and ``genre_list``, their probabilities by file) for each genre's
-    probability distribution over its posters (default: the sample's own rows and ``probs``)."""
+    probability distribution over its posters (default: the sample's own rows and ``probs``, unless
+    ``cfg.fit_split`` is None)."""
     ok = [i for i, f in enumerate(table["file"]) if "error" not in records[f]]
     rows = table.iloc[ok]
     recs = [records[f] for f in rows["file"]]
@@ -286,15 +289,16 @@ def summarize(table: pd.DataFrame, records: dict, probs: dict | None, model: dic
         return g
 
     fit_stats = None
-    if P is not None:
+    if P is not None and (fit is not None or cfg.fit_split):
         fit_rows, fit_probs = fit if fit is not None else (rows, probs)
-        fit_stats = _fit_stats(fit_rows, fit_probs, model["genres"], np.linspace(0.0, 1.0, cfg.fit_quantiles))
+        fit_stats = fit_distributions(fit_rows, fit_probs, model["genres"], np.linspace(0.0, 1.0, cfg.fit_quantiles))
 
     genre_names = [g for g in _genres_in(rows) if sum(g in n for n in rows["genre_list"]) >= cfg.min_genre]
     atlas = {
         "format": ATLAS_FORMAT,
         "analysis_version": ANALYSIS_VERSION,
         "source": {"posters": int(len(rows)), "unreadable": int(len(table) - len(rows)), "split": cfg.split,
+                   "fit_posters": None if fit_stats is None else int(len(fit[0]) if fit is not None else len(rows)),
                    "sampling": (f"{cfg.limit} at random" if cfg.limit else
                                 f"up to {cfg.per_genre} per genre" if cfg.per_genre else "all"),
                    "config": asdict(cfg)},
@@ -320,9 +324,10 @@ def _genres_in(rows: pd.DataFrame) -> list[str]:
     return [g.name for g in TMDB_GENRES if g.name in present]
 
 
-def _fit_stats(rows: pd.DataFrame, probs: dict, genres: list[str], levels: np.ndarray) -> dict:
-    """Per genre: how strongly its own posters read as it, as quantiles of the model's probability for
-    the genre over every poster labelled with it (``n`` posters; unreadable ones left out)."""
+def fit_distributions(rows: pd.DataFrame, probs: dict, genres: list[str], levels: np.ndarray) -> dict:
+    """Per genre: how strongly its own posters read as it, as quantiles (at ``levels``) of the model's
+    probability for the genre over every poster of ``rows`` labelled with it (``n`` posters; unreadable
+    ones left out). ``probs``: file -> probabilities in ``genres`` order (None when unreadable)."""
     out = {}
     for j, name in enumerate(genres):
         p = np.array([probs[f][j] for f, names in zip(rows["file"], rows["genre_list"])

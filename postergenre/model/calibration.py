@@ -19,14 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from postergenre.model.head import sigmoid
+
 __all__ = ["METHODS", "GenreCalibrator", "Calibration", "fit_calibrator", "fit_calibration", "log_loss", "sigmoid"]
 
 METHODS = ("platt", "temperature", "isotonic")
 _EPS = 1e-6
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
 
 def log_loss(y: np.ndarray, p: np.ndarray) -> float:

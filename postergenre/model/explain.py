@@ -5,13 +5,26 @@ way pytorch-grad-cam's ``BaseCAM`` owns its hooks: the one lock (one explanation
 hooks and the shared model's state must not interleave), the choice of genres and the resizing to
 the poster. Its variants override ``_cams``:
 - ``NumpyExplainer`` (CPU, ONNX Runtime): the backbone graph also outputs the last convolution's
-  activations, and the gradient from there to the genre logit is a few lines of NumPy
-  (``gradcam_numpy``); one forward pass gives the probabilities and every requested heatmap, and
-  torch is never imported.
+  activations, and the gradient from there to the genre logit is a few lines of NumPy (the head's
+  ``feature_gradients``, then ``gradcam_maps`` below); one forward pass gives the probabilities and
+  every requested heatmap, and torch is never imported.
 - ``TorchExplainer`` (CUDA, or ``backend='torch'``): ``pytorch_grad_cam.GradCAM`` on the PyTorch twin
   of the model, which it builds (once, under the lock) and can warm up in the background. It is
   also the oracle the NumPy variant is tested against.
 The targets are genre *logits* (not probabilities, which saturate).
+
+NumPy Grad-CAM from the ONNX graph's last-convolution activations: the genre logit depends on the
+last convolution's output ``A`` (the backbone's ``_bn1``, the layer pytorch-grad-cam hooks in the
+PyTorch twin) only through ReLU6, the mean and max pooling of the ``head`` tap and the MLP head, so
+``d logit / dA`` is written out by hand:
+  head:      d logit_g / d feature = ``Head.feature_gradients``
+  mean pool: each position gets the pooled gradient / (h * w)
+  max pool:  the arg-max position(s) get it (shared evenly among ties, as torch's amax does)
+  ReLU6:     passes the gradient where 0 < A < 6
+Then Grad-CAM as ``pytorch_grad_cam.GradCAM`` computes it: channel weights = spatial mean of the
+gradient, ReLU of the weighted sum of the channels, scaled to [0, 1] per map, resized to the input,
+and scaled again (its single-layer aggregation). tests/test_gradcam_numpy.py checks the result
+against pytorch-grad-cam on the twin.
 """
 from __future__ import annotations
 
@@ -29,7 +42,7 @@ if TYPE_CHECKING:
     from postergenre.model.predictor import Prediction, Predictor
 
 __all__ = ["Heatmap", "COLORMAPS", "Explainer", "NumpyExplainer", "TorchExplainer", "make_explainer",
-           "explain", "overlay"]
+           "explain", "overlay", "gradcam_maps", "scale_cams"]
 
 # OpenCV's colour maps usable in overlay(): low evidence first, high evidence last.
 COLORMAPS = ("jet", "turbo", "inferno", "magma", "plasma", "viridis", "hot")
@@ -53,11 +66,12 @@ class Explainer:
         self.lock = threading.Lock()  # the one lock: model build and every explanation
 
     def explain(self, image: ImageSource, genres: Sequence[str] | None = None, top_k: int = 3,
-                text: Sequence[str] | None = None, prediction: "Prediction | None" = None) -> list[Heatmap]:
+                text: bool | Sequence[str] | None = None, prediction: "Prediction | None" = None) -> list[Heatmap]:
         """Heatmaps for ``genres`` (names; default: the ``top_k`` most probable) on one poster, in the
         order asked (or by probability). Each heatmap's probability is the model's, as ``predict()``
         gives it (image fused with the poster's text when the text channel is on); ``text``: the
-        poster's text lines already read (``prediction.text``), so they are not read again. The map is
+        poster's text lines already read (``prediction.text``), so they are not read again; ``False``: the
+        image alone (its own calibration, as ``predict(text=False)``); None: read when the model can. The map is
         Grad-CAM of the *image* logit: the fusion scales it by a positive per-genre weight and adds the
         text term, which does not depend on the pixels' gradient, so the map is the same.
         ``prediction``: this poster's ``predict()`` result when the caller has it (the Predict page, the
@@ -72,7 +86,9 @@ class Explainer:
         if prediction is not None:  # no OCR either: the prediction's probabilities already hold its text
             arr, lines = p.preprocess(img), prediction.text
         else:
-            arr, lines = p._prepare(img, list(text) if text is not None else None)  # model-size uint8; OCR
+            read = text if isinstance(text, bool) or text is None else True
+            known = None if isinstance(text, bool) or text is None else list(text)
+            arr, lines = p.prepare(img, text=read, known_text=known)  # model-size uint8; OCR
         with self.lock:
             probs, cols, cams = self._cams(arr, lines, cols, max(1, top_k), probs)
         return [Heatmap(p.genres[c], float(probs[c]), _resize_cam(m, img.size)) for c, m in zip(cols, cams)]
@@ -100,6 +116,12 @@ class Explainer:
         in_background(build, delay)
 
 
+def _probabilities(p: "Predictor", arr: np.ndarray, lines: list[str] | None) -> np.ndarray:
+    """G calibrated probabilities of one preprocessed poster, as ``predict()`` computes them."""
+    feats, _ = p.encode([arr])
+    return p.probabilities(p.image_logits(feats, 1), [lines])[0]
+
+
 def _top(probs: np.ndarray, cols: list[int] | None, top_k: int) -> list[int]:
     return cols if cols else [int(c) for c in np.argsort(-probs, kind="stable")[:top_k]]
 
@@ -121,24 +143,25 @@ class NumpyExplainer(Explainer):
         if self.predictor.precision != "fp32" and self._fp32 is None:
             from postergenre.model.runtime import feature_extractor
 
-            self._fp32 = feature_extractor(self.predictor.cfg, "cpu", precision="fp32")
+            self._fp32 = feature_extractor(self.predictor.preprocessing, "cpu", precision="fp32")
 
     def _cams(self, arr, lines, cols, top_k, probs=None):
-        from postergenre.model.gradcam_numpy import gradcam_maps, head_feature_gradients, scale_cams
-
         p = self.predictor
         if probs is None and p.precision == "fp32":  # one forward of both views: probabilities and the map
-            feats, acts = p.features_and_map([arr])                # view 0 = the poster (1 = its mirror)
+            feats, acts = p.encode([arr], with_map=True)           # view 0 = the poster (1 = its mirror)
             probs = p.probabilities(p.image_logits(feats, 1), [lines])[0]
         else:
             if probs is None:
-                probs = p.probabilities(p._logits_from_arrays([arr]), [lines])[0]  # the int8 model's own
+                probs = _probabilities(p, arr, lines)              # the int8 model's own
             self._prepare()
-            backbone = p._extractor if p.precision == "fp32" else self._fp32
-            feats, acts = backbone.features_and_map(to_nchw([arr], flip=False))    # the poster alone
+            if p.precision == "fp32":
+                feats, acts = p.encode([arr], with_map=True, views=False)            # the poster alone
+            else:
+                feats, acts = self._fp32.features_and_map(to_nchw([arr], flip=False))
         cols = _top(probs, cols, top_k)
-        grads = head_feature_gradients(p.params, feats[0], cols)
-        return probs, cols, scale_cams(gradcam_maps(acts[0], grads, p.cfg.pooling), p.cfg.input_size)
+        grads = p.head.feature_gradients(feats[0], cols)
+        cfg = p.preprocessing
+        return probs, cols, scale_cams(gradcam_maps(acts[0], grads, cfg.pooling), cfg.input_size)
 
 
 class TorchExplainer(Explainer):
@@ -157,11 +180,11 @@ class TorchExplainer(Explainer):
 
     def _prepare(self) -> None:
         if self._model is None:
-            from postergenre.model._torch_model import build_torch_model
+            from postergenre.model.torch_twin import build_torch_model
 
             p = self.predictor
             device = p.device if p.device.startswith("cuda") else "cpu"
-            self._model = build_torch_model(p.cfg, p.params).to(device).eval()
+            self._model = build_torch_model(p.preprocessing, p.head.arrays).to(device).eval()
             import pytorch_grad_cam  # noqa: F401  (2 s of imports; Grad-CAM is what the twin is for)
 
     def _cams(self, arr, lines, cols, top_k, probs=None):
@@ -171,7 +194,7 @@ class TorchExplainer(Explainer):
 
         p = self.predictor
         if probs is None:
-            probs = p.probabilities(p._logits_from_arrays([arr]), [lines])[0]
+            probs = _probabilities(p, arr, lines)
         cols = _top(probs, cols, top_k)
         self._prepare()
         model = self._model
@@ -191,7 +214,7 @@ def make_explainer(predictor: "Predictor") -> Explainer:
 
 
 def explain(predictor: "Predictor", image: ImageSource, genres: Sequence[str] | None = None,
-            top_k: int = 3, text: Sequence[str] | None = None,
+            top_k: int = 3, text: bool | Sequence[str] | None = None,
             prediction: "Prediction | None" = None) -> list[Heatmap]:
     """Grad-CAM heatmaps for ``genres`` (default: the ``top_k`` most probable) on one poster
     (``predictor.explainer.explain``; ``text``: its text lines when already read; ``prediction``: its
@@ -229,3 +252,48 @@ def overlay(image: ImageSource, cam: np.ndarray, alpha: float = 0.5, colormap: s
     a = float(np.clip(alpha, 0.0, 1.0)) * np.clip(cam * 1.5, 0.0, 1.0)[..., None]
     blended = np.asarray(img, np.float32) * (1 - a) + heat * a
     return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8), "RGB")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Grad-CAM in NumPy (see the module docstring)
+
+RELU6 = (0.0, 6.0)  # EfficientNet-Lite's activation after the last convolution (ReLU6)
+
+
+def gradcam_maps(acts: np.ndarray, feature_grads: np.ndarray, pooling: Sequence[str] = ("mean", "max")) -> np.ndarray:
+    """Raw Grad-CAM maps (G x h x w, ReLU applied) from the last convolution's activations ``acts``
+    (C x h x w, before ReLU6) and ``feature_grads`` (G x D; the last C * len(pooling) features are
+    that layer's pooled outputs, in ``pooling`` order)."""
+    c, h, w = acts.shape
+    a = acts.reshape(c, h * w).astype(np.float64)
+    s = np.clip(a, *RELU6)
+    tail = feature_grads[:, feature_grads.shape[1] - c * len(pooling):]
+    grad_s = np.zeros((len(feature_grads), c, h * w))
+    for i, kind in enumerate(pooling):
+        g = tail[:, i * c:(i + 1) * c, None]                        # G x C x 1
+        if kind == "mean":
+            grad_s += g / (h * w)
+        else:
+            at_max = s == s.max(axis=1, keepdims=True)
+            grad_s += g * (at_max / at_max.sum(axis=1, keepdims=True))
+    grad_a = grad_s * ((a > RELU6[0]) & (a < RELU6[1]))            # ReLU6's backward
+    weights = grad_a.mean(axis=2)                                  # G x C
+    # float64 throughout: a map is a sum of ~1000 terms that mostly cancel, so float32 rounding
+    # alone would move a faint map by ~1e-3 once it is scaled to [0, 1]
+    cams = np.einsum("gc,chw->ghw", weights, acts.astype(np.float64))
+    return np.maximum(cams, 0.0)
+
+
+def scale_cams(cams: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Each map to [0, 1], resized to ``size`` = (width, height), scaled again: pytorch-grad-cam's
+    ``scale_cam_image`` + single-layer ``aggregate_multi_layers``."""
+    import cv2
+
+    out = []
+    for cam in cams:
+        cam = cam - cam.min()
+        cam = cv2.resize(cam / (1e-7 + cam.max()), size)
+        cam = np.maximum(cam, 0.0)
+        cam = cam - cam.min()
+        out.append(cam / (1e-7 + cam.max()))
+    return np.asarray(out, np.float32)

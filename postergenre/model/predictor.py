@@ -1,4 +1,5 @@
-"""The genre model: backbone features -> an ensemble of small MLP heads -> one sigmoid per genre.
+"""The genre model: backbone features -> an ensemble of small MLP heads (``head.py``) -> fused with the
+text read on the poster (``text_model.py``) -> calibrated probabilities and the headline rule.
 
 ``load()`` reads ``weights/`` (``head.npz`` + ``metadata.json``) and returns a ``Predictor`` with its
 preprocessing (from the metadata, never re-typed), on CUDA when available and CPU otherwise.
@@ -12,15 +13,15 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from postergenre import settings
 from postergenre.errors import ImageLoadError, UnknownGenreError, WeightsError
 from postergenre.genres import normalise_genre
-from postergenre.model.backbone import resize_poster, to_nchw
-from postergenre.model.calibration import Calibration, sigmoid  # noqa: F401  (sigmoid: re-exported)
+from postergenre.model.backbone import BackboneConfig, resize_poster, to_nchw
+from postergenre.model.calibration import Calibration
 from postergenre.model.decision import NOT_A_POSTER, DecisionRule, confidence_word, headline
 from postergenre.model.explain import make_explainer
+from postergenre.model.head import Head, average_views
 from postergenre.model.ocr import read_text
 from postergenre.model.poster_check import PosterCheck
 from postergenre.model.runtime import feature_extractor
@@ -28,7 +29,7 @@ from postergenre.model.text_model import TextModel
 from postergenre.model.weights import META_FILE, TEXT_FILE, WeightsMetadata, read_weights
 from postergenre.sources.images import ImageSource, load_image
 
-__all__ = ["GenreScore", "Prediction", "Predictor", "load", "available_models"]
+__all__ = ["GenreScore", "Prediction", "Predictor", "Trust", "load", "available_models"]
 
 # Large JPEGs are decoded (libjpeg DCT scaling) at no less than this multiple of the model's input
 # size: the resize that follows reduces by 3x+ anyway, and a 40 MP upload costs 1/16 of the memory.
@@ -62,6 +63,7 @@ class Prediction:
     text_words: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # top genres -> words that pushed them
     looks_like_poster: bool | None = None  # the poster check's verdict (None: weights without the check)
     poster_score: float | None = None      # share of real val posters that look less like a poster
+    view_features: np.ndarray | None = field(default=None, repr=False)  # V x D backbone features, when asked
 
     @property
     def predicted(self) -> list[str]:
@@ -107,220 +109,147 @@ class Prediction:
         }
 
 
-# ----------------------------------------------------------------------------------------------------
-# the head: standardise -> Linear -> ReLU -> Linear, K members averaged in logit space
+@dataclass(frozen=True)
+class Trust:
+    """How one path's logits become the numbers shown: its calibration and its headline rule, both
+    fitted on val. The predictor has two paths: ``fused`` (the image fused with the text read on the
+    poster) and ``image`` (the image alone: the text channel off, or weights without one)."""
+    calibration: Calibration
+    rule: DecisionRule
 
-
-def _relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0.0, out=x)
-
-
-def head_logits(params: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
-    """NumPy forward of the head ensemble: N x D features -> N x G logits (mean over members)."""
-    z = (feats.astype(np.float32) - params["mu"]) / params["sigma"]
-    w1, b1, w2, b2 = params["w1"], params["b1"], params["w2"], params["b2"]  # K x D x H, K x H, K x H x G, K x G
-    out = np.zeros((len(z), w2.shape[-1]), dtype=np.float32)
-    for k in range(len(w1)):
-        out += _relu(z @ w1[k] + b1[k]) @ w2[k] + b2[k]
-    return out / len(w1)
-
-
-def cached_logits(params: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
-    """N x G raw image logits from cached N x V x D features (V views: poster, mirror), views averaged
-    exactly as the predictor does."""
-    n, v, d = feats.shape
-    return head_logits(params, np.asarray(feats, dtype=np.float32).reshape(n * v, d)).reshape(n, v, -1).mean(1)
+    @classmethod
+    def from_metadata(cls, section: dict | None, genres: list[str]) -> "Trust | None":
+        if not section or not section.get("calibration") or not section.get("decision_rule"):
+            return None
+        return cls(Calibration.from_dict(section["calibration"], genres), DecisionRule.from_dict(section["decision_rule"]))
 
 
 class Predictor:
-    """A loaded genre model. Use ``postergenre.load()`` rather than building one by hand."""
+    """A loaded genre model. Use ``postergenre.load()`` rather than building one by hand.
 
-    def __init__(self, params: dict[str, np.ndarray], meta: dict, device: str | None = None,
-                 backend: str | None = None, weights_dir: Path | None = None, precision: str | None = None):
-        self.meta = meta  # metadata.json as stored (sections are updated in place by calibrate / evaluate)
-        self.metadata = WeightsMetadata.from_dict(meta)  # the typed view every surface reads
+    Public surface: ``predict``, ``predict_batch`` / ``iter_predictions``, ``predict_proba``, ``explain``,
+    ``genre_index``, ``warm_up`` and the read-only properties. The stages below them (``prepare`` ->
+    ``encode`` -> ``image_logits`` -> ``probabilities`` -> ``predictions_from``) are the documented
+    pipeline that Grad-CAM, the catalog and the training code reuse, so nothing outside this module
+    needs a private attribute. Whether the poster's text is read is a parameter of each call
+    (``text=None``: read when the model has a text channel), never state someone flips."""
+
+    def __init__(self, head: Head, meta: dict, device: str | None = None, backend: str | None = None,
+                 weights_dir: Path | None = None, precision: str | None = None):
+        self.metadata = WeightsMetadata.from_dict(meta)  # the one typed view of metadata.json
         self.weights_dir = weights_dir
-        self.cfg = self.metadata.preprocessing
-        self.genres: list[str] = list(self.metadata.genres)
-        self.thresholds = np.asarray([self.metadata.thresholds[g] for g in self.genres], dtype=np.float32)
-        # calibrated probabilities, the headline rule and the poster check, all fitted on val
-        # (weights from before they existed fall back to the raw sigmoid and per-genre thresholds)
-        self.calibration = (Calibration.from_dict(self.metadata.calibration, self.genres) if self.metadata.calibration
-                            else Calibration.identity(self.genres))
-        self.rule = DecisionRule.from_dict(self.metadata.decision_rule) if self.metadata.decision_rule else None
+        self.head = head
+        genres = list(self.metadata.genres)
+        # calibrated probabilities and the headline rule per path, fitted on val; the poster check
+        fused = Trust.from_metadata({"calibration": self.metadata.calibration,
+                                     "decision_rule": self.metadata.decision_rule}, genres)
+        if fused is None:  # weights from before calibration existed: raw sigmoid, the cutoff of their thresholds
+            cut = float(np.median(list(self.metadata.thresholds.values())))
+            fused = Trust(Calibration.identity(genres), DecisionRule(top_min=cut, cutoff=cut))
+        image_only = Trust.from_metadata(self.metadata.image_only, genres)
+        self._trust = {"fused": fused, "image": image_only or fused}
         self.poster_check = PosterCheck.load(weights_dir) if weights_dir else None
-        self.tta_flip: bool = self.metadata.tta_flip
-        self.params = params
         # int8 is the CPU default only for weights whose int8 test macro-AP was measured within the
         # tolerance of fp32 (benchmarks/int8_accuracy.py --record writes "int8"."cpu_default")
-        cpu_default = (meta.get("int8") or {}).get("cpu_default", "fp32")
-        self._extractor = feature_extractor(self.cfg, device, backend=backend, precision=precision,
-                                            cpu_default=cpu_default)
-        self.device, self.backend = self._extractor.device, self._extractor.backend
-        self.precision = self._extractor.precision  # 'fp32' or 'int8' (the backbone graph)
-        self.batch_size = self.metadata.inference_batch_size
+        cpu_default = (self.metadata.raw.get("int8") or {}).get("cpu_default", "fp32")
+        self.backbone = feature_extractor(self.preprocessing, device, backend=backend, precision=precision,
+                                          cpu_default=cpu_default)
         self.text_model = None  # the OCR text channel (weights/text.npz), fused with the image logits
         if weights_dir is not None and (Path(weights_dir) / TEXT_FILE).is_file() and self.metadata.text:
-            self.text_model = TextModel.load(Path(weights_dir) / TEXT_FILE, self.genres)
-        self.use_text = self.text_model is not None  # set False to skip OCR (image alone, faster)
+            self.text_model = TextModel.load(Path(weights_dir) / TEXT_FILE, genres)
         self.explainer = make_explainer(self)  # Grad-CAM for this model (it owns the PyTorch twin, if any)
-        if self._extractor.dim != params["mu"].shape[-1]:
+        if self.backbone.dim != head.feature_dim:
             raise WeightsError(
-                f"head expects {params['mu'].shape[-1]} features but the backbone gives {self._extractor.dim}; "
+                f"head expects {head.feature_dim} features but the backbone gives {self.backbone.dim}; "
                 "the weights do not match this backbone config: retrain with `postergenre train`"
             )
 
     def __repr__(self) -> str:
         return (f"Predictor({self.name!r}, genres={len(self.genres)}, device={self.device!r}, backend={self.backend!r}, "
-                f"precision={self.precision!r})")
+                f"precision={self.precision!r}, text={self.has_text})")
 
+    # --- what a user reads -------------------------------------------------------------------------
     @property
     def name(self) -> str:
         return self.metadata.name
 
+    @property
+    def genres(self) -> list[str]:
+        return list(self.metadata.genres)
+
+    @property
+    def preprocessing(self) -> BackboneConfig:
+        """The backbone and its input (size, mean/std, resampling), from the weights' metadata."""
+        return self.metadata.preprocessing
+
+    @property
+    def tta_flip(self) -> bool:
+        return self.metadata.tta_flip
+
+    @property
+    def device(self) -> str:
+        return self.backbone.device
+
+    @property
+    def backend(self) -> str:
+        return self.backbone.backend
+
+    @property
+    def precision(self) -> str:
+        """'fp32' or 'int8' (the backbone graph)."""
+        return self.backbone.precision
+
+    @property
+    def batch_size(self) -> int:
+        return self.metadata.inference_batch_size
+
+    @property
+    def has_text(self) -> bool:
+        """Whether the model reads the poster's text (it has a text channel)."""
+        return self.text_model is not None
+
+    def trust(self, text: bool = True) -> Trust:
+        """The calibration and headline rule of the fused path (``text``) or of the image alone."""
+        return self._trust["fused" if text and self.has_text else "image"]
+
+    def genre_index(self, genre: str) -> int:
+        """Column of ``genre`` (case-insensitive, TMDB aliases accepted); UnknownGenreError otherwise."""
+        name = normalise_genre(genre) or genre
+        if name not in self.metadata.genres:
+            raise UnknownGenreError(f"genre {genre!r} is not predicted by this model; available = {', '.join(self.genres)}")
+        return self.genres.index(name)
+
     def warm_up(self, delay: float = 2.0) -> None:
         """Get ready for the first request in background threads (a server or the app calls this after
-        loading): Grad-CAM's model (at low priority, after ``delay`` s) and, with the text channel on, the
-        OCR engine and the text model at once (importing rapidocr and scikit-learn takes about 3.5 s on
-        a 2-core CPU)."""
+        loading): Grad-CAM's model (at low priority, after ``delay`` s) and, with a text channel, the
+        OCR engine and the text model at once."""
         from postergenre.model.ocr import warm_up as ocr_warm_up
         from postergenre.model.warmup import in_background
 
         self.explainer.warm_up(delay)
-        if self.use_text and self.text_model is not None:  # imports: at normal priority, at once (see in_background)
-            in_background(lambda: (ocr_warm_up(), self.text_model.vectorizers), 0.0, low_priority=False)
+        if self.text_model is not None:  # imports: at normal priority, at once (see in_background)
+            in_background(lambda: (ocr_warm_up(), self.text_model.logits(["warm up"])), 0.0, low_priority=False)
 
-    # --- preprocessing ---------------------------------------------------------------------------
-    def preprocess(self, image: ImageSource) -> np.ndarray:
-        """Any accepted image input -> H x W x 3 uint8 at the model's input size."""
-        w, h = self.cfg.input_size
-        return resize_poster(load_image(image, draft=(w * DRAFT_FACTOR, h * DRAFT_FACTOR)), self.cfg)
-
-    # --- inference ---------------------------------------------------------------------------------
-    def features_and_map(self, arrays: list[np.ndarray], with_map: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-        """Backbone features of preprocessed posters (N*V x D, V = 2 views with flip-TTA: poster,
-        mirror), and the last convolution's activations (N*V x C x h x w) when ``with_map``."""
-        batch = to_nchw(arrays, flip=self.tta_flip)
-        if with_map:
-            return self._extractor.features_and_map(batch)
-        return self._extractor(batch), None
-
-    def image_logits(self, feats: np.ndarray, n: int) -> np.ndarray:
-        """N x G image-head logits from ``features_and_map``'s features of ``n`` posters (flip-TTA views
-        averaged)."""
-        # the head is a few small matmuls: BLAS threads cost more in wake-ups than they save
-        # (measured: single-poster overhead beside the forward 51% -> 28%)
-        with threadpool_limits(1, user_api="blas"):
-            logits = head_logits(self.params, feats)
-        if self.tta_flip:
-            logits = logits.reshape(n, 2, -1).mean(axis=1)
-        return logits
-
-    def _forward(self, arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(N x G image logits, N x D backbone features averaged over the views) of preprocessed posters."""
-        feats, _ = self.features_and_map(arrays, with_map=False)
-        logits = self.image_logits(feats, len(arrays))
-        if self.tta_flip:
-            feats = feats.reshape(len(arrays), 2, -1).mean(axis=1)
-        return logits, feats
-
-    def _logits_from_arrays(self, arrays: list[np.ndarray]) -> np.ndarray:
-        return self._forward(arrays)[0]
-
-    def fuse(self, image_logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
-        """The model's raw logits: the image logits fused with the text channel's when every poster has
-        its text lines (None = text channel off for it), else the image logits as they are."""
-        if self.text_model is not None and all(t is not None for t in texts):
-            return self.text_model.fuse(image_logits, [" ".join(t) for t in texts])
-        return image_logits
-
-    def calibrate(self, logits: np.ndarray) -> np.ndarray:
-        """N x G raw (fused) logits -> N x G calibrated probabilities."""
-        return self.calibration(logits)
-
-    def probabilities(self, image_logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
-        """N x G calibrated probabilities from the image logits and the text lines (``fuse``, then the
-        calibration): the numbers every surface shows."""
-        return self.calibrate(self.fuse(image_logits, texts))
-
-    def _prepare(self, image: ImageSource, known_text: list[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
-        """(model-size array, OCR text lines or None when the text channel is off) for one image;
-        ``known_text``: the lines already read from this image's pixels (an OCR cache), not read again."""
-        w, h = self.cfg.input_size
-        pil = load_image(image, draft=(w * DRAFT_FACTOR, h * DRAFT_FACTOR))
-        lines = None
-        if self.use_text and self.text_model is not None and known_text is not None:
-            lines = list(known_text)
-        elif self.use_text and self.text_model is not None:
-            lines = read_text(pil)
-        return resize_poster(pil, self.cfg), lines
-
-    def predict_logits(self, images: Sequence[ImageSource]) -> np.ndarray:
-        """N x G raw logits, image and text fused, uncalibrated. Images are decoded and run in
-        batches of ``self.batch_size``, so memory stays bounded for any number of images."""
-        images = list(images)
-        out = np.zeros((len(images), len(self.genres)), dtype=np.float32)
-        for start in range(0, len(images), self.batch_size):
-            prepared = [self._prepare(im) for im in images[start:start + self.batch_size]]
-            logits = self._logits_from_arrays([a for a, _ in prepared])
-            out[start:start + len(prepared)] = self.fuse(logits, [t for _, t in prepared])
-        return out
-
-    def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
-        """N x G calibrated probabilities (columns in ``self.genres`` order)."""
-        return self.calibrate(self.predict_logits(images))
-
-    def predictions_from(self, logits: np.ndarray, feats: np.ndarray, sources: Sequence[str | None],
-                         texts: Sequence[list[str] | None] | None = None) -> list[Prediction]:
-        """Predictions from N x G raw fused logits and N x D backbone features (views averaged):
-        calibration, the headline rule, the poster check and the words that pushed the top genres
-        (``evaluate --from-cache`` feeds cached features here)."""
-        texts = list(texts) if texts is not None else [None] * len(sources)
-        probs = self.calibrate(logits)
-        chosen = self.rule.select(probs) if self.rule is not None else probs >= self.thresholds
-        if self.poster_check is not None:
-            looks, pscore = self.poster_check.looks_like_poster(feats)
-        else:
-            looks, pscore = [None] * len(sources), [None] * len(sources)
-        out = []
-        for i, src in enumerate(sources):
-            order = np.argsort(-probs[i], kind="stable")
-            scores = [GenreScore(self.genres[j], float(probs[i, j]),
-                                 float(self.rule.threshold_at_rank(r) if self.rule else self.thresholds[j]),
-                                 bool(chosen[i, j]), float(logits[i, j])) for r, j in enumerate(order)]
-            words: dict[str, list[tuple[str, float]]] = {}
-            if texts[i] and self.text_model is not None:
-                for j in order[:3]:
-                    ws = self.text_model.word_contributions(" ".join(texts[i]), int(j))
-                    if ws:
-                        words[self.genres[j]] = ws
-            out.append(Prediction(scores, src, texts[i], words,
-                                  None if looks[i] is None else bool(looks[i]),
-                                  None if pscore[i] is None else float(pscore[i])))
-        return out
-
-    def _predictions(self, prepared: list[tuple[np.ndarray, list[str] | None]],
-                     sources: Sequence[str | None]) -> list[Prediction]:
-        logits, feats = self._forward([a for a, _ in prepared])
-        texts = [t for _, t in prepared]
-        return self.predictions_from(self.fuse(logits, texts), feats, sources, texts)
-
-    def predict(self, image: ImageSource) -> Prediction:
+    # --- the public calls --------------------------------------------------------------------------
+    def predict(self, image: ImageSource, *, text: bool | None = None) -> "Prediction":
         """Every genre ranked by calibrated probability, the headline's genres marked, with the
-        poster check's verdict and the text read from the poster."""
-        return self._predictions([self._prepare(image)], [_source_name(image)])[0]
+        poster check's verdict and the text read from the poster (``text=False``: the image alone)."""
+        return self._predictions([self.prepare(image, text=text)], [_source_name(image)])[0]
 
     def predict_batch(self, images: Iterable[ImageSource], batch_size: int | None = None,
-                      progress: bool = False) -> list[Prediction]:
+                      progress: bool = False, *, text: bool | None = None) -> list["Prediction"]:
         """Predictions for many images, batched at the fastest batch size measured for this runtime.
         Any unreadable image raises ImageLoadError naming it (use ``iter_predictions`` to keep going)."""
-        return [p for p, err in self.iter_predictions(images, batch_size, progress, strict=True)]
+        return [p for p, err in self.iter_predictions(images, batch_size, progress, strict=True, text=text)]
 
     def iter_predictions(self, images: Iterable[ImageSource], batch_size: int | None = None,
-                         progress: bool = False, strict: bool = False, texts: Sequence[list[str]] | None = None):
+                         progress: bool = False, strict: bool = False, texts: Sequence[list[str]] | None = None,
+                         *, text: bool | None = None, keep_features: bool = False):
         """Yield ``(Prediction | None, error message | None)`` per image, in order; bad images do not
         stop the run unless ``strict``. ``texts``: per image, its text lines from an OCR cache made with
-        the same settings (``postergenre.model.ocr.cache_text``), so they are not read again."""
+        the same settings (``postergenre.model.ocr.cache_text``), so they are not read again.
+        ``keep_features``: each Prediction carries its backbone features (``view_features``, one row per
+        view), e.g. for the catalog's similarity embedding (no second forward pass)."""
         images = list(images)
         texts = list(texts) if texts is not None else [None] * len(images)
         bs = batch_size or self.batch_size
@@ -336,14 +265,14 @@ class Predictor:
             results: list[tuple[Prediction | None, str | None]] = [(None, None)] * len(chunk)
             for k, im in enumerate(chunk):
                 try:
-                    prepared.append(self._prepare(im, known[k]))
+                    prepared.append(self.prepare(im, text=text, known_text=known[k]))
                     slots.append((k, im))
                 except ImageLoadError as e:
                     if strict:
                         raise ImageLoadError(f"{_source_name(im) or 'image'}: {e}") from None
                     results[k] = (None, str(e))
             if prepared:
-                preds = self._predictions(prepared, [_source_name(im) for _, im in slots])
+                preds = self._predictions(prepared, [_source_name(im) for _, im in slots], keep_features)
                 for (k, _), pred in zip(slots, preds):
                     results[k] = (pred, None)
             if bar:  # before yielding: a caller that stops after the last row still sees 100%
@@ -352,12 +281,114 @@ class Predictor:
                     bar.close()
             yield from results
 
-    def genre_index(self, genre: str) -> int:
-        """Column of ``genre`` (case-insensitive, TMDB aliases accepted); UnknownGenreError otherwise."""
-        name = normalise_genre(genre) or genre
-        if name not in self.genres:
-            raise UnknownGenreError(f"genre {genre!r} is not predicted by this model; available = {', '.join(self.genres)}")
-        return self.genres.index(name)
+    def predict_proba(self, images: Sequence[ImageSource], *, text: bool | None = None) -> np.ndarray:
+        """N x G calibrated probabilities (columns in ``self.genres`` order), batched: memory stays
+        bounded for any number of images."""
+        images = list(images)
+        out = np.zeros((len(images), len(self.genres)), dtype=np.float32)
+        for start in range(0, len(images), self.batch_size):
+            prepared = [self.prepare(im, text=text) for im in images[start:start + self.batch_size]]
+            feats, _ = self.encode([a for a, _ in prepared])
+            out[start:start + len(prepared)] = self.probabilities(self.image_logits(feats, len(prepared)),
+                                                                  [t for _, t in prepared])
+        return out
+
+    def explain(self, image: ImageSource, genres: Sequence[str] | None = None, top_k: int = 3, *,
+                text: bool | None = None, prediction: "Prediction | None" = None) -> list:
+        """Grad-CAM heatmaps (``explain.Heatmap``) for ``genres`` (default: the ``top_k`` most probable);
+        ``prediction``: this poster's ``predict()`` result, so no second prediction is computed."""
+        return self.explainer.explain(image, genres, top_k, text=text, prediction=prediction)
+
+    # --- the pipeline's stages ---------------------------------------------------------------------
+    def preprocess(self, image: ImageSource) -> np.ndarray:
+        """Any accepted image input -> H x W x 3 uint8 at the model's input size."""
+        return self.prepare(image, text=False)[0]
+
+    def prepare(self, image: ImageSource, *, text: bool | None = None,
+                known_text: list[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
+        """(model-size array, the poster's text lines, or None when the text is not read) for one image.
+        ``text``: read the text (None: when the model has a text channel); ``known_text``: the lines
+        already read from this image's pixels (an OCR cache, a prediction), not read again."""
+        w, h = self.preprocessing.input_size
+        pil = load_image(image, draft=(w * DRAFT_FACTOR, h * DRAFT_FACTOR))
+        lines = None
+        if self.has_text and text is not False:
+            lines = list(known_text) if known_text is not None else read_text(pil)
+        return resize_poster(pil, self.preprocessing), lines
+
+    def encode(self, arrays: list[np.ndarray], with_map: bool = False, views: bool | None = None
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Backbone features of preprocessed posters, N*V x D (V = 2 views with flip-TTA: the poster,
+        then its mirror; ``views=False``: the poster alone, V = 1), and the last convolution's
+        activations (N*V x C x h x w) when ``with_map``."""
+        batch = to_nchw(arrays, flip=self.tta_flip if views is None else views)
+        if with_map:
+            return self.backbone.features_and_map(batch)
+        return self.backbone(batch), None
+
+    def image_logits(self, feats: np.ndarray, n: int) -> np.ndarray:
+        """N x G image-head logits from ``encode``'s features of ``n`` posters (views averaged)."""
+        return average_views(self.head.logits(feats), n)
+
+    def fuse(self, image_logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
+        """Raw logits per poster: the image fused with the text channel for posters whose text was read
+        (a list, maybe empty), the image logits as they are for the others (None: text not read)."""
+        out = np.array(image_logits, dtype=np.float32, copy=True)
+        rows = [i for i, t in enumerate(texts) if t is not None]
+        if self.text_model is not None and rows:
+            out[rows] = self.text_model.fuse(out[rows], [" ".join(texts[i]) for i in rows])
+        return out
+
+    def probabilities(self, image_logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
+        """N x G calibrated probabilities from the image logits and the text lines (``fuse``, then each
+        poster's path's calibration): the numbers every surface shows."""
+        logits = self.fuse(image_logits, texts)
+        out = np.zeros_like(logits)
+        for path in (True, False):
+            rows = [i for i, t in enumerate(texts) if (t is not None) == path]
+            if rows:
+                out[rows] = self.trust(path).calibration(logits[rows])
+        return out
+
+    def predictions_from(self, image_logits: np.ndarray, feats: np.ndarray, sources: Sequence[str | None],
+                         texts: Sequence[list[str] | None] | None = None,
+                         view_feats: np.ndarray | None = None) -> list["Prediction"]:
+        """Predictions from N x G image logits and N x D backbone features (views averaged): the
+        fusion with the text, each path's calibration and headline rule, the poster check and the words
+        that pushed the top genres (``evaluate --from-cache`` feeds cached features here)."""
+        texts = list(texts) if texts is not None else [None] * len(sources)
+        logits = self.fuse(image_logits, texts)
+        probs = self.probabilities(image_logits, texts)
+        if self.poster_check is not None:
+            looks, pscore = self.poster_check.looks_like_poster(feats)
+        else:
+            looks, pscore = [None] * len(sources), [None] * len(sources)
+        out = []
+        for i, src in enumerate(sources):
+            rule = self.trust(texts[i] is not None).rule
+            chosen = rule.select(probs[i : i + 1])[0]
+            order = np.argsort(-probs[i], kind="stable")
+            scores = [GenreScore(self.genres[j], float(probs[i, j]), float(rule.threshold_at_rank(r)),
+                                 bool(chosen[j]), float(logits[i, j])) for r, j in enumerate(order)]
+            words: dict[str, list[tuple[str, float]]] = {}
+            if texts[i] and self.text_model is not None:
+                for j in order[:3]:
+                    ws = self.text_model.word_contributions(" ".join(texts[i]), int(j))
+                    if ws:
+                        words[self.genres[j]] = ws
+            out.append(Prediction(scores, src, texts[i], words,
+                                  None if looks[i] is None else bool(looks[i]),
+                                  None if pscore[i] is None else float(pscore[i]),
+                                  None if view_feats is None else view_feats[i]))
+        return out
+
+    def _predictions(self, prepared: list[tuple[np.ndarray, list[str] | None]],
+                     sources: Sequence[str | None], keep_features: bool = False) -> list["Prediction"]:
+        n = len(prepared)
+        feats, _ = self.encode([a for a, _ in prepared])
+        per_view = np.asarray(feats, dtype=np.float32).reshape(n, -1, feats.shape[-1])
+        return self.predictions_from(self.image_logits(feats, n), per_view.mean(axis=1), sources,
+                                     [t for _, t in prepared], per_view if keep_features else None)
 
 
 def _source_name(image: Any) -> str | None:
@@ -390,4 +421,4 @@ def load(name_or_dir: str | Path | None = None, device: str | None = None, backe
     else:
         raise WeightsError(f"model {str(name_or_dir)!r} not found; available = {available_models()} or a weights folder")
     params, meta = read_weights(folder)
-    return Predictor(params, meta, device=device, backend=backend, weights_dir=folder, precision=precision)
+    return Predictor(Head(params), meta, device=device, backend=backend, weights_dir=folder, precision=precision)

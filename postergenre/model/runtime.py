@@ -162,7 +162,7 @@ def _export(cfg: BackboneConfig, path: Path, module=None, output_names: tuple[st
     """Export ``module`` (default: the feature network with its last-conv map) for N x 3 x H x W images."""
     import torch
 
-    from postergenre.model._torch_model import FeaturesWithMap, torch_features
+    from postergenre.model.torch_twin import FeaturesWithMap, torch_features
 
     module = module if module is not None else FeaturesWithMap(torch_features(cfg)).eval()
     w, h = cfg.input_size
@@ -228,7 +228,7 @@ def _ort_extractor(cfg: BackboneConfig, cache_dir=None, threads: int | None = No
 def _torch_extractor(cfg: BackboneConfig, device: str) -> FeatureExtractor:
     import torch
 
-    from postergenre.model._torch_model import torch_features
+    from postergenre.model.torch_twin import torch_features
 
     module = torch_features(cfg).to(device).to(memory_format=torch.channels_last)
     use_amp = device.startswith("cuda")

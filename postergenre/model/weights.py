@@ -48,6 +48,7 @@ class WeightsMetadata:
     calibration: dict[str, Any] | None = None      # per-genre logit -> probability maps (calibration.py)
     decision_rule: dict[str, Any] | None = None    # the headline rule (decision.py)
     poster_check: dict[str, Any] | None = None     # the "is this a poster?" check's settings (poster_check.py)
+    image_only: dict[str, Any] | None = None       # calibration + decision_rule of the image alone (text off)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -64,7 +65,8 @@ class WeightsMetadata:
                    backbone=dict(meta.get("backbone") or {}), head=dict(meta.get("head") or {}),
                    training_data=dict(meta.get("training_data") or {}), metrics=dict(meta.get("metrics") or {}),
                    text=meta.get("text"), calibration=meta.get("calibration"),
-                   decision_rule=meta.get("decision_rule"), poster_check=meta.get("poster_check"), raw=dict(meta))
+                   decision_rule=meta.get("decision_rule"), poster_check=meta.get("poster_check"),
+                   image_only=meta.get("image_only"), raw=dict(meta))
 
     @property
     def feature_dim(self) -> int | None:

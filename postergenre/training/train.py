@@ -19,9 +19,9 @@ import numpy as np
 from postergenre.errors import DatasetError
 from postergenre.genres import TRAINED_GENRES
 from postergenre.model.backbone import BackboneConfig, backbone_version
-from postergenre.model.features import cache_features
-from postergenre.model.metrics import best_f1_thresholds, multilabel_report
-from postergenre.model.trust import fit_trust
+from postergenre.training.features import cache_features
+from postergenre.evaluation.metrics import best_f1_thresholds, multilabel_report
+from postergenre.training.trust import fit_trust
 from postergenre.model.weights import HEAD_FILE, META_FILE, dequantize_head, quantize_head, write_head, write_metadata
 from postergenre.sources.dataset import PosterDataset, load_dataset
 
@@ -62,7 +62,7 @@ def fit_head(x_train: np.ndarray, y_train: np.ndarray, cfg: TrainConfig, *, prog
     """Train a GenreHead on features x_train (N x V x D, V views) with targets y_train (N x G)."""
     import torch
 
-    from postergenre.model._torch_model import GenreHead
+    from postergenre.model.torch_twin import GenreHead
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -119,7 +119,7 @@ def head_probs(head, x: np.ndarray) -> np.ndarray:
 def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, *,
           backbone: BackboneConfig | None = None, cache_dir=None, progress: bool = True, log=print) -> dict:
     """Train on ``data``'s train split, tune thresholds on val, write ``out``/head.npz + metadata.json."""
-    from postergenre.model._torch_model import GenreHead
+    from postergenre.model.torch_twin import GenreHead
 
     cfg, backbone = cfg or TrainConfig(), backbone or BackboneConfig()
     t0 = time.time()

@@ -19,28 +19,23 @@ __all__ = ["image_logits_for_rows", "train_text", "ablation", "cross_fitted_fusi
 def image_logits_for_rows(predictor, ds, rows: np.ndarray, progress: bool = True) -> np.ndarray:
     """Image-model logits for table rows ``rows``: from the backbone feature cache where those rows are
     done (same ONNX graph, poster + mirror), computed for the rest."""
-    from threadpoolctl import threadpool_limits
-
-    from postergenre.model.backbone import resize_poster
-    from postergenre.model.features import _key
-    from postergenre.sources.images import load_image
-    from postergenre.model.predictor import cached_logits
+    from postergenre.training.features import _key
 
     out = np.zeros((len(rows), len(predictor.genres)), dtype=np.float32)
-    folder = settings.cache_dir() / "features" / _key(ds, predictor.cfg)
+    folder = settings.cache_dir() / "features" / _key(ds, predictor.preprocessing)
     done = np.zeros(len(ds), dtype=bool)
     if (folder / "done.npy").exists():
         done = np.load(folder / "done.npy")
         feats = np.load(folder / "features.npy", mmap_mode="r")
     hit = done[rows]
     if hit.any():
-        with threadpool_limits(1, user_api="blas"):
-            out[hit] = cached_logits(predictor.params, feats[rows[hit]])
+        out[hit] = predictor.head.view_logits(feats[rows[hit]])
     miss = np.flatnonzero(~hit)
     for s in range(0, len(miss), 8):
         idx = miss[s:s + 8]
-        arrays = [resize_poster(load_image(ds.root / ds.table["file"].iloc[rows[i]]), predictor.cfg) for i in idx]
-        out[idx] = predictor._forward(arrays)[0]
+        arrays = [predictor.preprocess(ds.root / ds.table["file"].iloc[rows[i]]) for i in idx]
+        feats_now, _ = predictor.encode(arrays)
+        out[idx] = predictor.image_logits(feats_now, len(arrays))
     return out
 
 
@@ -95,7 +90,7 @@ def train_text(data: str | Path, weights: str | Path | None = None, cfg: TextCon
     h_va = np.array([has_text(t, cfg) for t in texts[va]])
     report = {"val": ablation(img_va, txt_va, h_va, y[va]), "with_text_share_val": float(h_va.mean())}
     model.fusion = fit_fusion(img_va, txt_va, h_va, y[va])
-    from postergenre.model.metrics import best_f1_thresholds
+    from postergenre.evaluation.metrics import best_f1_thresholds
     from postergenre.model.predictor import sigmoid
 
     # the decision thresholds now apply to fused probabilities: re-tuned on val like the image model's

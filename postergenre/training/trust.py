@@ -18,20 +18,20 @@ import numpy as np
 
 from postergenre import settings
 from postergenre.errors import DatasetError
-from postergenre.model._nonposters import categories
+from postergenre.training.nonposters import categories
 from postergenre.model.backbone import BackboneConfig, resize_poster, to_nchw
 from postergenre.model.calibration import fit_calibration
-from postergenre.model.card import write_model_card
+from postergenre.evaluation.card import write_model_card
 from postergenre.model.decision import fit_decision_rule
-from postergenre.model.features import cache_features
-from postergenre.model.metrics import expected_calibration_error
+from postergenre.training.features import cache_features
+from postergenre.evaluation.metrics import expected_calibration_error
 from postergenre.model.ocr import cache_text
 from postergenre.model.poster_check import fit_poster_check
-from postergenre.model.predictor import cached_logits
+from postergenre.model.head import Head
 from postergenre.model.runtime import graph_precision
 from postergenre.model.runtime import feature_extractor
 from postergenre.model.text_model import TextModel, has_text
-from postergenre.model.train_text import cross_fitted_fusion
+from postergenre.training.train_text import cross_fitted_fusion
 from postergenre.model.weights import POSTER_CHECK_FILE, TEXT_FILE, read_weights, write_metadata
 from postergenre.sources.dataset import PosterDataset, load_dataset
 
@@ -94,18 +94,31 @@ def _default_val_logits(folder: Path, params: dict, meta: dict, y_va: np.ndarray
     with the text channel when the weights have one (fusion cross-fitted on val, since the shipped
     fusion weights were themselves fitted on val; the OCR text comes from the resumable OCR cache)."""
     if not ((folder / TEXT_FILE).is_file() and "text" in meta):
-        return lambda _ds, _rows, f: cached_logits(params, f)
+        return lambda _ds, _rows, f: Head(params).view_logits(f)
 
     def fused(ds: PosterDataset, rows: np.ndarray, f: np.ndarray) -> np.ndarray:
         model = TextModel.load(folder / TEXT_FILE, list(meta["genres"]))
         every = cache_text(ds, progress=False)
         texts = [every[i] for i in rows]
-        img, txt = cached_logits(params, f), model.logits(texts)
+        img, txt = Head(params).view_logits(f), model.logits(texts)
         log(f"val logits: image head fused with the text channel ({np.mean([has_text(t) for t in texts]):.0%} of "
             "val posters have text), fusion cross-fitted on val")
         return cross_fitted_fusion(img, txt, np.array([has_text(t) for t in texts]), y_va)
 
     return fused
+
+
+def _fit_image_only(z_va: np.ndarray, y_va: np.ndarray, genres: list[str], log) -> dict:
+    """The image-alone path's own calibration and headline rule (text off: ``--no-text``, ``explain``,
+    a catalog tagged without text), fitted on the same val posters as the fused path's: the fused
+    path's maps applied to image-only logits would be far off (the image head's raw sigmoid is
+    pushed up by its asymmetric loss)."""
+    calibration, oof = fit_calibration(z_va, y_va, genres)
+    rule, info = fit_decision_rule(oof, y_va)
+    log(f"image alone: ECE {expected_calibration_error(y_va, 1 / (1 + np.exp(-z_va))):.4f} raw -> "
+        f"{expected_calibration_error(y_va, oof):.4f} cross-fitted; rule top >= {rule.top_min:.2f}, then >= "
+        f"{rule.cutoff:.2f}: {info['genres_per_poster']:.2f} genres/poster (films have {info['true_genres_per_poster']:.2f})")
+    return {"fitted_on": "val", "calibration": calibration.to_dict(), "decision_rule": {**rule.to_dict(), "val": info}}
 
 
 def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cache_dir: str | Path | None = None,
@@ -136,6 +149,7 @@ def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cach
     z_va = (val_logits or _default_val_logits(folder, params, meta, y_va, log))(ds, va, f_va)
     calibration, oof = fit_calibration(z_va, y_va, genres)
     rule, rule_info = fit_decision_rule(oof, y_va)
+    image_only = _fit_image_only(Head(params).view_logits(f_va), y_va, genres, log) if "text" in meta else None
     p_va = calibration(z_va)
     ece_before = expected_calibration_error(y_va, 1 / (1 + np.exp(-z_va)))
     ece_oof = expected_calibration_error(y_va, oof)
@@ -152,13 +166,17 @@ def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cach
     log(f"poster check: {flagged_val:.1%} of val posters flagged, {flagged_neg:.1%} of the {len(neg)} non-posters "
         "it was fitted on (see benchmarks/trust.py for the held-out set)")
     check.save(folder)
+    if image_only is not None:
+        meta["image_only"] = image_only
+    else:
+        meta.pop("image_only", None)
     meta["calibration"] = calibration.to_dict()
     meta["decision_rule"] = {**rule.to_dict(), "val": rule_info}
     meta["thresholds"] = {g: float(rule.cutoff) for g in genres}  # a genre below the top needs this probability
     meta["poster_check"] = {
         "file": POSTER_CHECK_FILE, "features": "backbone features, views averaged (no extra forward pass)",
         "detectors": ["Mahalanobis distance on 64 whitened principal components of training posters",
-                      "logistic regression: training posters vs generated non-posters (_nonposters.py)"],
+                      "logistic regression: training posters vs generated non-posters (training/nonposters.py)"],
         "score": "share of val posters that look less poster-like, lower of the two detectors",
         "threshold": check.threshold, "n_train_posters": int(len(tr)), "n_nonposters": int(len(neg)),
         "val_flagged": flagged_val, "fit_nonposters_flagged": flagged_neg,

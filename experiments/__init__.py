@@ -1,0 +1,1 @@
+"""Finished experiments, kept runnable but not installed with the package."""
