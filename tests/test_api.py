@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.server
 import io
+import json
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from PIL import Image
 from fixtures import ROOT, jpeg_bytes, make_poster
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
+from postergenre import settings  # noqa: E402
 from postergenre.api import APIConfig, create_app, get_predictor  # noqa: E402
 from postergenre.genres import TRAINED_GENRES  # noqa: E402
 from postergenre.model.predictor import GenreScore, Prediction  # noqa: E402
@@ -155,9 +157,16 @@ def test_private_urls_are_refused_by_default():
 
 
 def test_genres_and_healthz(real_client, predictor):
-    genres = real_client.get("/v1/genres").json()["genres"]
+    body = real_client.get("/v1/genres").json()
+    genres = body["genres"]
     assert [g["genre"] for g in genres] == predictor.genres
-    assert all(isinstance(g["tmdb_id"], int) and 0 < g["threshold"] < 1 for g in genres)
+    assert all(isinstance(g["tmdb_id"], int) for g in genres)
+    # what the headline really applies: the weights' decision rule, not per-genre thresholds
+    rule = body["decision_rule"]
+    shipped = json.loads((settings.weights_dir() / "metadata.json").read_text())["decision_rule"]
+    assert rule == {k: shipped[k] for k in ("top_min", "cutoff", "max_genres")}
+    assert 0 < rule["top_min"] < 1 and 0 < rule["cutoff"] < 1 and rule["max_genres"] >= 1
+    assert all("threshold" not in g for g in genres)
     health = real_client.get("/healthz").json()
     assert health["status"] == "ok" and health["model"] == predictor.name and health["genres"] == len(predictor.genres)
 

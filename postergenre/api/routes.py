@@ -55,12 +55,15 @@ def healthz(predictor: Predictor = Depends(get_predictor), atlas: Atlas | None =
 
 @router.get("/genres", tags=["model"], responses=ERRORS)
 def genres(predictor: Predictor = Depends(get_predictor)) -> dict:
-    """The genres the model predicts, in model order, with their decision thresholds and TMDB ids."""
+    """The genres the model predicts, in model order, with their TMDB ids, and the rule that picks a
+    poster's headline genres (``decision_rule``): the top-ranked genre when its calibrated probability
+    reaches ``top_min``, then each next one in rank order while it reaches ``cutoff``, at most
+    ``max_genres`` (the rule ``/v1/predict`` applies: the poster's text read when the model has a text
+    channel). A genre has no threshold of its own: what it needs depends on its rank."""
     from postergenre.genres import genre_by_name
 
-    return {"model": predictor.name, "genres": [
-        {"genre": g, "threshold": round(float(t), 6), "tmdb_id": genre_by_name(g).id}
-        for g, t in zip(predictor.genres, predictor.thresholds)]}
+    return {"model": predictor.name, "decision_rule": predictor.trust().rule.to_dict(),
+            "genres": [{"genre": g, "tmdb_id": genre_by_name(g).id} for g in predictor.genres]}
 
 
 @router.post("/predict", tags=["model"], response_model=PredictionOut, responses=ERRORS, openapi_extra=POSTER_BODY)

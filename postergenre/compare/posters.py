@@ -45,7 +45,7 @@ class ComparedPoster:
 class PosterComparison:
     posters: list[ComparedPoster]
     genres: list[str]               # the model's genres, model order
-    thresholds: dict[str, float]    # the model's decision threshold per genre
+    thresholds: dict[str, float]    # the probability a genre below a poster's top one needs (the headline rule's cutoff)
     atlas: Atlas | None = None      # for genre ranges, or None
 
     @property
@@ -189,7 +189,8 @@ def compare_posters(predictor: Predictor, images: Sequence[ImageSource], names: 
         posters.append(ComparedPoster(name, image, prediction, analyze_poster(image)))
     if progress:
         progress(1.0, "Done")
-    thresholds = {g: float(t) for g, t in zip(predictor.genres, predictor.thresholds)}
+    rule = predictor.trust().rule  # the headline rule: a genre below the top one needs its cutoff
+    thresholds = {g: float(rule.cutoff) for g in predictor.genres}
     return PosterComparison(posters, list(predictor.genres), thresholds, atlas)
 
 
