@@ -4,10 +4,13 @@ import streamlit as st
 st.set_page_config(page_title="postergenre: what genre is this poster?", page_icon="🎬", layout="wide",
                    initial_sidebar_state="auto")
 
+from app_components.catalog import page_visible as catalog_page_visible  # noqa: E402 (after set_page_config)
+
 pages = [
     st.Page("app_pages/predict.py", title="Predict", icon=":material/movie:", default=True),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("app_pages/atlas.py", title="Genre Atlas", icon=":material/map:"),
+    *([st.Page("app_pages/catalog.py", title="Catalog", icon=":material/grid_view:")] if catalog_page_visible() else []),
     st.Page("app_pages/model.py", title="Model card", icon=":material/insights:"),
 ]
 page = st.navigation(pages)

@@ -45,25 +45,23 @@ def catalogs(folders: tuple[str, ...]) -> dict[str, str]:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _open(path: str, fingerprint: str, _progress=None) -> Catalog:
-    return Catalog(path, progress=_progress)
+def _open(path: str, fingerprint: str) -> Catalog:
+    return Catalog(path)
 
 
 def open_catalog(name: str) -> Catalog:
-    """The catalog ``name`` (only a name ``available_catalogs`` lists opens), built on first open with a
-    progress bar, re-opened when its part files change."""
+    """The catalog ``name`` (only a name ``available_catalogs`` lists opens); its working copy is built on
+    the first open, with a progress bar, and again when its part files change."""
     from postergenre.catalog import explore_store
     from postergenre.catalog.sources import part_files
 
     path = resolve_catalog(name, roots())
     fp = explore_store.fingerprint(part_files(path))
-    ready = explore_store.store_file(path, fp).is_file()
-    bar = None if ready else st.progress(0.0, text="Preparing the catalog for exploring (once per catalog)…")
-    cat = _open(str(path), fp, _progress=None if bar is None else
-                (lambda x: bar.progress(x, text=f"Preparing the catalog for exploring (once): {x:.0%}")))
-    if bar is not None:
+    if not explore_store.store_file(path, fp).is_file():
+        bar = st.progress(0.0, text="Preparing the catalog for exploring (once per catalog)…")
+        Catalog(path, progress=lambda x: bar.progress(x, text=f"Preparing the catalog for exploring (once): {x:.0%}"))
         bar.empty()
-    return cat
+    return _open(str(path), fp)
 
 
 def index_for(cat: Catalog) -> str | None:

@@ -3,6 +3,7 @@ trends by year, look-alikes, and the filtered rows to download. Only catalogs th
 POSTERGENRE_CATALOG can be opened; the views run one at a time (lazy tabs), each a few DuckDB queries."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,10 @@ from app_components.analysis import swatches_html
 from app_components.inputs import call_or_report
 from postergenre import settings
 from postergenre.catalog.explore import EXPORT_MAX_ROWS, tag_command
+from postergenre.errors import PosterGenreError
 from postergenre.look.analysis import MEASURES
 
+log = logging.getLogger("postergenre.app")
 st.title("Catalog")
 found = view.catalogs(tuple(str(r) for r in view.roots()))
 if not found:
@@ -32,8 +35,15 @@ if not found:
 
 names = list(found)
 name = st.selectbox("Catalog", names, key="catalog_name") if len(names) > 1 else names[0]
-cat = call_or_report(view.open_catalog, name, failure="The catalog could not be opened")
-if cat is None:
+try:
+    cat = view.open_catalog(name)
+except PosterGenreError as e:
+    st.error(f"The catalog could not be opened: {e}")
+    st.stop()
+except Exception:  # never a traceback in the page
+    log.exception("opening catalog %s failed", name)
+    st.error("The catalog could not be opened: something unexpected went wrong (the server's log has the "
+             "details). Check that it is a complete `postergenre tag` output.")
     st.stop()
 key = (str(cat.path), cat.fingerprint)
 s = cat.stats
@@ -56,7 +66,7 @@ with tabs[0]:
         c[3].metric("Flagged non-posters", f"{count['flagged']:,}",
                     help="Images (among those matching the filters) the poster check says are not movie posters")
         if s["failed"]:
-            with st.expander(f"Why {s['failed']:,} rows failed"):
+            with st.expander(f"Why {s['failed']:,} row{'s' if s['failed'] > 1 else ''} failed"):
                 st.dataframe([{"error": e["error"], "rows": e["rows"], "example": Path(e["example"]).name}
                               for e in cat.errors()], hide_index=True)
         mix = view.cached(key, "mix", f)
@@ -190,7 +200,8 @@ with tabs[3]:
                                         index=None, placeholder="type part of a file name above")
                     if pick:
                         vector = cat.embedding_of(pick)
-                        hits = call_or_report(lambda: [h.to_dict() for h in PosterIndex(index).search(vector, 13)][1:],
+                        hits = call_or_report(lambda: [h.to_dict() for h in PosterIndex(index).search(vector, 13)
+                                                             if h.path != pick][:12],
                                               failure="The index could not be searched") if vector is not None else None
                 else:
                     from app_components.inputs import poster_upload

@@ -277,8 +277,8 @@ class Catalog:
         """Up to ``per_group`` rows per ``group`` value, picked by a hash of the path (the same rows each
         time); rows are thinned before the window so a large catalog is not ranked whole."""
         keep = min(1.0, 4 * per_group / max(expected, 1))
-        return (f"SELECT {columns} FROM (SELECT *, row_number() OVER (PARTITION BY {group} ORDER BY hash(path)) AS k "
-                f"FROM cat WHERE {where} AND hash(path) % 1000000 < {int(keep * 1_000_000)}) WHERE k <= {int(per_group)}")
+        return (f"SELECT {columns} FROM (SELECT *, row_number() OVER (PARTITION BY {group} ORDER BY hash(rowid)) AS k "
+                f"FROM cat WHERE {where} AND hash(rowid) % 1000000 < {int(keep * 1_000_000)}) WHERE k <= {int(per_group)}")
 
     def _colour_centres(self) -> np.ndarray:
         """The catalog's colour clusters (fitted once on a sample of its palettes, kept beside the copy)."""
