@@ -67,6 +67,7 @@ def synthesize(template: str | Path, out: str | Path, rows: int, *, part_rows: i
     cuts = np.array([min((P0[i, j] for i in range(len(pred0)) if g in (pred0[i] or [])), default=0.5)
                      for j, g in enumerate(genres)])
     M0 = {c: ok.column(c).to_numpy(zero_copy_only=False).astype(float) for c in measure_cols}
+    M0 = {c: v for c, v in M0.items() if not np.isnan(v).all()}  # a measure never taken (--no-text) stays null
     spread = {c: float(np.nanstd(v)) or 1.0 for c, v in M0.items()}
     years = np.array([int(y) if y and str(y).isdigit() else -1 for y in ok.column("year").to_pylist()])
     y_lo, y_hi = (years[years > 0].min(), years[years > 0].max()) if (years > 0).any() else (0, 0)
@@ -93,7 +94,7 @@ def synthesize(template: str | Path, out: str | Path, rows: int, *, part_rows: i
             for j, c in enumerate(prob_cols):
                 cols[c] = pa.array(P[:, j])
             cols["predicted"] = _predicted(P, cuts, genres)
-            for c in measure_cols:
+            for c in M0:
                 v = M0[c][pick] + rng.normal(0, 0.05 * spread[c], len(pick))
                 lo, hi = np.nanmin(M0[c]), np.nanmax(M0[c])
                 cols[c] = pa.array(np.clip(v, min(lo, 0.0), hi + 0.05 * spread[c]), from_pandas=True)
@@ -221,3 +222,128 @@ def compare_engines(catalog: Path, genre: str = "Horror", repeat: int = 3) -> di
             out[name][q] = min(warm)
             out[name][q + " (cold)"] = cold
     return out
+
+
+# --- the page, measured in a fresh process -----------------------------------------------------------------
+TABS = ["Overview", "Labels vs model", "Trends", "Look-alikes", "Rows & export"]
+
+
+def measure(catalog: Path) -> dict:
+    """Run the Catalog page with AppTest over ``catalog`` (its working copy and map already built): the
+    first render, each tab's first view, five filter changes on each tab, and the peak RSS."""
+    import resource
+    import statistics
+
+    os.environ["POSTERGENRE_CATALOG"] = str(catalog)
+    os.environ.pop("SPACE_ID", None)
+    from streamlit.testing.v1 import AppTest
+
+    from postergenre.catalog.explore import available_catalogs
+
+    name = next(iter(available_catalogs([catalog])))
+    k = f"{name}:"
+
+    def timed(at) -> float:
+        t0 = time.perf_counter()
+        at.run()
+        dt = time.perf_counter() - t0
+        if at.exception or at.error:
+            raise SystemExit(f"the page failed: {[e.value for e in at.exception]} {[e.value for e in at.error]}")
+        return dt
+
+    at = AppTest.from_file(str(ROOT / "app_pages" / "catalog.py"), default_timeout=600)
+    first = timed(at)
+    lo, hi = at.slider(key=k + "years").value if k + "years" in at.session_state else (None, None)
+    changes = [("genre Horror", lambda: at.selectbox(key=k + "genre").select("Horror")),
+               ("probability 50-100%", lambda: at.slider(key=k + "prob").set_range(50, 100)),
+               ("genre from labels", lambda: at.segmented_control(key=k + "source").set_value("Labels")
+                if k + "source" in at.session_state else None),
+               ("years narrowed", lambda: at.slider(key=k + "years").set_range(lo + 10, hi - 5) if lo else None),
+               ("all genres again", lambda: at.selectbox(key=k + "genre").select("All genres"))]
+    result = {"first_render_s": first, "tabs": {}, "changes": {}}
+    for tab in TABS:
+        at.session_state["catalog_view"] = tab
+        result["tabs"][tab] = timed(at)
+        times = []
+        for label, change in changes:
+            change()
+            times.append(timed(at))
+        result["changes"][tab] = times
+        at.slider(key=k + "prob").set_range(0, 100)   # back to no filter for the next tab
+        if lo:
+            at.slider(key=k + "years").set_range(lo, hi)
+        if k + "source" in at.session_state:
+            at.segmented_control(key=k + "source").set_value("Model")
+        timed(at)
+    flat = [t for ts in result["changes"].values() for t in ts]
+    result["filter_change_s"] = max(flat)
+    result["filter_change_median_s"] = statistics.median(flat)
+    result["memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--catalog", help="measure this existing tag output instead of generating one")
+    ap.add_argument("--template", help="a real tag output (--analyze --embeddings) to learn the columns from "
+                    "(default: tag 48 posters of --data)")
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "posters"))
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--part-rows", type=int, default=None, help="rows per part file (default: the local tag engine's)")
+    ap.add_argument("--no-embeddings", action="store_true", help="leave the embedding column null (faster, no map)")
+    ap.add_argument("--keep", help="write the synthetic catalog here and keep it (default: a temporary folder)")
+    ap.add_argument("--engines", action="store_true", help="also time DuckDB, Polars and pyarrow over the part files")
+    ap.add_argument("--measure", help=argparse.SUPPRESS)  # internal: the fresh process that runs the page
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure))))
+        return 0
+
+    from postergenre.catalog.explore import Catalog, Filters
+
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog = Path(args.catalog) if args.catalog else Path(args.keep or Path(tmp) / "synthetic.parquet")
+        if not args.catalog:
+            template = Path(args.template) if args.template else tag_template(Path(args.data), Path(tmp) / "template")
+            t0 = time.perf_counter()
+            synthesize(template, catalog, args.rows, part_rows=args.part_rows, embeddings=not args.no_embeddings)
+            print(f"synthetic catalog: {args.rows:,} rows from {template} in {time.perf_counter() - t0:.0f} s")
+        from postergenre.catalog import explore_store
+        from postergenre.catalog.sources import part_files
+
+        parts = part_files(catalog)
+        built = explore_store.store_file(catalog, explore_store.fingerprint(parts)).is_file()
+        t0 = time.perf_counter()
+        cat = Catalog(catalog)
+        print(f"working copy ({'already built, opened' if built else 'built once per catalog state'}): "
+              f"{time.perf_counter() - t0:.1f} s, {cat.stats['rows']:,} rows in {len(parts):,} part files")
+        if cat.has_embeddings:
+            t0 = time.perf_counter()
+            cat.map_points(Filters(), 10)
+            print(f"embedding map (built once): {time.perf_counter() - t0:.1f} s")
+        if args.engines:
+            print("\nquery engines over the part files (seconds, best of 3 after a cold run):")
+            for engine, times in compare_engines(catalog).items():
+                print(f"  {engine:8s} " + "  ".join(f"{q} {t:.3f}" for q, t in times.items()))
+        proc = subprocess.run([sys.executable, __file__, "--measure", str(catalog)], capture_output=True, text=True,
+                              cwd=ROOT, timeout=3600)
+        if proc.returncode:
+            print(proc.stderr[-3000:])
+            return 1
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"\nthe Catalog page ({cat.stats['rows']:,} rows; {os.cpu_count()} CPUs; AppTest in a fresh process)")
+    print(f"{'figure':36s} {'measured':>10s} {'target':>8s}")
+    for key, label, unit in (("first_render_s", "first render (Overview)", "s"),
+                             ("filter_change_s", "filter change, slowest of 25", "s"),
+                             ("memory_mib", "peak memory of the page's process", "MiB")):
+        ok = "ok" if r[key] <= TARGETS[key] else "MISSED"
+        print(f"{label:36s} {r[key]:10.2f} {TARGETS[key]:8.1f} {unit} {ok}")
+    print(f"{'filter change, median':36s} {r['filter_change_median_s']:10.2f}")
+    for tab in TABS:
+        print(f"  {tab:16s} first view {r['tabs'][tab]:.2f} s; filter changes "
+              + ", ".join(f"{t:.2f}" for t in r["changes"][tab]) + " s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

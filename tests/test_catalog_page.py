@@ -149,11 +149,12 @@ def _constructed(catalog: Path, dest: Path) -> tuple[Path, list[str]]:
     genres = __import__("json").loads(pq.read_schema(next(catalog.glob("*.parquet"))).metadata[b"postergenre"])["genres"]
     P = np.column_stack([t.column(prob_column(g)).to_numpy(zero_copy_only=False) for g in genres])
     ok = ~np.isnan(P).any(1)
-    labels = [[genres[int(np.nanargmax(p))]] if good else None for p, good in zip(P, ok)]
-    margin = np.where(ok, np.nanmax(P, 1) - np.nanmin(P, 1), -1)
+    P = np.nan_to_num(P)                                      # the error row: no probabilities, no labels
+    labels = [[genres[int(np.argmax(p))]] if good else None for p, good in zip(P, ok)]
+    margin = np.where(ok, P.max(1) - P.min(1), -1)
     worst = [int(i) for i in np.argsort(-margin)[:3]]
     for i in worst:
-        labels[i] = [genres[int(np.nanargmin(P[i]))]]
+        labels[i] = [genres[int(np.argmin(P[i]))]]
     t = t.set_column(t.column_names.index("labels"), "labels", pa.array(labels, pa.list_(pa.string())))
     dest.mkdir(parents=True)
     pq.write_table(t.cast(pq.read_schema(next(catalog.glob("*.parquet")))), dest / "part-0.parquet")
