@@ -11,20 +11,22 @@ if TYPE_CHECKING:
 PREDICTED, OTHER, THRESHOLD, MUTED = "#e4572e", "#6c6f85", "#f3c969", "#9a9cb0"
 
 
-def genre_bar_chart(prediction: Prediction, height_per_genre: int = 24) -> go.Figure:
+def genre_bar_chart(prediction: Prediction, height_per_genre: int = 24, muted: bool = False) -> go.Figure:
     """Every genre as a horizontal bar (highest on top); the genres that clear their thresholds are
     coloured as the prediction, and each genre's threshold is a tick. The percentages stand in a
-    column at the right, where no threshold tick can cover them."""
-    rows = [{"genre": s.genre, "probability": s.probability, "threshold": s.threshold, "predicted": s.predicted}
-            for s in reversed(prediction.scores)]
+    column at the right, where no threshold tick can cover them. ``muted``: every bar grey and no ticks
+    (an image that does not look like a poster: guesses, not a headline)."""
+    rows = [{"genre": s.genre, "probability": s.probability, "threshold": s.threshold,
+             "predicted": s.predicted and not muted} for s in reversed(prediction.scores)]
     names = [r["genre"] for r in rows]
     fig = go.Figure()
     fig.add_trace(go.Bar(
         x=[r["probability"] for r in rows], y=names, orientation="h", name="probability",
-        marker_color=[PREDICTED if r["predicted"] else OTHER for r in rows],
+        marker_color=[PREDICTED if r["predicted"] else MUTED if muted else OTHER for r in rows],
         hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
     fig.add_trace(go.Scatter(
-        x=[r["threshold"] if r["threshold"] <= 1 else None for r in rows], y=names, mode="markers", name="cut-off",
+        x=[r["threshold"] if r["threshold"] <= 1 and not muted else None for r in rows], y=names, mode="markers",
+        name="cut-off", visible=not muted,
         marker=dict(symbol="line-ns", size=16, line=dict(width=3, color=THRESHOLD)),
         hovertemplate="%{y} needs %{x:.0%} at its rank<extra></extra>"))
     fig.add_trace(go.Scatter(

@@ -15,7 +15,7 @@ from app_components.secrets import streamlit_secrets
 from postergenre.errors import PosterGenreError
 from postergenre.settings import INDEX_ENV, lookup
 
-__all__ = ["index_path", "draw_similar", "index_hint"]
+__all__ = ["index_path", "catalog_index", "thumbnail", "draw_similar", "index_hint"]
 
 THUMB_WIDTH = 110
 log = logging.getLogger(__name__)
@@ -39,7 +39,14 @@ def similar_bytes(path: str, data: bytes, k: int) -> list[dict]:
     return [h.to_dict() for h in _index(path).similar(data, k)]
 
 
-def _thumbnail(path: str) -> bytes | None:
+def catalog_index():
+    """The configured catalog index, opened once (with the app's model), or None without one."""
+    path = index_path()
+    return None if path is None else _index(path)
+
+
+def thumbnail(path: str) -> bytes | None:
+    """A catalog poster's image bytes, or None when it cannot be read."""
     try:
         from postergenre.catalog.worker import read_bytes
 
@@ -69,7 +76,7 @@ def draw_similar(data: bytes, name: str, k: int = 8) -> None:
     with st.container(horizontal=True, gap="small"):
         for i, h in enumerate(hits):
             with st.container(border=True, width=THUMB_WIDTH + 30):
-                thumb = _thumbnail(h["path"])
+                thumb = thumbnail(h["path"])
                 label = Path(h["path"]).stem
                 if thumb:
                     st.image(thumb, width=THUMB_WIDTH)

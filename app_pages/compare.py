@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from app_components.analysis import swatches_html
+from app_components.check import draw_variant_ranking, intended_genre_selector
 from app_components.compare import compare_or_report, framed, heatmaps_or_report, reports_or_report
 from app_components.inputs import POSTER_TYPES, poster_key
 from app_components.model_cache import fetch_bytes, get_atlas, get_predictor
@@ -123,6 +124,11 @@ for name, p in zip(comparison.names, comparison.posters):
     if p.prediction.warning:  # not a poster: say so plainly, the genres are a guess
         st.warning(f"{name}: {p.prediction.summary}", icon=":material/warning:")
 
+intended = intended_genre_selector(predictor.genres, key="compare_intended",
+                                   help_extra=" Here: the drafts ranked by how well each one says it.")
+if intended:
+    draw_variant_ranking(posters, comparison, intended)
+
 st.subheader("Genre probabilities")
 relevant = comparison.relevant_genres()
 show_all = st.toggle(f"All {len(comparison.genres)} genres", value=False, key="compare_all_genres",
@@ -149,8 +155,9 @@ st.table(measure_rows(comparison, range_genre), border="horizontal", hide_index=
 
 st.subheader("Where the model looks")
 pick, opacity = st.columns([3, 1], vertical_alignment="bottom")
-heat_genre = pick.selectbox("Heatmaps for the genre", predictor.genres, index=predictor.genres.index(top_genre),
-                            key=f"compare_heat_{key}")  # new posters: new widget with their own default
+heat_default = intended[0] if intended else top_genre  # the intended genre, once one is chosen
+heat_genre = pick.selectbox("Heatmaps for the genre", predictor.genres, index=predictor.genres.index(heat_default),
+                            key=f"compare_heat_{key}_{heat_default}")  # new posters: new widget with their own default
 alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key="compare_cam_alpha")
 with st.spinner(f"Computing {heat_genre} heatmaps…"):
     maps = heatmaps_or_report(posters, comparison, heat_genre, alpha)

@@ -5,6 +5,7 @@ from pathlib import PurePosixPath
 import streamlit as st
 
 from app_components.charts import genre_bar_chart
+from app_components.check import draw_brief_check, intended_genre_selector
 from app_components.examples import example_posters
 from app_components.inputs import PosterInput, call_or_report, poster_link, poster_upload, random_dataset_poster
 from app_components.model_cache import (analyze_bytes, explain_bytes, get_atlas, get_predictor, heatmap_png,
@@ -39,6 +40,8 @@ if tmdb_tab.open:
         if tmdb_choice is not None:
             poster_in = PosterInput(tmdb_choice.poster, tmdb_choice.label)
 
+intended = intended_genre_selector(predictor.genres, key="intended_genres")  # empty: the page as it always was
+
 if poster_in is None:
     if upload_tab.open:  # the other tabs say themselves what they need
         st.info("Choose a poster to start. Nothing you upload is stored.", icon=":material/movie:")
@@ -66,9 +69,15 @@ if pred is None:
 poster = load_image(data)  # it just decoded for the prediction
 probabilities = pred.probabilities
 ranked = list(probabilities)
+flagged = pred.warning is not None  # not a poster: nothing below wears confident words
+
+# --- the brief check: does the poster say the genre it should sell? ----------------------------------
+if intended:
+    draw_brief_check(data, intended, pkey)
+    st.subheader("All genres")
 
 # --- the ranked genres ----------------------------------------------------------------------------------
-if pred.warning:  # not a poster: a clear warning instead of a confident headline
+if flagged:  # a clear warning instead of a confident headline
     st.warning(pred.summary, icon=":material/warning:")
 else:
     st.subheader(pred.summary)
@@ -76,10 +85,18 @@ left, right = st.columns([2, 3], gap="medium")
 with left:
     st.image(poster, caption=poster_in.name, width="stretch")
 with right:
-    st.plotly_chart(genre_bar_chart(pred), config={"displayModeBar": False}, key="genre_chart")
-    st.caption("Probabilities are calibrated on held-out posters: of posters given 70%, about 7 in 10 have "
-               "the genre. Orange bars are the headline: the top genres whose probability clears the "
-               "cut-off (yellow tick), at most 3.")
+    show_guesses = not flagged or st.toggle(
+        "Show the guesses anyway", value=False, key=f"show_guesses_{pkey}",
+        help="The model's genre scores for this image. It was made for posters, so for other images these are guesses.")
+    if show_guesses:
+        st.plotly_chart(genre_bar_chart(pred, muted=flagged), config={"displayModeBar": False}, key="genre_chart")
+    if flagged:
+        st.caption("This image does not look like a movie poster, so the model's scores are guesses: their "
+                   "calibration holds for posters only.")
+    else:
+        st.caption("Probabilities are calibrated on held-out posters: of posters given 70%, about 7 in 10 have "
+                   "the genre. Orange bars are the headline: the top genres whose probability clears the "
+                   "cut-off (yellow tick), at most 3.")
 
 if tmdb_choice is not None:
     from app_components.tmdb_view import draw_genre_comparison
@@ -87,7 +104,7 @@ if tmdb_choice is not None:
     st.subheader("The model vs TMDB's genres")
     draw_genre_comparison(pred.predicted, list(tmdb_choice.movie.genres), predictor.genres)
 
-with st.expander("Table and JSON", icon=":material/table:"):
+with st.expander("Table and JSON" + (" (guesses: not a poster)" if flagged else ""), icon=":material/table:"):
     st.dataframe([{"genre": g.genre, "probability": g.probability, "confidence": g.confidence,
                    "predicted": g.predicted} for g in pred.scores], hide_index=True, height="content",
                  column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1)})
@@ -110,7 +127,7 @@ if pred.text is not None:
 # --- Grad-CAM ---------------------------------------------------------------------------------------------
 st.subheader("Where the model looked")
 pick, opacity = st.columns([3, 1], vertical_alignment="bottom")
-chosen = pick.multiselect("Genres to explain", ranked, default=ranked[:3], key=f"cam_genres_{pkey}",
+chosen = pick.multiselect("Genres to explain", ranked, default=[] if flagged else ranked[:3], key=f"cam_genres_{pkey}",
                           help="Grad-CAM on the head's logit for each genre: warm areas raised that genre's score.")
 alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key="cam_alpha")
 if chosen:
@@ -130,6 +147,8 @@ if chosen:
                            file_name=f"{PurePosixPath(poster_in.name).stem or 'poster'}_heatmaps.png",
                            mime="image/png", key="download_heatmaps", icon=":material/download:",
                            help="The poster and each heatmap side by side, labelled with genre and probability.")
+elif flagged:
+    st.caption("This image does not look like a poster: pick genres to see where the model looked anyway.")
 else:
     st.caption("Pick one or more genres to see where the model found evidence for them.")
 
@@ -141,7 +160,8 @@ if analysis is not None:
     from app_components.analysis import draw_measures, draw_palette
 
     draw_palette(analysis)
-    genre = st.selectbox("Compare with the typical range of", ranked, index=0, key=f"atlas_genre_{pkey}")
+    genre = st.selectbox("Compare with the typical range of", ranked, index=None if flagged else 0,
+                         key=f"atlas_genre_{pkey}", placeholder="Pick a genre (this image does not look like a poster)")
     draw_measures(analysis, get_atlas(), genre)
 
 # --- similar posters of the user's catalog (only with POSTERGENRE_INDEX) ----------------------------

@@ -12,7 +12,7 @@ import sys
 from postergenre.errors import PosterGenreError
 
 # (module under postergenre.commands, in --help order)
-COMMANDS = ("predict", "explain", "analyze", "train", "train_text", "calibrate", "evaluate", "atlas", "dataset", "serve",
+COMMANDS = ("predict", "check", "explain", "analyze", "train", "train_text", "calibrate", "evaluate", "atlas", "dataset", "serve",
             "catalog", "export-onnx")
 _MODULE_OF = {"tag": "catalog", "index": "catalog", "similar": "catalog"}  # commands of a module of another name
 

@@ -9,6 +9,7 @@ import anyio
 from fastapi import FastAPI
 
 from postergenre import settings
+from postergenre.api.check import router as check_router
 from postergenre.api.config import APIConfig
 from postergenre.api.dependencies import ModelState
 from postergenre.api.docs import install_docs
@@ -45,6 +46,7 @@ def create_app(weights: str | Path | None = None, config: APIConfig | None = Non
     install_error_handlers(app)
     app.include_router(service)
     app.include_router(router)
+    app.include_router(check_router)  # POST /v1/check: the brief check
     install_docs(app)   # /docs and /redoc from package assets (offline), GET / -> /docs
     index = settings.env(settings.INDEX_ENV)
     if index:  # a similar-poster index: POST /v1/similar

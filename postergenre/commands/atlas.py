@@ -10,7 +10,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Analyze a sample of a dataset folder (labels.csv + images), predict its genres with the "
                     "model, and write a small JSON of aggregate statistics per genre: typical palette, each "
                     "measure's distribution, decade trends, effect sizes. Per-poster results are cached, so "
-                    "an interrupted build resumes.",
+                    "an interrupted build resumes. With the model, each genre's probability over every poster of "
+                    "--fit-split labelled with it (the brief check's 'reads as Horror more strongly than 72%% of "
+                    "Horror posters').",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="dataset folder with labels.csv")
@@ -30,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "detector, and the model's text channel gets each poster's words from the dataset's "
                         "OCR cache (read once per dataset, shared with `evaluate`). --no-text: neither; faster, "
                         "image-only predictions")
+    p.add_argument("--fit-split", default="val", choices=["train", "val", "test", "none"],
+                   help="with the model: the split whose posters give each genre's probability distribution (the "
+                        "brief check's percentile; default val: held-out posters, which the head was not trained "
+                        "on; every poster of it is predicted, cached)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--cache-dir", default=None, help="per-poster cache (default: the postergenre cache folder)")
     p.set_defaults(func=run)
@@ -49,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_from(args)
     ds = load_dataset(args.data)
     cfg = AtlasConfig(split=None if args.split == "all" else args.split, per_genre=args.per_genre or None,
-                      limit=args.limit or None, seed=args.seed, text=args.text)
+                      limit=args.limit or None, seed=args.seed, text=args.text,
+                      fit_split=None if args.fit_split == "none" else args.fit_split)
     predictor = None
     if not args.no_model:
         import postergenre

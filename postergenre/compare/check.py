@@ -331,7 +331,7 @@ def check_poster(predictor: Predictor, image: ImageSource, genres: Sequence[str]
     for c in checks:
         c.competitors = _competitors(pred, c.fit, names)
     if heatmaps:
-        _contrast_maps(predictor, img, pred, checks)
+        _contrast_maps(predictor, img, checks)
     _words(predictor, pred, checks)
     if atlas is not None:
         analysis = analysis if analysis is not None else analyze_poster(img)
@@ -361,11 +361,11 @@ def _competitors(pred: Prediction, fit: GenreFit, intended: list[str]) -> list[C
     return out[:MAX_COMPETITORS]
 
 
-def _contrast_maps(predictor: Predictor, img: Image.Image, pred: Prediction, checks: list[GenreCheck]) -> None:
+def _contrast_maps(predictor: Predictor, img: Image.Image, checks: list[GenreCheck]) -> None:
     """Each intended genre's own map and, per competitor, the map of (competitor logit - intended logit),
     all from one forward pass (``Explainer.contrasts``)."""
     pairs = [(c.genre, None) for c in checks] + [(k.genre, c.genre) for c in checks for k in c.competitors]
-    maps = predictor.explainer.contrasts(img, pairs, prediction=pred)
+    maps = predictor.explainer.contrasts(img, pairs)
     by_pair = {(m.genre, m.against): m for m in maps}
     for c in checks:
         c.own_map = by_pair[(c.genre, None)].cam

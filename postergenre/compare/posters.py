@@ -148,8 +148,11 @@ class PosterComparison:
                                                                  color=THRESHOLD_COLOUR, line=dict(width=2)),
                                    hovertemplate="%{y} threshold: %{x:.0%}<extra></extra>"))
         for i, name in reversed(list(enumerate(table.columns))):  # first poster on top within a group
-            fig.add_trace(go.Bar(y=table.index, x=table[name], name=name, orientation="h", marker_color=POSTER_COLOURS[i],
-                                 hovertemplate="%{y}: %{x:.0%}<extra>" + name.replace("<", "&lt;") + "</extra>"))
+            flagged = self.posters[i].prediction.warning is not None  # not a poster: faint bars, named guesses
+            label = f"{name} (not a poster: guesses)" if flagged else name
+            fig.add_trace(go.Bar(y=table.index, x=table[name], name=label, orientation="h", marker_color=POSTER_COLOURS[i],
+                                 marker_opacity=0.3 if flagged else 1.0,
+                                 hovertemplate="%{y}: %{x:.0%}<extra>" + label.replace("<", "&lt;") + "</extra>"))
         label_room = 12 + 7 * max((len(str(g)) for g in table.index), default=4)  # px for the longest genre name
         fig.update_layout(barmode="group", height=70 + len(table) * (10 + 9 * len(self.posters)),
                           margin=dict(l=label_room, r=10, t=10, b=10), bargap=0.2,

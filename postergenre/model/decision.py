@@ -15,16 +15,22 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["DecisionRule", "CONFIDENCE_WORDS", "confidence_word", "headline", "NOT_A_POSTER", "fit_decision_rule"]
+__all__ = ["DecisionRule", "CONFIDENCE_WORDS", "confidence_word", "headline", "NOT_A_POSTER", "NOT_A_POSTER_WORD",
+           "fit_decision_rule"]
 
 # (lowest calibrated probability, word), highest first: "very likely" means right about 3 times in 4 or more
 CONFIDENCE_WORDS: tuple[tuple[float, str], ...] = ((0.75, "very likely"), (0.5, "likely"), (0.25, "possible"),
                                                    (0.0, "unlikely"))
 NOT_A_POSTER = "This does not look like a movie poster — genres below are a guess"
+NOT_A_POSTER_WORD = "not a poster"  # every genre's confidence when the poster check flags the image
 
 
-def confidence_word(probability: float) -> str:
-    """Plain words for a calibrated probability: very likely / likely / possible / unlikely."""
+def confidence_word(probability: float, poster: bool = True) -> str:
+    """Plain words for a calibrated probability: very likely / likely / possible / unlikely; for an image
+    the poster check flags (``poster=False``) "not a poster" whatever the probability (the calibration
+    holds for posters only)."""
+    if not poster:
+        return NOT_A_POSTER_WORD
     for lo, word in CONFIDENCE_WORDS:
         if probability >= lo:
             return word

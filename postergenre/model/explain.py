@@ -41,8 +41,8 @@ from postergenre.sources.images import ImageSource, load_image
 if TYPE_CHECKING:
     from postergenre.model.predictor import Prediction, Predictor
 
-__all__ = ["Heatmap", "COLORMAPS", "Explainer", "NumpyExplainer", "TorchExplainer", "make_explainer",
-           "explain", "overlay", "gradcam_maps", "scale_cams"]
+__all__ = ["Heatmap", "ContrastMap", "COLORMAPS", "Explainer", "NumpyExplainer", "TorchExplainer",
+           "make_explainer", "explain", "overlay", "gradcam_evidence", "gradcam_maps", "scale_cams"]
 
 # OpenCV's colour maps usable in overlay(): low evidence first, high evidence last.
 COLORMAPS = ("jet", "turbo", "inferno", "magma", "plasma", "viridis", "hot")
@@ -56,6 +56,14 @@ class Heatmap:
 
     def overlay(self, image: ImageSource, alpha: float = 0.5, colormap: str = "jet") -> Image.Image:
         return overlay(image, self.cam, alpha, colormap)
+
+
+@dataclass
+class ContrastMap:
+    genre: str
+    against: str | None    # None: the genre's own map; else where the poster says ``genre`` rather than this
+    evidence: np.ndarray   # h x w Grad-CAM evidence before ReLU, on the last convolution's grid (float64)
+    cam: np.ndarray        # H x W float32 in [0, 1] at the poster's own size (ReLU, scaled as explain()'s maps)
 
 
 class Explainer:
@@ -92,6 +100,42 @@ class Explainer:
         with self.lock:
             probs, cols, cams = self._cams(arr, lines, cols, max(1, top_k), probs)
         return [Heatmap(p.genres[c], float(probs[c]), _resize_cam(m, img.size)) for c, m in zip(cols, cams)]
+
+    def contrasts(self, image: ImageSource, pairs: Sequence[tuple[str, str | None]]) -> list[ContrastMap]:
+        """For each (genre, against) pair, Grad-CAM of ``genre``'s logit minus ``against``'s (``against``
+        None: the genre's own map), all from one forward pass of the poster: where it pushes towards
+        ``genre`` rather than ``against``. The logits are the model's fused ones, whose pixel gradient is
+        the image logit's times the genre's fusion weight (the text term does not depend on the pixels),
+        so a pair's ``evidence`` (before ReLU) is the difference of the two genres' own evidence; its
+        ``cam`` is ReLU'd and scaled like ``explain()``'s maps (a genre's own ``cam`` is its heatmap).
+        UnknownGenreError before any model work."""
+        p = self.predictor
+        img = load_image(image)
+        weights = np.zeros((len(pairs), len(p.genres)))
+        scale = self._logit_scale()
+        names = []
+        for i, (genre, against) in enumerate(pairs):
+            j = p.genre_index(genre)
+            weights[i, j] += scale[j]
+            k = None if against is None else p.genre_index(against)
+            if k is not None:
+                weights[i, k] -= scale[k]
+            names.append((p.genres[j], None if k is None else p.genres[k]))
+        arr = p.preprocess(img)
+        with self.lock:
+            evidence = self._evidence(arr, weights)
+        cams = scale_cams(np.maximum(evidence, 0.0), p.preprocessing.input_size)
+        return [ContrastMap(g, a, ev, _resize_cam(c, img.size)) for (g, a), ev, c in zip(names, evidence, cams)]
+
+    def _logit_scale(self) -> np.ndarray:
+        """Per genre, d fused logit / d image logit: the text channel's fusion weight (1 without one)."""
+        model = self.predictor.text_model
+        return np.ones(len(self.predictor.genres)) if model is None else model.fusion[:, 0].astype(np.float64)
+
+    def _evidence(self, arr: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """N x h x w Grad-CAM evidence before ReLU of the N weighted sums of genre logits ``weights``
+        (N x G) for one preprocessed poster (the poster alone, one forward pass). Called holding the lock."""
+        raise NotImplementedError
 
     def _cams(self, arr: np.ndarray, lines: list[str] | None, cols: list[int] | None, top_k: int,
               probs: np.ndarray | None = None) -> tuple[np.ndarray, list[int], np.ndarray]:
@@ -163,6 +207,17 @@ class NumpyExplainer(Explainer):
         cfg = p.preprocessing
         return probs, cols, scale_cams(gradcam_maps(acts[0], grads, cfg.pooling), cfg.input_size)
 
+    def evidence_backbone(self):
+        """The backbone graph the maps come from: the predictor's own in fp32, else its fp32 twin."""
+        self._prepare()
+        return self.predictor.backbone if self.predictor.precision == "fp32" else self._fp32
+
+    def _evidence(self, arr, weights):
+        p = self.predictor
+        feats, acts = self.evidence_backbone().features_and_map(to_nchw([arr], flip=False))  # the poster alone
+        grads = weights @ p.head.feature_gradients(feats[0], range(len(p.genres)))  # linear in the logits
+        return gradcam_evidence(acts[0], grads, p.preprocessing.pooling)
+
 
 class TorchExplainer(Explainer):
     """``pytorch_grad_cam.GradCAM`` on the differentiable PyTorch twin of the predictor."""
@@ -204,6 +259,25 @@ class TorchExplainer(Explainer):
         with GradCAM(model=model, target_layers=[model.target_layer]) as cam:
             maps = cam(input_tensor=x, targets=[ClassifierOutputTarget(c) for c in cols])  # N x h x w in [0, 1]
         return probs, cols, maps
+
+    def _evidence(self, arr, weights):
+        import torch
+
+        self._prepare()
+        model, seen = self._model, {}
+        device = next(model.parameters()).device
+        hook = model.target_layer.register_forward_hook(lambda m, i, out: seen.__setitem__("acts", out))
+        try:
+            x = torch.from_numpy(to_nchw([arr])).to(device).requires_grad_(True)  # frozen weights: grads via x
+            logits = model(x)[0]
+            acts, out = seen["acts"], []
+            for row in torch.as_tensor(weights, dtype=logits.dtype, device=device):
+                (grad,) = torch.autograd.grad((logits * row).sum(), acts, retain_graph=True)
+                channel = grad[0].mean(dim=(1, 2))                      # Grad-CAM's channel weights
+                out.append((channel[:, None, None] * acts[0]).sum(0).detach().double().cpu().numpy())
+        finally:
+            hook.remove()
+        return np.stack(out)
 
 
 def make_explainer(predictor: "Predictor") -> Explainer:
@@ -261,9 +335,15 @@ RELU6 = (0.0, 6.0)  # EfficientNet-Lite's activation after the last convolution 
 
 
 def gradcam_maps(acts: np.ndarray, feature_grads: np.ndarray, pooling: Sequence[str] = ("mean", "max")) -> np.ndarray:
-    """Raw Grad-CAM maps (G x h x w, ReLU applied) from the last convolution's activations ``acts``
-    (C x h x w, before ReLU6) and ``feature_grads`` (G x D; the last C * len(pooling) features are
-    that layer's pooled outputs, in ``pooling`` order)."""
+    """Raw Grad-CAM maps (G x h x w): ``gradcam_evidence`` with ReLU applied."""
+    return np.maximum(gradcam_evidence(acts, feature_grads, pooling), 0.0)
+
+
+def gradcam_evidence(acts: np.ndarray, feature_grads: np.ndarray, pooling: Sequence[str] = ("mean", "max")) -> np.ndarray:
+    """Grad-CAM evidence before ReLU (G x h x w, float64) from the last convolution's activations
+    ``acts`` (C x h x w, before ReLU6) and ``feature_grads`` (G x D; the last C * len(pooling) features
+    are that layer's pooled outputs, in ``pooling`` order). Linear in ``feature_grads``: the evidence of
+    a difference of logits is the difference of their evidence."""
     c, h, w = acts.shape
     a = acts.reshape(c, h * w).astype(np.float64)
     s = np.clip(a, *RELU6)
@@ -280,8 +360,7 @@ def gradcam_maps(acts: np.ndarray, feature_grads: np.ndarray, pooling: Sequence[
     weights = grad_a.mean(axis=2)                                  # G x C
     # float64 throughout: a map is a sum of ~1000 terms that mostly cancel, so float32 rounding
     # alone would move a faint map by ~1e-3 once it is scaled to [0, 1]
-    cams = np.einsum("gc,chw->ghw", weights, acts.astype(np.float64))
-    return np.maximum(cams, 0.0)
+    return np.einsum("gc,chw->ghw", weights, acts.astype(np.float64))
 
 
 def scale_cams(cams: np.ndarray, size: tuple[int, int]) -> np.ndarray:

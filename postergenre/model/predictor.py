@@ -48,11 +48,13 @@ class GenreScore:
     threshold: float             # the calibrated probability this genre needed at its rank (decision rule)
     predicted: bool              # in the headline: ranked high enough and probability >= threshold
     logit: float | None = None   # the model's raw (uncalibrated) logit, image and text fused
+    poster: bool = True          # False when the poster check flags the image: no confidence words
 
     @property
     def confidence(self) -> str:
-        """Plain words for the probability: very likely / likely / possible / unlikely."""
-        return confidence_word(self.probability)
+        """Plain words for the probability: very likely / likely / possible / unlikely; "not a poster"
+        for every genre of an image the poster check flags."""
+        return confidence_word(self.probability, self.poster)
 
 
 @dataclass
@@ -368,8 +370,9 @@ class Predictor:
             rule = self.trust(texts[i] is not None).rule
             chosen = rule.select(probs[i : i + 1])[0]
             order = np.argsort(-probs[i], kind="stable")
+            poster = looks[i] is None or bool(looks[i])  # flagged: guesses, never in confidence words
             scores = [GenreScore(self.genres[j], float(probs[i, j]), float(rule.threshold_at_rank(r)),
-                                 bool(chosen[j]), float(logits[i, j])) for r, j in enumerate(order)]
+                                 bool(chosen[j]), float(logits[i, j]), poster) for r, j in enumerate(order)]
             words: dict[str, list[tuple[str, float]]] = {}
             if texts[i] and self.text_model is not None:
                 for j in order[:3]:

@@ -122,9 +122,12 @@ class TextModel:
             out[with_text] = a * image_logits[with_text] + b * t + c
         return out.astype(np.float32)
 
-    def word_contributions(self, text: str, genre: int, top: int = 5) -> list[tuple[str, float]]:
-        """The words of ``text`` that pushed ``genre``'s text logit most (positive first), each with its
-        contribution: its word n-gram terms plus the char n-grams inside it, times the genre's weight."""
+    def word_contributions(self, text: str, genre: int, top: int | None = 5,
+                           signed: bool = False) -> list[tuple[str, float]]:
+        """The words of ``text`` that pushed ``genre``'s fused logit most (highest first), each with its
+        contribution: its word n-gram terms plus the char n-grams inside it, times the genre's weight.
+        Only the positive ones, unless ``signed``: then those that pushed it down too (negative), every
+        word with a non-zero contribution. ``top``: at most this many (None = all)."""
         if not has_text(text, self.cfg):
             return []
         cols, data = self.features(text)
@@ -146,8 +149,9 @@ class TextModel:
                         seen.add(k)
                         s += vals[nw + k] * w[nw + k]
             contrib[word] = float(s)
-        ranked = sorted(contrib.items(), key=lambda kv: -kv[1])
-        return [(k, round(v, 4)) for k, v in ranked[:top] if v > 0]
+        ranked = [(k, round(v, 4)) for k, v in sorted(contrib.items(), key=lambda kv: -kv[1])
+                  if (v != 0 if signed else v > 0)]
+        return ranked[:top]
 
     def save(self, path: str | Path) -> None:
         np.savez_compressed(path, word_vocab=np.array(self.word_vocab), char_vocab=np.array(self.char_vocab),
