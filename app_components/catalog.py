@@ -18,7 +18,7 @@ from postergenre.look.analysis import MEASURES
 
 log = logging.getLogger("postergenre.app")
 ACCENT, MUTED, GLOBAL = "#e4572e", "#9a9cb0", "#6c6f85"
-THUMB = 150           # thumbnail width in the grids (px)
+THUMB = 140           # thumbnail width in the grids (px): two cards a row on a phone
 MAP_THUMBS = 240      # map points whose tooltip carries a thumbnail (the rest show text)
 
 
@@ -102,7 +102,7 @@ def filter_bar(cat: Catalog, name: str) -> Filters:
     """The filters every view follows; widget keys carry the catalog's name, so another catalog starts
     from no filter."""
     k = f"{name}:"
-    with st.container(border=True):
+    with st.expander("Filters (every view below follows them)", expanded=True, icon=":material/filter_list:"):
         c1, c2, c3 = st.columns([3, 2, 2])
         genre = c1.selectbox("Genre", ["All genres"] + cat.genres, key=k + "genre")
         genre = None if genre == "All genres" else genre
@@ -165,7 +165,9 @@ def mix_figure(mix: dict) -> go.Figure:
 def share_heatmap(matrix: np.ndarray, rows: list[str], cols: list[str], row_totals: np.ndarray, *,
                   row_word: str, col_word: str) -> go.Figure:
     """Row-normalised matrix: the share of each row's posters that are also ``col_word`` each column."""
-    share = np.divide(matrix, np.maximum(row_totals[:, None], 1))
+    share = np.divide(matrix, np.maximum(row_totals[:, None], 1)).astype(float)
+    if rows == cols:
+        np.fill_diagonal(share, np.nan)  # a genre with itself says nothing
     text = [[f"{v:.0%}" if v >= 0.005 else "" for v in row] for row in share]
     fig = go.Figure(go.Heatmap(z=share, x=cols, y=rows, zmin=0, zmax=1, colorscale="OrRd", text=text,
                                texttemplate="%{text}", showscale=False,
@@ -187,6 +189,14 @@ def quality_figure(genres: list[str], ap: list, baseline: list) -> go.Figure:
                    xaxis=dict(range=[0, 1.05], title="average precision", fixedrange=True), yaxis=dict(fixedrange=True))
 
 
+def _period_axis(trend: dict) -> dict:
+    """Decades read as '1980s', one tick each; years as plain years."""
+    if trend["by"] != "decade":
+        return dict(title="year", fixedrange=True)
+    periods = [p["period"] for p in trend["periods"]]
+    return dict(title=None, tickvals=periods, ticktext=[f"{p}s" for p in periods], fixedrange=True)
+
+
 def shares_figure(trend: dict, genres: list[str], focus: str | None) -> go.Figure:
     """Each genre's share of the posters by period; the chosen genre drawn strong, the others faint."""
     periods = [p["period"] for p in trend["periods"]]
@@ -198,7 +208,7 @@ def shares_figure(trend: dict, genres: list[str], focus: str | None) -> go.Figur
                                  opacity=1.0 if strong else 0.25, visible=True,
                                  hovertemplate=f"{g}, %{{x}}: %{{y:.0%}}<extra></extra>"))
     return _layout(fig, 380, yaxis=dict(tickformat=".0%", title="share of posters", fixedrange=True),
-                   xaxis=dict(title=trend["by"], fixedrange=True), showlegend=focus is None)
+                   xaxis=_period_axis(trend), showlegend=focus is None)
 
 
 def measure_trend_figure(trend: dict, label: str, focus: str | None) -> go.Figure:
@@ -206,7 +216,7 @@ def measure_trend_figure(trend: dict, label: str, focus: str | None) -> go.Figur
     (the global trend beside the genre's)."""
     periods = [p["period"] for p in trend["periods"]]
     fig = go.Figure()
-    series = [("all posters", "q_all", GLOBAL, "dash")] + ([(focus, "q_sel", ACCENT, "solid")] if focus else [])
+    series = [("all genres", "q_all", GLOBAL, "dash")] + ([(focus, "q_sel", ACCENT, "solid")] if focus else [])
     for name, key, colour, dash in series:
         q = [p[key] or [None] * 3 for p in trend["periods"]]
         lo, mid, hi = ([r[i] for r in q] for i in range(3))
@@ -215,7 +225,7 @@ def measure_trend_figure(trend: dict, label: str, focus: str | None) -> go.Figur
         fig.add_trace(go.Scatter(x=periods, y=mid, mode="lines+markers", name=f"{name}: median, band = middle half",
                                  line=dict(color=colour, dash=dash),
                                  hovertemplate=f"{name}, %{{x}}: median %{{y:.2f}}<extra></extra>"))
-    return _layout(fig, 340, yaxis=dict(title=label, fixedrange=True), xaxis=dict(title=trend["by"], fixedrange=True))
+    return _layout(fig, 340, yaxis=dict(title=label, fixedrange=True), xaxis=_period_axis(trend))
 
 
 def data_uri(jpeg: bytes | None) -> str | None:
@@ -233,7 +243,7 @@ def map_chart(points: list[dict], images: dict[str, str | None]):
                        "poster": [Path(p["path"]).name for p in points],
                        "predicted": [" · ".join(p["predicted"] or []) or "none" for p in points],
                        "image": [images.get(p["path"]) for p in points]})
-    return (alt.Chart(df).mark_circle(size=36, opacity=0.75)
+    return (alt.Chart(df).mark_circle(size=60, opacity=0.8)
             .encode(x=alt.X("x", axis=None), y=alt.Y("y", axis=None),
                     color=alt.Color("genre", title="top genre", legend=alt.Legend(orient="bottom", columns=3)),
                     tooltip=["image", "poster", "predicted"])
