@@ -134,7 +134,7 @@ def draw_brief_check(data: bytes, intended: list[str], pkey: str, alpha: float =
     for g in result.genres:
         _genre_section(result, g, alpha)
     for note in result.notes:
-        st.caption(note)
+        st.caption(note[:1].upper() + note[1:] + ".")
     with st.expander("How to read the verdict, and what it cannot know", icon=":material/info:"):
         st.markdown("\n".join(f"- **{v.words.format(genre='X', first='Y')}**: {v.when}" for v in VERDICTS.values()))
         st.caption(LIMITS)

@@ -251,3 +251,33 @@ def test_torch_twin_gives_the_same_contrast_evidence(fp32_predictor, poster):
         assert (a.genre, a.against) == (b.genre, b.against)
         assert np.abs(a.evidence - b.evidence).max() <= 2e-3 * np.abs(a.evidence).max()
         assert np.abs(a.cam - b.cam).max() < 0.02
+
+
+def test_check_examples_from_a_catalog_index(tmp_path, predictor, real_posters):
+    """With an index, each intended genre gets the nearest catalog posters that are of it and read as it."""
+    import shutil
+
+    import pandas as pd
+
+    from postergenre.catalog import TagConfig, WorkerConfig, tag
+    from postergenre.catalog.index import PosterIndex, build_index
+    from postergenre.compare.check import check_poster
+
+    table = pd.read_csv(real_posters / "labels.csv")
+    rows = table[table["split"] == "val"].head(24)
+    (tmp_path / "cat" / "images").mkdir(parents=True)
+    for f in rows["file"]:
+        shutil.copy(real_posters / f, tmp_path / "cat" / f)
+    rows.to_csv(tmp_path / "cat" / "labels.csv", index=False)
+    tag(tmp_path / "cat", tmp_path / "out.parquet", TagConfig(progress=False), WorkerConfig(text=False, embeddings=True))
+    build_index(tmp_path / "out.parquet", tmp_path / "index", progress=False)
+    index = PosterIndex(tmp_path / "index", predictor=predictor)
+    poster = real_posters / rows["file"].iloc[0]
+    genre = "Drama"
+    result = check_poster(predictor, poster, genre, index=index, heatmaps=False, examples=4)
+    examples = result.genres[0].examples
+    assert examples and all(genre in e.predicted and genre in (e.labels or [genre]) for e in examples)
+    assert [e.distance for e in examples] == sorted(e.distance for e in examples)
+    everyone = index.similar(poster, 24)
+    assert [e.path for e in examples] == [h.path for h in everyone if genre in h.predicted
+                                          and genre in (h.labels or [genre])][:len(examples)]

@@ -140,16 +140,25 @@ class PosterIndex:
                                    "`postergenre index SOURCE --out INDEX`")
         return embed_image(self.predictor, image, self.info.get("embedding"))
 
-    def search(self, vector: np.ndarray, k: int = 10) -> list[SimilarPoster]:
+    def search(self, vector: np.ndarray, k: int = 10, genre: str | None = None) -> list[SimilarPoster]:
+        """The ``k`` catalog posters nearest ``vector``; with ``genre`` only posters of that genre that
+        read strongly as it: the model puts it in their headline, and their labels (when the catalog
+        has them) name it too."""
         if k < 1:
             raise DatasetError(f"k must be 1 or more, not {k}")
-        hits = (self.table.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector")
-                .distance_type("cosine").limit(k).select(["path", "predicted", "labels", "summary", "_distance"]).to_list())
+        query = (self.table.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector")
+                 .distance_type("cosine"))
+        if genre is not None:
+            name = genre.replace("'", "''")
+            query = query.where(f"array_has(predicted, '{name}') AND (labels IS NULL OR array_has(labels, '{name}'))",
+                                prefilter=True)
+        hits = query.limit(k).select(["path", "predicted", "labels", "summary", "_distance"]).to_list()
         # cosine distance is >= 0; float rounding can give -1e-7 for the same poster (shown as "-0.000")
         return [SimilarPoster(h["path"], max(float(h["_distance"]), 0.0), list(h["predicted"] or []),
                               None if h.get("labels") is None else list(h["labels"]), h.get("summary") or "")
                 for h in hits]
 
-    def similar(self, image, k: int = 10) -> list[SimilarPoster]:
-        """The ``k`` catalog posters closest to ``image`` (nearest first)."""
-        return self.search(self.embed(image), k)
+    def similar(self, image, k: int = 10, genre: str | None = None) -> list[SimilarPoster]:
+        """The ``k`` catalog posters closest to ``image`` (nearest first); ``genre``: only that genre's
+        posters that read strongly as it (see ``search``)."""
+        return self.search(self.embed(image), k, genre)

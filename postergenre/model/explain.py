@@ -215,7 +215,8 @@ class NumpyExplainer(Explainer):
     def _evidence(self, arr, weights):
         p = self.predictor
         feats, acts = self.evidence_backbone().features_and_map(to_nchw([arr], flip=False))  # the poster alone
-        grads = weights @ p.head.feature_gradients(feats[0], range(len(p.genres)))  # linear in the logits
+        cols = np.flatnonzero(np.any(weights != 0, axis=0))                 # the genres the pairs name
+        grads = weights[:, cols] @ p.head.feature_gradients(feats[0], cols)  # linear in the logits
         return gradcam_evidence(acts[0], grads, p.preprocessing.pooling)
 
 
