@@ -100,3 +100,13 @@ def test_colour_notes_missing_and_unusual_colours():
     notes = colour_notes(atlas, "Horror", analysis(20.0, [(BLACK, 0.3), (GREEN, 0.3), (WHITE, 0.4)]))
     assert [n.kind for n in notes] == ["unusual"] and notes[0].name == "white"
     assert notes[0].phrase == "covers 40% of this poster; only 0% of Horror posters have it"
+
+
+def test_docs_list_every_verdict_with_its_rule():
+    """docs/check.md's verdict table is VERDICTS (words and rule), so the page cannot drift from the code."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "check.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("  | says")]
+    assert [r.split("|")[1].strip() for r in rows] == [v.say("X", "Y") for v in VERDICTS.values()]
+    assert [r.split("|")[2].strip() for r in rows] == [v.when for v in VERDICTS.values()]
