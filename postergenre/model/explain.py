@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 from PIL import Image
 
-from postergenre.model.backbone import to_nchw
+from postergenre.model.backbone import content_box, to_nchw
 from postergenre.sources.images import ImageSource, load_image
 
 if TYPE_CHECKING:
@@ -96,10 +96,11 @@ class Explainer:
         else:
             read = text if isinstance(text, bool) or text is None else True
             known = None if isinstance(text, bool) or text is None else list(text)
-            arr, lines = p.prepare(img, text=read, known_text=known)  # model-size uint8; OCR
+            arr, reading = p.prepare(img, text=read, known_text=known)  # model-size uint8; OCR
+            lines = None if reading is None else list(reading.lines or [])
         with self.lock:
             probs, cols, cams = self._cams(arr, lines, cols, max(1, top_k), probs)
-        return [Heatmap(p.genres[c], float(probs[c]), _resize_cam(m, img.size)) for c, m in zip(cols, cams)]
+        return [Heatmap(p.genres[c], float(probs[c]), _poster_cam(m, img, p.preprocessing)) for c, m in zip(cols, cams)]
 
     def contrasts(self, image: ImageSource, pairs: Sequence[tuple[str, str | None]]) -> list[ContrastMap]:
         """For each (genre, against) pair, Grad-CAM of ``genre``'s logit minus ``against``'s (``against``
@@ -125,7 +126,7 @@ class Explainer:
         with self.lock:
             evidence = self._evidence(arr, weights)
         cams = scale_cams(np.maximum(evidence, 0.0), p.preprocessing.input_size)
-        return [ContrastMap(g, a, ev, _resize_cam(c, img.size)) for (g, a), ev, c in zip(names, evidence, cams)]
+        return [ContrastMap(g, a, ev, _poster_cam(c, img, p.preprocessing)) for (g, a), ev, c in zip(names, evidence, cams)]
 
     def _logit_scale(self) -> np.ndarray:
         """Per genre, d fused logit / d image logit: the text channel's fusion weight (1 without one)."""
@@ -295,6 +296,17 @@ def explain(predictor: "Predictor", image: ImageSource, genres: Sequence[str] | 
     (``predictor.explainer.explain``; ``text``: its text lines when already read; ``prediction``: its
     ``predict()`` result, so the heatmaps cost one forward pass and no second prediction)."""
     return predictor.explainer.explain(image, genres, top_k, text, prediction)
+
+
+def _poster_cam(cam: np.ndarray, img: Image.Image, cfg) -> np.ndarray:
+    """A map computed on the model's input, placed on the poster's own pixels: over the content the
+    model saw (without a trimmed frame or letterbox bars, which get no evidence)."""
+    box = content_box(img) if cfg.trim_borders else (0, 0, img.width, img.height)
+    if box == (0, 0, img.width, img.height):
+        return _resize_cam(cam, img.size)
+    out = np.zeros((img.height, img.width), np.float32)
+    out[box[1]:box[3], box[0]:box[2]] = _resize_cam(cam, (box[2] - box[0], box[3] - box[1]))
+    return out
 
 
 def _resize_cam(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -8,7 +8,7 @@ posters' features:
   also catches kinds of images nobody thought of);
 - ``classifier``: logistic regression, training posters vs. a generated set of non-posters (noise,
   flat colours, gradients, patterns, documents, charts, screenshots, photographs and photo crops in
-  poster shape; see ``_nonposters.py``).
+  poster shape; see ``postergenre/training/nonposters.py``).
 
 Each detector's score is turned into the share of real ``val`` posters that score as far or farther
 from "poster" (1 = as poster-like as they come, 0.01 = only 1% of real posters look less like one);
@@ -21,12 +21,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from postergenre.model.weights import POSTER_CHECK_FILE
 
-__all__ = ["PosterCheck", "fit_poster_check"]
+__all__ = ["PosterCheck", "fit_poster_check", "fit_layout_check", "layout_features", "LAYOUT_FEATURES"]
+
+# what the text detector's regions say about the layout (a poster's title is large; a page's lines are many)
+LAYOUT_FEATURES = ("image evidence: log of the image detectors' poster score",
+                   "tallest text region's height / image height",
+                   "log(1 + number of text regions)",
+                   "text regions' area / image area",
+                   "a region at least 4% of the image's height (a title)")
+
+
+def layout_features(image_score: np.ndarray, regions: Sequence[Sequence[np.ndarray]] | None,
+                    sizes: Sequence[tuple[int, int]]) -> np.ndarray:
+    """N x 5 features of the combined check (``LAYOUT_FEATURES``): the image detectors' poster score and
+    the layout of the text regions the OCR detector found (4 x 2 corner points each, in pixels of an
+    image of ``sizes[i]`` = (width, height))."""
+    out = np.zeros((len(image_score), len(LAYOUT_FEATURES)), dtype=np.float64)
+    out[:, 0] = np.log(np.maximum(np.asarray(image_score, dtype=np.float64), 1e-4))
+    for i, boxes in enumerate(regions or []):
+        w, h = sizes[i]
+        if not boxes or not w or not h:
+            continue
+        pts = np.asarray(boxes, dtype=np.float64).reshape(len(boxes), 4, 2)
+        side_a = np.linalg.norm(pts[:, 1] - pts[:, 0], axis=1)   # along the line
+        side_b = np.linalg.norm(pts[:, 3] - pts[:, 0], axis=1)   # across it: the text's height
+        heights = np.minimum(side_a, side_b)
+        out[i, 1] = min(float(heights.max()) / h, 0.5)
+        out[i, 2] = np.log1p(len(boxes))
+        out[i, 3] = min(float((side_a * side_b).sum()) / (w * h), 1.0)
+        out[i, 4] = float(heights.max() / h >= 0.04)
+    return out
 
 
 @dataclass
@@ -39,7 +69,13 @@ class PosterCheck:
     intercept: float
     val_distance: np.ndarray  # sorted detector scores of the val posters (reference distributions)
     val_classifier: np.ndarray
-    threshold: float          # flag when poster_score < threshold
+    threshold: float          # flag when poster_score < threshold (image alone: no text read)
+    # the combined check, used when the poster's text regions are known: a logistic regression on
+    # ``layout_features`` (non-poster = positive), its val-poster reference scores and threshold
+    layout_coef: np.ndarray | None = None
+    layout_intercept: float = 0.0
+    val_layout: np.ndarray | None = None
+    layout_threshold: float | None = None
 
     def _whiten(self, feats: np.ndarray) -> np.ndarray:
         z = (np.atleast_2d(np.asarray(feats, dtype=np.float32)) - self.mean) / self.scale
@@ -55,17 +91,41 @@ class PosterCheck:
         dist, logit = self.raw_scores(feats)
         return np.minimum(_tail(self.val_distance, dist), _tail(self.val_classifier, logit))
 
-    def looks_like_poster(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(bool flags, poster scores) per row of N x D features."""
+    @property
+    def reads_layout(self) -> bool:
+        return self.layout_coef is not None and self.val_layout is not None and self.layout_threshold is not None
+
+    def layout_logit(self, image_score: np.ndarray, regions, sizes) -> np.ndarray:
+        """The combined check's raw score per image (higher = less poster-like)."""
+        return layout_features(image_score, regions, sizes) @ self.layout_coef + self.layout_intercept
+
+    def looks_like_poster(self, feats: np.ndarray, regions: Sequence | None = None,
+                          sizes: Sequence[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(bool flags, poster scores) per row of N x D features. With ``regions`` (per image, the text
+        regions the OCR detector found, or None where the text was not read) and ``sizes``, the images
+        whose text was read are judged by the combined check (image + text layout), the others by the
+        image detectors alone."""
         s = self.score(feats)
-        return s >= self.threshold, s
+        flags = s >= self.threshold
+        if regions is None or not self.reads_layout:
+            return flags, s
+        rows = [i for i, r in enumerate(regions) if r is not None]
+        if rows:
+            z = self.layout_logit(s[rows], [regions[i] for i in rows], [sizes[i] for i in rows])
+            combined = _tail(self.val_layout, z)
+            s, flags = s.copy(), flags.copy()
+            s[rows], flags[rows] = combined, combined >= self.layout_threshold
+        return flags, s
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / POSTER_CHECK_FILE
+        layout = {} if not self.reads_layout else {
+            "layout_coef": self.layout_coef, "layout_intercept": np.float64(self.layout_intercept),
+            "val_layout": self.val_layout, "layout_threshold": np.float64(self.layout_threshold)}
         np.savez_compressed(path, mean=self.mean, scale=self.scale, components=self.components.astype(np.float32),
                             variance=self.variance, coef=self.coef, intercept=np.float64(self.intercept),
                             val_distance=self.val_distance, val_classifier=self.val_classifier,
-                            threshold=np.float64(self.threshold))
+                            threshold=np.float64(self.threshold), **layout)
         return path
 
     @classmethod
@@ -75,8 +135,11 @@ class PosterCheck:
         if not path.is_file():
             return None
         with np.load(path) as z:
+            layout = {} if "layout_coef" not in z.files else {
+                "layout_coef": z["layout_coef"], "layout_intercept": float(z["layout_intercept"]),
+                "val_layout": z["val_layout"], "layout_threshold": float(z["layout_threshold"])}
             return cls(z["mean"], z["scale"], z["components"], z["variance"], z["coef"], float(z["intercept"]),
-                       z["val_distance"], z["val_classifier"], float(z["threshold"]))
+                       z["val_distance"], z["val_classifier"], float(z["threshold"]), **layout)
 
 
 def _tail(sorted_ref: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -107,4 +170,25 @@ def fit_poster_check(train_feats: np.ndarray, val_feats: np.ndarray, nonposter_f
     check.val_distance, check.val_classifier = np.sort(dist), np.sort(logit)
     val_scores = check.score(val_feats)
     check.threshold = float(np.quantile(val_scores, val_flag_rate))
+    return check
+
+
+def fit_layout_check(check: PosterCheck, pos: tuple, neg: tuple, val: tuple, *, C: float = 1.0,
+                     val_flag_rate: float = 0.015) -> PosterCheck:
+    """Fit the combined check on ``check``: a logistic regression on ``layout_features`` of posters
+    (``pos``) vs non-posters (``neg``), each a tuple (N x D backbone features, text regions per image,
+    image sizes); the threshold flags ``val_flag_rate`` of the val posters (``val``, same form)."""
+    from sklearn.linear_model import LogisticRegression
+
+    def feats(part: tuple) -> np.ndarray:
+        f, regions, sizes = part
+        return layout_features(check.score(f), regions, sizes)
+
+    x = np.concatenate([feats(pos), feats(neg)])
+    y = np.r_[np.zeros(len(pos[0])), np.ones(len(neg[0]))]
+    clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000).fit(x, y)
+    check.layout_coef, check.layout_intercept = clf.coef_[0].astype(np.float64), float(clf.intercept_[0])
+    z_val = feats(val) @ check.layout_coef + check.layout_intercept
+    check.val_layout = np.sort(z_val)
+    check.layout_threshold = float(np.quantile(_tail(check.val_layout, z_val), val_flag_rate))
     return check

@@ -22,7 +22,7 @@ from postergenre.model.calibration import Calibration
 from postergenre.model.decision import NOT_A_POSTER, DecisionRule, confidence_word, headline
 from postergenre.model.explain import make_explainer
 from postergenre.model.head import Head, average_views
-from postergenre.model.ocr import read_text
+from postergenre.model.ocr import OCRConfig, TextReading, read_poster_text
 from postergenre.model.poster_check import PosterCheck
 from postergenre.model.runtime import feature_extractor
 from postergenre.model.text_model import TextModel
@@ -159,6 +159,8 @@ class Predictor:
         self.text_model = None  # the OCR text channel (weights/text.npz), fused with the image logits
         if weights_dir is not None and (Path(weights_dir) / TEXT_FILE).is_file() and self.metadata.text:
             self.text_model = TextModel.load(Path(weights_dir) / TEXT_FILE, genres)
+        # how the text is read: the settings the text channel was trained on, from the metadata
+        self.ocr_config = OCRConfig.from_dict((self.metadata.text or {}).get("ocr"))
         self.explainer = make_explainer(self)  # Grad-CAM for this model (it owns the PyTorch twin, if any)
         if self.backbone.dim != head.feature_dim:
             raise WeightsError(
@@ -230,7 +232,8 @@ class Predictor:
 
         self.explainer.warm_up(delay)
         if self.text_model is not None:  # imports: at normal priority, at once (see in_background)
-            in_background(lambda: (ocr_warm_up(), self.text_model.logits(["warm up"])), 0.0, low_priority=False)
+            in_background(lambda: (ocr_warm_up(self.ocr_config), self.text_model.logits(["warm up"])), 0.0,
+                          low_priority=False)
 
     # --- the public calls --------------------------------------------------------------------------
     def predict(self, image: ImageSource, *, text: bool | None = None) -> "Prediction":
@@ -292,7 +295,7 @@ class Predictor:
             prepared = [self.prepare(im, text=text) for im in images[start:start + self.batch_size]]
             feats, _ = self.encode([a for a, _ in prepared])
             out[start:start + len(prepared)] = self.probabilities(self.image_logits(feats, len(prepared)),
-                                                                  [t for _, t in prepared])
+                                                                  [_lines(r) for _, r in prepared])
         return out
 
     def explain(self, image: ImageSource, genres: Sequence[str] | None = None, top_k: int = 3, *,
@@ -307,16 +310,18 @@ class Predictor:
         return self.prepare(image, text=False)[0]
 
     def prepare(self, image: ImageSource, *, text: bool | None = None,
-                known_text: list[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
-        """(model-size array, the poster's text lines, or None when the text is not read) for one image.
-        ``text``: read the text (None: when the model has a text channel); ``known_text``: the lines
-        already read from this image's pixels (an OCR cache, a prediction), not read again."""
+                known_text: list[str] | None = None) -> tuple[np.ndarray, TextReading | None]:
+        """(model-size array, what was read on the poster, or None when the text is not read) for one
+        image. ``text``: read the text (None: when the model has a text channel); ``known_text``: the
+        lines already read from this image's pixels (an OCR cache, a prediction), not read again (their
+        regions are then unknown, so the poster check judges the image alone)."""
         w, h = self.preprocessing.input_size
         pil = load_image(image, draft=(w * DRAFT_FACTOR, h * DRAFT_FACTOR))
-        lines = None
+        reading = None
         if self.has_text and text is not False:
-            lines = list(known_text) if known_text is not None else read_text(pil)
-        return resize_poster(pil, self.preprocessing), lines
+            reading = (TextReading(list(known_text), None, pil.size) if known_text is not None
+                       else read_poster_text(pil, self.ocr_config))
+        return resize_poster(pil, self.preprocessing), reading
 
     def encode(self, arrays: list[np.ndarray], with_map: bool = False, views: bool | None = None
                ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -354,15 +359,20 @@ class Predictor:
 
     def predictions_from(self, image_logits: np.ndarray, feats: np.ndarray, sources: Sequence[str | None],
                          texts: Sequence[list[str] | None] | None = None,
-                         view_feats: np.ndarray | None = None) -> list["Prediction"]:
+                         view_feats: np.ndarray | None = None,
+                         readings: Sequence[TextReading | None] | None = None) -> list["Prediction"]:
         """Predictions from N x G image logits and N x D backbone features (views averaged): the
-        fusion with the text, each path's calibration and headline rule, the poster check and the words
-        that pushed the top genres (``evaluate --from-cache`` feeds cached features here)."""
+        fusion with the text, each path's calibration and headline rule, the poster check (with the
+        layout of the text regions where ``readings`` have them) and the words that pushed the top
+        genres (``evaluate --from-cache`` feeds cached features here)."""
         texts = list(texts) if texts is not None else [None] * len(sources)
         logits = self.fuse(image_logits, texts)
         probs = self.probabilities(image_logits, texts)
         if self.poster_check is not None:
-            looks, pscore = self.poster_check.looks_like_poster(feats)
+            readings = list(readings) if readings is not None else [None] * len(sources)
+            regions = [None if r is None else r.regions for r in readings]
+            sizes = [(0, 0) if r is None else r.size for r in readings]
+            looks, pscore = self.poster_check.looks_like_poster(feats, regions, sizes)
         else:
             looks, pscore = [None] * len(sources), [None] * len(sources)
         out = []
@@ -385,13 +395,18 @@ class Predictor:
                                   None if view_feats is None else view_feats[i]))
         return out
 
-    def _predictions(self, prepared: list[tuple[np.ndarray, list[str] | None]],
+    def _predictions(self, prepared: list[tuple[np.ndarray, TextReading | None]],
                      sources: Sequence[str | None], keep_features: bool = False) -> list["Prediction"]:
         n = len(prepared)
         feats, _ = self.encode([a for a, _ in prepared])
         per_view = np.asarray(feats, dtype=np.float32).reshape(n, -1, feats.shape[-1])
         return self.predictions_from(self.image_logits(feats, n), per_view.mean(axis=1), sources,
-                                     [t for _, t in prepared], per_view if keep_features else None)
+                                     [_lines(r) for _, r in prepared], per_view if keep_features else None,
+                                     [r for _, r in prepared])
+
+
+def _lines(reading: TextReading | None) -> list[str] | None:
+    return None if reading is None else list(reading.lines or [])
 
 
 def _source_name(image: Any) -> str | None:

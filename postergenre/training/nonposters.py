@@ -2,8 +2,9 @@
 machine, for measuring the "is this a poster?" check. Deterministic (seeded).
 
 Categories: noise, flat colours, gradients, patterns, rendered documents, charts, screenshots and
-diagrams (PNG documentation images found on the machine), and photographs (scikit-learn,
-scikit-image and matplotlib sample images) whole and as crops in poster shape (2:3).
+diagrams (PNG documentation images found on the machine), presentation slides, and photographs
+(scikit-learn, scikit-image and matplotlib sample images) whole and as crops in poster shape (2:3).
+``titled_photos`` makes the other side from the same photographs: posters (a crop with a film title).
 
     python -m postergenre.training.nonposters OUT_DIR   # writes OUT_DIR/<category>/<name>.png and prints counts
 """
@@ -205,6 +206,83 @@ def screenshots(n: int, seed: int = 6, part: int = 0) -> Iterator[tuple[str, Ima
             break
 
 
+def slides(n: int, seed: int = 8) -> Iterator[tuple[str, Image.Image]]:
+    """Presentation slides: a large title and a few bullet points on a plain, dark or gradient
+    background (16:9 or 4:3): text as big as a film title, in a layout no poster has."""
+    rng = _rng(seed)
+    for i in range(n):
+        w = int(rng.integers(480, 1280))
+        h = int(w * (9 / 16 if i % 3 else 3 / 4))
+        dark = i % 4 == 1
+        bg = (int(rng.integers(10, 60)),) * 3 if dark else tuple(int(c) for c in rng.integers(215, 256, 3))
+        im = Image.new("RGB", (w, h), bg)
+        if i % 4 == 2:  # a corporate gradient band on the left
+            a = np.asarray(im).copy()
+            a[:, : w // 12] = np.linspace(40, 200, h, dtype=np.uint8)[:, None, None]
+            im = Image.fromarray(a)
+        d = ImageDraw.Draw(im)
+        ink = (235, 235, 235) if dark else (25, 25, 40)
+        title = _font("DejaVuSans-Bold.ttf", int(h * rng.uniform(0.07, 0.11)))
+        body = _font("DejaVuSans.ttf", int(h * rng.uniform(0.035, 0.05)))
+        d.text((int(w * 0.08), int(h * 0.08)), " ".join(rng.choice(WORDS, int(rng.integers(2, 5)))).title(),
+               fill=ink, font=title)
+        y = h * 0.32
+        for _ in range(int(rng.integers(3, 7))):
+            d.text((int(w * 0.1), int(y)), "\u2022 " + " ".join(rng.choice(WORDS, int(rng.integers(3, 8)))),
+                   fill=ink, font=body)
+            y += h * 0.1
+        yield f"slide_{i:03d}", im
+
+
+TITLE_WORDS = ("night dark last return shadow blood love city edge kingdom storm silent house road summer "
+               "heart wild final dream fire ghost secret game lost river moon star war girl man the of").split()
+
+
+def titled_photos(part: int = 0, seed: int = 9, per_photo: int = 6) -> Iterator[tuple[str, Image.Image]]:
+    """*Posters* made from the same sample photographs as ``photos(part)``: a 2:3 crop with a film
+    title set large (6-15% of the height) at the top or bottom, sometimes a tagline, a release line
+    or a credits block: the photo-style key art of recent films, which the text read on it tells
+    apart from the bare photograph. The poster check is fitted with these on the poster side."""
+    rng = _rng(seed + 100 * part)
+    fonts = ["DejaVuSans-Bold.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSansCondensed-Bold.ttf", "DejaVuSerif.ttf"]
+    for name, a in _sample_photos()[part::2]:
+        h0, w0 = a.shape[:2]
+        for k in range(per_photo):
+            ch = int(h0 * rng.uniform(0.6, 1.0))
+            cw = min(w0, int(ch * 2 / 3))
+            ch = int(cw * 1.5)
+            y0, x0 = int(rng.integers(0, h0 - ch + 1)), int(rng.integers(0, w0 - cw + 1))
+            im = Image.fromarray(a[y0:y0 + ch, x0:x0 + cw]).resize((500, 750), Image.LANCZOS)
+            d = ImageDraw.Draw(im)
+            words = rng.choice(TITLE_WORDS, int(rng.integers(1, 4)))
+            title = " ".join(words).upper() if k % 2 == 0 else " ".join(words).title()
+            size = int(750 * rng.uniform(0.06, 0.15))
+            font = _font(fonts[k % len(fonts)], size)
+            while d.textlength(title, font=font) > 460 and size > 24:
+                size = int(size * 0.9)
+                font = _font(fonts[k % len(fonts)], size)
+            light = float(np.asarray(im)[..., :].mean()) < 110
+            ink = (245, 245, 245) if light or k % 3 == 0 else (15, 15, 15)
+            ty = int(750 * (rng.uniform(0.05, 0.2) if k % 2 else rng.uniform(0.62, 0.78)))
+            d.text(((500 - d.textlength(title, font=font)) / 2, ty), title, fill=ink, font=font,
+                   stroke_width=1 if k % 3 == 0 else 0, stroke_fill=(0, 0, 0))
+            if k % 3 != 2:  # a tagline
+                tag = _font("DejaVuSans.ttf", int(rng.integers(14, 24)))
+                line = " ".join(rng.choice(WORDS, int(rng.integers(3, 7)))).capitalize()
+                d.text(((500 - d.textlength(line, font=tag)) / 2, ty - 40 if k % 2 == 0 else ty + size + 16),
+                       line, fill=ink, font=tag)
+            if k % 2 == 0:  # a credits block and a release line at the foot
+                small = _font("DejaVuSansCondensed.ttf", int(rng.integers(8, 12)))
+                for r in range(3):
+                    credits = " ".join(rng.choice(WORDS, 14)).upper()
+                    d.text(((500 - d.textlength(credits, font=small)) / 2, 690 + r * 13), credits, fill=ink, font=small)
+            if k % 3 == 1:
+                rel = _font("DejaVuSans-Bold.ttf", 20)
+                text = f"IN CINEMAS {rng.choice(['MAY', 'JUNE', 'JULY', 'OCTOBER'])} {int(rng.integers(1, 29))}"
+                d.text(((500 - d.textlength(text, font=rel)) / 2, 650), text, fill=ink, font=rel)
+            yield f"titled_{name}_{k}", im
+
+
 def _sample_photos() -> list[tuple[str, np.ndarray]]:
     out = []
     try:
@@ -266,7 +344,7 @@ def categories(part: int = 0) -> dict[str, Iterator[tuple[str, Image.Image]]]:
     o = 100 * part
     return {"noise": noise(50, 0 + o), "flat": flat(30, 1 + o), "gradient": gradients(40, 2 + o),
             "pattern": patterns(30, 3 + o), "document": documents(40, 4 + o), "chart": charts(40, 5 + o),
-            "screenshot": screenshots(60, 6, part), "photo": photos(5, 7 + o, part)}
+            "screenshot": screenshots(60, 6, part), "photo": photos(5, 7 + o, part), "slide": slides(30, 8 + o)}
 
 
 def build(out: str | Path, part: int = 0) -> dict[str, int]:

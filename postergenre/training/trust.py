@@ -10,30 +10,28 @@ after the head or its logits change). Test is never looked at here.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from postergenre import settings
 from postergenre.errors import DatasetError
-from postergenre.training.nonposters import categories
-from postergenre.model.backbone import BackboneConfig, resize_poster, to_nchw
-from postergenre.model.calibration import fit_calibration
 from postergenre.evaluation.card import write_model_card
-from postergenre.model.decision import fit_decision_rule
-from postergenre.training.features import cache_features
 from postergenre.evaluation.metrics import expected_calibration_error
-from postergenre.model.ocr import cache_text
-from postergenre.model.poster_check import fit_poster_check
+from postergenre.model.backbone import BackboneConfig
+from postergenre.model.calibration import fit_calibration
+from postergenre.model.decision import fit_decision_rule
 from postergenre.model.head import Head
+from postergenre.model.ocr import OCRConfig, cache_text
+from postergenre.model.poster_check import LAYOUT_FEATURES, PosterCheck, fit_poster_check
 from postergenre.model.runtime import graph_precision
-from postergenre.model.runtime import feature_extractor
 from postergenre.model.text_model import TextModel, has_text
-from postergenre.training.train_text import cross_fitted_fusion
 from postergenre.model.weights import POSTER_CHECK_FILE, TEXT_FILE, read_weights, write_metadata
 from postergenre.sources.dataset import PosterDataset, load_dataset
+from postergenre.training.features import cache_features
+from postergenre.training.nonposters import categories
+from postergenre.training.poster_layout import LAYOUT_TRAIN_POSTERS, fit_layout, generated_cache, generated_set
+from postergenre.training.train_text import cross_fitted_fusion
 
 __all__ = ["fit_trust", "nonposter_features", "POSTER_CHECK_TRAIN_POSTERS"]
 
@@ -41,52 +39,14 @@ POSTER_CHECK_TRAIN_POSTERS = 6000  # training posters the poster check is fitted
 
 
 def nonposter_features(cfg: BackboneConfig, cache_dir: str | Path | None = None, part: int = 0,
-                       precision: str = "fp32",
-                       progress: bool = True) -> tuple[np.ndarray, list[str]]:
+                       precision: str = "fp32", progress: bool = True) -> tuple[np.ndarray, list[str]]:
     """Backbone features (M x D, views averaged) of the generated non-poster set ``part`` (0: the set
     the check is fitted on, 1: the evaluation set), each image as it is and as a 182 px wide JPEG
     thumbnail; cached on disk. Returns (features, category per row)."""
-    import hashlib
-    import io
-
-    from PIL import Image
-
-
-    tag = [cfg.to_dict(), part, 1] + ([] if precision == "fp32" else [graph_precision(precision)])  # fp32 keys stay
-    key = hashlib.sha1(json.dumps(tag, sort_keys=True).encode()).hexdigest()[:16]
-    path = Path(cache_dir or settings.cache_dir()) / "nonposters" / f"{key}.npz"
-    if path.is_file():
-        with np.load(path) as z:
-            return z["feats"], list(z["cats"])
-    extractor = feature_extractor(cfg, device="cpu", precision=precision)
-    feats, cats, batch = [], [], []
-
-    def flush() -> None:
-        out = extractor(to_nchw([resize_poster(im, cfg) for im in batch], flip=True))
-        feats.append(out.reshape(len(batch), 2, -1).mean(1))
-        batch.clear()
-
-    for cat, gen in categories(part).items():
-        for _, im in gen:
-            if min(im.size) < 64 or max(im.size) > 4 * min(im.size):
-                continue  # the image loader refuses strips before the model sees them
-            im = im.convert("RGB")
-            small = im.resize((182, max(1, round(im.height * 182 / im.width))), Image.BILINEAR)
-            buf = io.BytesIO()
-            small.save(buf, "JPEG", quality=80)
-            for version in (im, Image.open(io.BytesIO(buf.getvalue())).convert("RGB")):
-                batch.append(version)
-                cats.append(cat)
-                if len(batch) == 8:
-                    flush()
-        if progress:
-            print(f"non-poster features: {cat} done ({len(cats)} images)", flush=True)
-    if batch:
-        flush()
-    arr = np.concatenate(feats).astype(np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, feats=arr, cats=np.array(cats))
-    return arr, cats
+    items = ((f"{c}/{n}", im) for c, gen in categories(part).items() for n, im in gen)
+    feats, _, _, names = generated_set(items, cfg, generated_cache(cfg, "nonposters", part, graph_precision(precision),
+                                                                   cache_dir), precision=precision, progress=progress)
+    return feats, [n.split("/")[0] for n in names]
 
 
 def _default_val_logits(folder: Path, params: dict, meta: dict, y_va: np.ndarray, log) -> Callable:
@@ -123,9 +83,11 @@ def _fit_image_only(z_va: np.ndarray, y_va: np.ndarray, genres: list[str], log) 
 
 def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cache_dir: str | Path | None = None,
               val_logits: Callable[[PosterDataset, np.ndarray, np.ndarray], np.ndarray] | None = None,
-              progress: bool = True, log=print) -> dict:
+              progress: bool = True, log=print, refit_image_check: bool = True) -> dict:
     """Fit calibration, decision rule and poster check on ``data``'s val split for the weights in
     ``weights_dir`` and write them there (metadata.json, poster_check.npz, MODEL_CARD.md).
+    ``refit_image_check=False`` keeps the poster check's image detectors stored there (they depend on
+    the backbone features only) and refits the rest, including the check's text-layout part.
 
     ``val_logits(ds, val_rows, val_feats)`` may replace how the model's val logits are computed
     (default: the image head on cached features), for models whose logits use more than the image."""
@@ -135,16 +97,22 @@ def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cach
     cfg = BackboneConfig.from_dict(meta["preprocessing"])
     ds = data if isinstance(data, PosterDataset) else load_dataset(data)
     splits = ds.table["split"].to_numpy()
-    va, tr = np.flatnonzero(splits == "val"), np.flatnonzero(splits == "train")[:POSTER_CHECK_TRAIN_POSTERS]
-    if len(va) < 10 or len(tr) < 10:
+    va, train = np.flatnonzero(splits == "val"), np.flatnonzero(splits == "train")
+    tr, tr_layout = train[:POSTER_CHECK_TRAIN_POSTERS], train[POSTER_CHECK_TRAIN_POSTERS:][:LAYOUT_TRAIN_POSTERS]
+    old_check = None if refit_image_check else PosterCheck.load(folder)
+    if old_check is not None:
+        tr = tr[:0]  # the stored image detectors are kept: their training posters are not needed
+    elif len(tr_layout) < 10:  # a small dataset: the layout part sees the check's own training posters
+        tr_layout = tr
+    if len(va) < 10 or (old_check is None and len(tr) < 10):
         raise DatasetError(f"{ds.root}/labels.csv needs at least 10 'train' and 10 'val' rows to fit calibration "
                            f"and the poster check (has {len(tr)} train, {len(va)} val); about 2,000 val posters "
                            "give calibration you can trust")
     missing = [g for g in genres if g not in ds.genres]
     if missing:
         raise DatasetError(f"the data has no labels for {', '.join(missing)}: calibrate on the model's training data")
-    feats = cache_features(ds, cfg, cache_dir, progress=progress, rows=np.r_[va, tr])
-    f_va, f_tr = feats[: len(va)], feats[len(va):]
+    feats = cache_features(ds, cfg, cache_dir, progress=progress, rows=np.r_[va, tr, tr_layout])
+    f_va, f_tr, f_layout = feats[: len(va)], feats[len(va):len(va) + len(tr)], feats[len(va) + len(tr):]
     y_va = ds.targets(genres, "val")
     z_va = (val_logits or _default_val_logits(folder, params, meta, y_va, log))(ds, va, f_va)
     calibration, oof = fit_calibration(z_va, y_va, genres)
@@ -159,12 +127,20 @@ def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cach
         f"{rule.max_genres}: val samples-F1 {rule_info['samples_f1']:.4f}, {rule_info['genres_per_poster']:.2f} "
         f"genres/poster (films have {rule_info['true_genres_per_poster']:.2f})")
     neg, cats = nonposter_features(cfg, cache_dir, part=0, progress=progress)
-    x_tr, x_va = np.asarray(f_tr, np.float32).mean(1), np.asarray(f_va, np.float32).mean(1)
-    check = fit_poster_check(x_tr, x_va, neg, components=min(64, len(x_tr) - 1))
+    x_va = np.asarray(f_va, np.float32).mean(1)
+    if old_check is None:
+        x_tr = np.asarray(f_tr, np.float32).mean(1)
+        check = fit_poster_check(x_tr, x_va, neg, components=min(64, len(x_tr) - 1))
+    else:
+        check, tr = old_check, np.arange(int((meta.get("poster_check") or {}).get("n_train_posters", 0)))
     flagged_val = float(np.mean(~check.looks_like_poster(x_va)[0]))
     flagged_neg = float(np.mean(~check.looks_like_poster(neg)[0]))
     log(f"poster check: {flagged_val:.1%} of val posters flagged, {flagged_neg:.1%} of the {len(neg)} non-posters "
         "it was fitted on (see benchmarks/trust.py for the held-out set)")
+    layout = None
+    if "text" in meta:  # the check's second look: the layout of the text the OCR detector finds
+        layout = fit_layout(check, ds, va, f_va, tr_layout, f_layout, cfg, OCRConfig.from_dict(meta["text"].get("ocr")),
+                            cache_dir=cache_dir, progress=progress, log=log)
     check.save(folder)
     if image_only is not None:
         meta["image_only"] = image_only
@@ -180,6 +156,9 @@ def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cach
         "score": "share of val posters that look less poster-like, lower of the two detectors",
         "threshold": check.threshold, "n_train_posters": int(len(tr)), "n_nonposters": int(len(neg)),
         "val_flagged": flagged_val, "fit_nonposters_flagged": flagged_neg,
+        "layout": None if layout is None else {
+            "features": list(LAYOUT_FEATURES), "model": "logistic regression, non-poster = positive",
+            "used": "when the poster's text was read (the image detectors alone otherwise)", **layout},
     }
     meta.setdefault("metrics", {})["val_calibration"] = {"ece_raw": ece_before, "ece_cross_fitted": ece_oof,
                                                          "ece_refit_in_sample": expected_calibration_error(y_va, p_va)}
