@@ -153,7 +153,7 @@ class LookNote:
     typical_text: str                # 'Horror posters are typically darker than posters overall: median 28.0'
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(self).items()}
+        return _rounded(self)
 
 
 @dataclass
@@ -167,7 +167,12 @@ class ColourNote:
     phrase: str                      # 'on 34% of Horror posters (2.1x posters overall); this poster has little or none'
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(self).items()}
+        return _rounded(self)
+
+
+def _rounded(note: Any) -> dict[str, Any]:
+    """A note's fields as JSON-ready data, floats to 4 decimals."""
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(note).items()}
 
 
 @dataclass

@@ -6,36 +6,27 @@ genre and the examples; every image is embedded, so the file opens anywhere with
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 from datetime import datetime, timezone
 
 from PIL import Image
 
 from postergenre.compare.check import LIMITS, VERDICTS, BriefCheck, GenreCheck
+from postergenre.compare.report import data_uri
 
 __all__ = ["check_html"]
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:20px auto;color:#222;max-width:980px;line-height:1.35}
-h1{font-size:1.5rem;margin:0 0 4px}h2{font-size:1.15rem;margin:18px 0 6px;border-bottom:1px solid #ddd}
-h3{font-size:1rem;margin:10px 0 4px}.verdict{font-size:1.35rem;font-weight:600;margin:6px 0 10px}
-.flag{background:#fff3cd;border:1px solid #e0c36a;padding:8px 12px;border-radius:6px}
-.top{display:flex;gap:18px;flex-wrap:wrap}.top img{width:190px;border-radius:4px}
-.maps{display:flex;gap:10px;flex-wrap:wrap}.maps figure{margin:0;width:150px}.maps img{width:150px;border-radius:4px}
-figcaption,small{color:#555;font-size:.8rem}table{border-collapse:collapse;margin:4px 0 8px}
-td,th{border-bottom:1px solid #e4e4e4;padding:3px 8px;text-align:left;font-size:.9rem}
+h1{font-size:1.4em;margin:0 0 2px}h2{font-size:1.15em;margin:14px 0 4px;border-bottom:1px solid #ddd}
+h3{font-size:1em;margin:8px 0 3px}.verdict{font-size:1.5em;font-weight:650;margin:8px 0}
+.flag{background:#fff3cd;border:1px solid #e0c36a;padding:8px 12px;border-radius:6px;font-size:1.1em}
+.top{display:flex;gap:18px;align-items:flex-start}.top img{width:170px;border-radius:4px;flex:none}.top>div{flex:1 1 0}
+.maps{display:flex;gap:10px;flex-wrap:wrap}.maps figure{margin:0;width:140px}.maps img{width:140px;border-radius:4px}
+figcaption,small{color:#555;font-size:.85em}table{border-collapse:collapse;margin:4px 0 6px}p{margin:4px 0}
+td,th{border-bottom:1px solid #e4e4e4;padding:2px 8px;text-align:left;font-size:.9em}ul{margin:4px 0}
 .chip{display:inline-block;width:14px;height:14px;border-radius:3px;border:1px solid #8886;vertical-align:middle}
-.genre{break-inside:avoid}@media print{body{margin:0;max-width:none;font-size:11px}.top img{width:140px}
-.maps figure,.maps img{width:110px}h2{margin-top:10px}}"""
-
-
-def _uri(image: Image.Image, long_side: int = 420) -> str:
-    im = image.convert("RGB")
-    im.thumbnail((long_side, long_side))
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=85)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+.genre{break-inside:avoid}@media print{@page{margin:12mm}body{margin:0;max-width:none;font-size:10px}
+.top img{width:120px}.maps figure,.maps img{width:92px}.verdict{font-size:1.3em}h2{margin-top:8px}}"""
 
 
 def _rows(head: list[str], rows: list[list[str]]) -> str:
@@ -61,7 +52,7 @@ def _genre_section(result: BriefCheck, g: GenreCheck, maps: dict[str, Image.Imag
     shown = [(maps[k], cap) for k, cap in figures if k in maps]
     if shown:
         parts.append("<div class='maps'>" + "".join(
-            f"<figure><img src='{_uri(im, 300)}' alt='{esc(cap)}'><figcaption>{esc(cap)}</figcaption></figure>"
+            f"<figure><img src='{data_uri(im, 300)}' alt='{esc(cap)}'><figcaption>{esc(cap)}</figcaption></figure>"
             for im, cap in shown) + "</div>")
     if g.words_for or g.words_against:
         words = ", ".join(f"{esc(w)} (+{c:.2f})" for w, c in g.words_for) or "none"
@@ -94,11 +85,12 @@ def check_html(result: BriefCheck, title: str | None = None, alpha: float = 0.5)
     else:
         verdict = f"<p class='verdict'>{esc(result.headline)}</p>"
     top = ", ".join(f"{esc(s.genre)} {s.probability:.0%}" for s in result.prediction.scores[:5])
-    head = (f"<div class='top'><img src='{_uri(result.image)}' alt='{esc(name)}'><div>{verdict}"
-            f"<p>Intended: <b>{esc(' + '.join(result.intended))}</b><br><small>The model's top genres: {top}</small></p>"
-            + "".join(f"<p><small>{esc(n)}</small></p>" for n in result.notes) + "</div></div>")
     maps = result.heatmaps(alpha)  # only the maps the check computed
-    body = "".join(_genre_section(result, g, maps) for g in result.genres)
+    head = (f"{verdict}<div class='top'><img src='{data_uri(result.image)}' alt='{esc(name)}'><div>"
+            f"<p>Intended: <b>{esc(' + '.join(result.intended))}</b><br><small>The model's top genres: {top}</small></p>"
+            + "".join(f"<p><small>{esc(n[:1].upper() + n[1:])}.</small></p>" for n in result.notes)
+            + "".join(_genre_section(result, g, maps) for g in result.genres[:1]) + "</div></div>")
+    body = "".join(_genre_section(result, g, maps) for g in result.genres[1:])
     legend = "".join(f"<li><b>{esc(v.words.format(genre='X', first='Y'))}</b>: {esc(v.when)}</li>"
                      for v in VERDICTS.values())
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from postergenre.compare.posters import POSTER_COLOURS, PosterComparison
 
-__all__ = ["to_html_report", "to_png_report", "measure_rows"]
+__all__ = ["to_html_report", "to_png_report", "measure_rows", "data_uri"]
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:8px 0 24px}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}
@@ -51,7 +51,8 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _data_uri(image: Image.Image, long_side: int = 480) -> str:
+def data_uri(image: Image.Image, long_side: int = 480) -> str:
+    """The image as an inline JPEG ``data:`` URI (long side at most ``long_side``), for self-contained HTML."""
     im = image.convert("RGB")
     im.thumbnail((long_side, long_side))
     buf = io.BytesIO()
@@ -75,7 +76,7 @@ def to_html_report(comparison: PosterComparison, genre: str | None = None, heatm
     ``genre``'s range, and the heatmaps (for ``heatmap_genre``) when given."""
     esc = html.escape
     cards = "".join(
-        f'<div class="card"><img src="{_data_uri(p.image)}" alt="{esc(p.name)}">'
+        f'<div class="card"><img src="{data_uri(p.image)}" alt="{esc(p.name)}">'
         f'<h3 style="color:{POSTER_COLOURS[i]}">{esc(p.name)}</h3><p>{esc(p.prediction.summary)}</p></div>'
         for i, p in enumerate(comparison.posters))
     chart = comparison.probability_figure(template="plotly_white").update_traces(
@@ -91,7 +92,7 @@ def to_html_report(comparison: PosterComparison, genre: str | None = None, heatm
     heat = ""
     if heatmaps:
         heat = (f"<h2>Where the model sees {esc(heatmap_genre or 'the genre')}</h2><div class='row'>" + "".join(
-            f'<div class="card"><img src="{_data_uri(h)}" alt="heatmap {esc(n)}"><p>{esc(n)}</p></div>'
+            f'<div class="card"><img src="{data_uri(h)}" alt="heatmap {esc(n)}"><p>{esc(n)}</p></div>'
             for n, h in zip(comparison.names, heatmaps)) + "</div>")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
