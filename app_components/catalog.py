@@ -83,13 +83,9 @@ def cached(key: tuple[str, str], view: str, f: Filters, *args):
     return getattr(_cat(key), view)(f, *args)
 
 
-@st.cache_data(ttl=3600, max_entries=4096, show_spinner=False)
-def thumb(key: tuple[str, str], path: str, width: int = THUMB) -> bytes | None:
-    return _cat(key).thumbnails([path], width)[path]
-
-
 def thumbs(key: tuple[str, str], paths: list[str], width: int = THUMB) -> dict[str, bytes | None]:
-    return {p: thumb(key, p, width) for p in paths}
+    """Thumbnails of these catalog rows (the catalog keeps the recent ones)."""
+    return _cat(key).thumbnails(paths, width)
 
 
 # --- the filter bar --------------------------------------------------------------------------------------

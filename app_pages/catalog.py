@@ -55,7 +55,7 @@ f = view.filter_bar(cat, name)
 count = view.cached(key, "count", f)
 tabs = st.tabs(["Overview", "Labels vs model", "Trends", "Look-alikes", "Rows & export"], key="catalog_view",
                on_change="rerun")
-PNG = "Charts: the camera button (top right of a chart, on hover) saves it as PNG."
+PNG = "Every chart saves as PNG from its toolbar (top right, on hover)."
 
 with tabs[0]:
     if tabs[0].open:
@@ -177,7 +177,8 @@ with tabs[3]:
             with st.spinner("Drawing the map (computed once per catalog)…"):
                 points = call_or_report(view.cached, key, "map_points", f, int(n), failure="The map could not be drawn")
             if points:
-                images = {p["path"]: view.data_uri(view.thumb(key, p["path"], 90)) for p in points[:view.MAP_THUMBS]}
+                shown = view.thumbs(key, [p["path"] for p in points[:view.MAP_THUMBS]], 90)
+                images = {path: view.data_uri(jpeg) for path, jpeg in shown.items()}
                 st.altair_chart(view.map_chart(points, images))
                 st.caption(f"{len(points):,} posters of a sample of the catalog, placed by their look (PCA of the "
                            "embeddings); near = alike. Hover a dot for the poster.")

@@ -51,25 +51,17 @@ def test_catalog_page_in_a_browser(catalog_url, browser, tmp_path, width, height
     page.get_by_role("option", name="Drama", exact=True).click()
     page.wait_for_function("(before) => document.querySelectorAll('[data-testid=stMetric]')[1].innerText !== before",
                            arg=matching, timeout=60_000)
-    _tab(page, "Labels vs model", "Posters that most contradict their labels")
-    page.locator("[data-testid=stImage] img").first.wait_for(timeout=60_000)
-    full_page_shot(page, tmp_path / f"catalog_labels_{width}.png")
-    _no_errors(page)
-    page.set_viewport_size({"width": width, "height": height})
-    _tab(page, "Trends", "Palettes by decade")
-    full_page_shot(page, tmp_path / f"catalog_trends_{width}.png")
-    _no_errors(page)
-    page.set_viewport_size({"width": width, "height": height})
-    _tab(page, "Look-alikes", "Map of the catalog")
-    page.locator("[data-testid=stVegaLiteChart] .marks").first.wait_for(timeout=60_000)
-    full_page_shot(page, tmp_path / f"catalog_lookalikes_{width}.png")
-    _no_errors(page)
-    page.set_viewport_size({"width": width, "height": height})
-    _tab(page, "Rows & export", "Download the matching rows")
-    page.get_by_test_id("stDownloadButton").first.wait_for(timeout=30_000)
-    shot = tmp_path / f"catalog_rows_{width}.png"
-    full_page_shot(page, shot)
-    _no_errors(page)
+    views = [("Labels vs model", "Posters that most contradict their labels", "[data-testid=stImage] img"),
+             ("Trends", "Palettes by decade", "[data-testid=stPlotlyChart] .js-plotly-plot"),
+             ("Look-alikes", "Map of the catalog", "[data-testid=stVegaLiteChart] .marks"),
+             ("Rows & export", "Download the matching rows", "[data-testid=stDownloadButton]")]
+    for tab, heading, drawn in views:
+        page.set_viewport_size({"width": width, "height": height})
+        _tab(page, tab, heading)
+        page.locator(drawn).first.wait_for(timeout=60_000)
+        shot = tmp_path / f"catalog_{tab.split()[0].lower()}_{width}.png"
+        full_page_shot(page, shot)
+        _no_errors(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
     assert np.asarray(Image.open(shot).convert("L"), dtype=np.float32).std() > 10   # a drawn page
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,8 @@ __all__ = ["Filters", "Catalog", "available_catalogs", "resolve_catalog", "find_
 AP_BINS = (1_000_000, 1_000)  # AP ranks probabilities in 1e-6 steps, in 1e-3 steps above AP_EXACT_ROWS rows
 AP_EXACT_ROWS = 200_000      # (ties within a step count as one threshold, as tied scores do)
 EXPORT_MAX_ROWS = 200_000   # the most rows one download holds (it is built in the server's memory)
-MEMORY_LIMIT = "512MB"      # DuckDB's own limit; it spills or refuses beyond it instead of growing
+THUMBNAILS_KEPT = 4096     # thumbnails kept in memory per catalog (about 5 KB each)
+MEMORY_LIMIT = "256MB"      # DuckDB's own limit: its buffer pool caches no more (the copy is read from disk again)
 
 
 def tag_command(posters: str = "POSTERS", out: str = "catalog.parquet") -> str:
@@ -95,7 +97,8 @@ class Catalog:
         self.fingerprint = store.fingerprint(self.parts)
         db = store.store_file(self.path, self.fingerprint)
         self.folder = db.parent
-        if not db.is_file():
+        built = not db.is_file()
+        if built:
             for old in self.folder.glob("catalog-*.duckdb"):  # an earlier state of the catalog
                 old.unlink(missing_ok=True)
             store.build_store(self.parts, db, self.columns, self.genres, self.measures, progress)
@@ -106,7 +109,10 @@ class Catalog:
         self._db.execute("SET enable_progress_bar = false")
         self._map = self.folder / f"map-{self.fingerprint}.parquet"
         self._lock = threading.Lock()
+        self._thumbs: OrderedDict[tuple[str, int], bytes | None] = OrderedDict()
         self.stats = self._stats()
+        if built and "palette" in self.columns:
+            self._colour_centres()  # fitted once with the copy, so the first Trends view does not wait
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.path)!r}, rows={self.stats['rows']})"
@@ -394,17 +400,30 @@ class Catalog:
                           f"WHERE {self.where(f)} ORDER BY hash(m.path) LIMIT {int(limit)}").to_pylist()
 
     def thumbnails(self, paths: list[str], width: int = 160) -> dict[str, bytes | None]:
-        """Small JPEGs of those ``paths`` that are rows of this catalog (others are never read)."""
+        """Small JPEGs of those ``paths`` that are rows of this catalog (others are never read), None for
+        a row whose file cannot be read. The last ``THUMBNAILS_KEPT`` are kept in memory."""
         from postergenre.catalog.explore_store import thumbnail
 
-        known = self.known_paths(paths)
-        return {p: thumbnail(p, width) if p in known else None for p in paths}
+        with self._lock:
+            todo = [p for p in dict.fromkeys(paths) if (p, width) not in self._thumbs]
+        known = self.known_paths(todo)
+        made = {p: thumbnail(p, width) if p in known else None for p in todo}
+        with self._lock:
+            self._thumbs.update({(p, width): jpeg for p, jpeg in made.items()})
+            out = {}
+            for p in paths:
+                out[p] = self._thumbs.get((p, width), made.get(p))
+                if (p, width) in self._thumbs:
+                    self._thumbs.move_to_end((p, width))
+            while len(self._thumbs) > THUMBNAILS_KEPT:
+                self._thumbs.popitem(last=False)
+        return out
 
     def known_paths(self, paths: list[str]) -> set[str]:
         """Which of ``paths`` are rows of this catalog (the page reads thumbnails of those only)."""
         if not paths:
             return set()
-        t = self.query("SELECT DISTINCT path FROM cat WHERE list_contains(?, path)", [list(paths)])
+        t = self.query("SELECT DISTINCT path FROM cat WHERE path IN (SELECT unnest(?::VARCHAR[]))", [list(paths)])
         return set(t.column(0).to_pylist())
 
     def search_paths(self, text: str, limit: int = 50) -> list[str]:
