@@ -161,9 +161,15 @@ heat_genre = pick.selectbox("Heatmaps for the genre", predictor.genres, index=pr
 alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key="compare_cam_alpha")
 with st.spinner(f"Computing {heat_genre} heatmaps…"):
     maps = heatmaps_or_report(posters, comparison, heat_genre, alpha)
+flagged = [p.prediction.warning is not None for p in comparison.posters]
+show_flagged = not any(flagged) or st.toggle(
+    "Heatmaps of the images that are not posters too", value=False, key=f"compare_flagged_maps_{key}",
+    help="The model was made for posters: for other images its heatmaps explain guesses.")
 if maps:
-    poster_row(maps, [f"<small>{html.escape(n)} · {p.prediction.probabilities[heat_genre]:.0%} {html.escape(heat_genre)}"
-                      "</small>" for n, p in zip(comparison.names, comparison.posters)])
+    poster_row([m if show_flagged or not f else p.image for m, f, p in zip(maps, flagged, comparison.posters)],
+               [f"<small>{html.escape(n)} · " + ("not a poster: heatmap on request" if f and not show_flagged else
+                f"{p.prediction.probabilities[heat_genre]:.0%} {html.escape(heat_genre)}") + "</small>"
+                for n, p, f in zip(comparison.names, comparison.posters, flagged)])
 
 st.subheader("Export")
 exports = reports_or_report(posters, comparison, range_genre, heat_genre, maps, alpha)

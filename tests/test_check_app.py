@@ -134,3 +134,9 @@ def test_compare_ranks_the_drafts(env, predictor, two_posters, monkeypatch):
     assert list(table["poster"])[-1] == "noise" and table["verdict"].iloc[-1] == "not a poster: no verdict"
     heat = next(s for s in at.selectbox if s.label == "Heatmaps for the genre")
     assert heat.value == "Drama"
+    page = " ".join(m.value for m in at.markdown)
+    assert "noise · not a poster: heatmap on request" in page          # the non-poster's map only on request
+    at.toggle(key=next(t.key for t in at.toggle if t.key.startswith("compare_flagged_maps_"))).set_value(True).run()
+    assert "not a poster: heatmap on request" not in " ".join(m.value for m in at.markdown)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert any(t.get("name") == "noise (not a poster: guesses)" and t["marker"]["opacity"] == 0.3 for t in chart)
