@@ -347,9 +347,12 @@ def check_poster(predictor: Predictor, image: ImageSource, genres: Sequence[str]
             else:
                 notes.append(f"the Genre Atlas has no statistics for {c.genre}")
     if index is not None and examples > 0:
-        for c in checks:
-            c.examples = [Example(h.path, h.distance, list(h.predicted), h.labels)
-                          for h in index.similar(img, examples, genre=c.genre)]
+        try:
+            for c in checks:
+                c.examples = [Example(h.path, h.distance, list(h.predicted), h.labels)
+                              for h in index.similar(img, examples, genre=c.genre)]
+        except PosterGenreError as e:  # the rest of the check stands
+            notes.append(f"the catalog index could not be searched: {e}")
     return result
 
 
