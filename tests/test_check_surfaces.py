@@ -253,27 +253,39 @@ def test_torch_twin_gives_the_same_contrast_evidence(fp32_predictor, poster):
         assert np.abs(a.cam - b.cam).max() < 0.02
 
 
-def test_check_examples_from_a_catalog_index(tmp_path, predictor, real_posters):
-    """With an index, each intended genre gets the nearest catalog posters that are of it and read as it."""
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory, predictor, real_posters):
+    """(index folder, a poster of it): 24 val posters tagged and indexed."""
     import shutil
 
     import pandas as pd
 
     from postergenre.catalog import TagConfig, WorkerConfig, tag
-    from postergenre.catalog.index import PosterIndex, build_index
-    from postergenre.compare.check import check_poster
+    from postergenre.catalog.index import build_index
 
+    root = tmp_path_factory.mktemp("check_catalog")
     table = pd.read_csv(real_posters / "labels.csv")
     rows = table[table["split"] == "val"].head(24)
-    (tmp_path / "cat" / "images").mkdir(parents=True)
+    (root / "cat" / "images").mkdir(parents=True)
     for f in rows["file"]:
-        shutil.copy(real_posters / f, tmp_path / "cat" / f)
-    rows.to_csv(tmp_path / "cat" / "labels.csv", index=False)
-    tag(tmp_path / "cat", tmp_path / "out.parquet", TagConfig(progress=False), WorkerConfig(text=False, embeddings=True))
-    build_index(tmp_path / "out.parquet", tmp_path / "index", progress=False)
-    index = PosterIndex(tmp_path / "index", predictor=predictor)
-    poster = real_posters / rows["file"].iloc[0]
-    genre = "Drama"
+        shutil.copy(real_posters / f, root / "cat" / f)
+    rows.to_csv(root / "cat" / "labels.csv", index=False)
+    tag(root / "cat", root / "out.parquet", TagConfig(progress=False), WorkerConfig(text=False, embeddings=True))
+    build_index(root / "out.parquet", root / "index", progress=False)
+    for f, genres in zip(rows["file"], rows["genres"]):  # a poster that reads as one of its own genres
+        both = [g for g in predictor.predict(root / "cat" / f).predicted if g in genres.split("|")]
+        if both:
+            return root / "index", root / "cat" / f, both[0]
+    pytest.skip("no poster of the catalog reads as one of its own genres")
+
+
+def test_check_examples_from_a_catalog_index(catalog, predictor):
+    """With an index, each intended genre gets the nearest catalog posters that are of it and read as it."""
+    from postergenre.catalog.index import PosterIndex
+    from postergenre.compare.check import check_poster
+
+    index = PosterIndex(catalog[0], predictor=predictor)
+    _, poster, genre = catalog
     result = check_poster(predictor, poster, genre, index=index, heatmaps=False, examples=4)
     examples = result.genres[0].examples
     assert examples and all(genre in e.predicted and genre in (e.labels or [genre]) for e in examples)
@@ -281,3 +293,22 @@ def test_check_examples_from_a_catalog_index(tmp_path, predictor, real_posters):
     everyone = index.similar(poster, 24)
     assert [e.path for e in examples] == [h.path for h in everyone if genre in h.predicted
                                           and genre in (h.labels or [genre])][:len(examples)]
+
+
+def test_app_shows_catalog_examples_with_an_index(catalog, predictor, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setenv("POSTERGENRE_INDEX", str(catalog[0]))
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=240).run()
+    genre = catalog[2]
+    at.multiselect(key="intended_genres").set_value([genre]).run()
+    at.file_uploader(key="poster").upload("p.jpg", catalog[1].read_bytes(), "image/jpeg").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert f"**{genre} posters of your catalog that look like it**" in [m.value for m in at.markdown]
+    assert any("distance 0.000" in c.value for c in at.caption)          # the poster itself is in the catalog
+
+
