@@ -231,7 +231,7 @@ class Catalog:
         w = f"{self.where(f)} AND lm >= 0"
         labelled = self.query(f"SELECT count(*) FROM cat WHERE {w}").column(0)[0].as_py()
         bins = AP_BINS[0] if labelled <= AP_EXACT_ROWS else AP_BINS[1]
-        t = self.query(" UNION ALL ".join(
+        t = self.query(" UNION ALL ".join(  # a scan per genre: measured faster than one UNPIVOT or GROUPING SETS
             f"SELECT {j} AS g, floor({prob_column(g)} * {bins})::INTEGER AS b, count(*) AS n, "
             f"sum((lm >> {j}) & 1) AS pos FROM cat WHERE {w} GROUP BY ALL" for j, g in enumerate(self.genres)))
         cols = {k: t.column(k).to_numpy(zero_copy_only=False) for k in ("g", "b", "n", "pos")}
