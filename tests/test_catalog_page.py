@@ -300,3 +300,19 @@ def test_export_holds_the_filtered_rows(catalog):
     assert {"path", "labels", "year", "prob_drama", "m_brightness"} <= set(csv.columns) and "embedding" not in csv
     parquet = pd.read_parquet(io.BytesIO(cat.export(f, "parquet")))
     assert len(parquet) == len(csv) and "palette" in parquet
+
+
+def test_look_alikes_of_an_upload_then_a_broken_file(page_env, real_posters):
+    t = _table(page_env)
+    poster = next(p for p in sorted((real_posters / "images").glob("*.jpg")) if str(p) not in set(t["path"]))
+    at = _run(AppTest.from_file(PAGE, default_timeout=180), "Look-alikes")
+    at.segmented_control(key="like_how").set_value("an upload").run()
+    at.file_uploader(key="like_upload").upload(poster.name, poster.read_bytes(), "image/jpeg").run()
+    assert not at.exception and not at.error
+    distances = [float(c.value.rsplit("distance ", 1)[1]) for c in at.caption if "distance " in c.value]
+    assert len(distances) == 12 and distances == sorted(distances)   # the nearest first
+    at.file_uploader(key="like_upload").upload("broken.jpg", b"\xff\xd8\xff\xe0 not a jpeg", "image/jpeg").run()
+    assert not at.exception
+    assert at.warning or at.error                                     # a message, never a traceback
+    message = " ".join(m.value for m in [*at.warning, *at.error])
+    assert "could not be searched" in message and "damaged" in message
