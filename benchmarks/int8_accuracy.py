@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from postergenre import settings  # noqa: E402
-from postergenre.model import features  # noqa: E402
+from postergenre.training import features  # noqa: E402
 from postergenre.evaluation.metrics import baseline_reports, multilabel_report  # noqa: E402
 from postergenre.sources.dataset import load_dataset  # noqa: E402
 import postergenre  # noqa: E402

@@ -30,9 +30,15 @@ LIMITATIONS = """\
 - **The headline** names at most 3 genres, picked by one rule tuned on val for samples-F1; for other
   trade-offs (precision for auto-tagging, recall for search) use the ranked calibrated probabilities.
 - **The poster check** compares the image's backbone features with the training posters' (a distance
-  and a classifier against generated non-posters). It flags about 1.5% of real posters (often
+  and a classifier against generated non-posters) and, when the text is read, the layout of the
+  text on it (a title-sized line, few other lines). It flags about 1.5% of real posters (often
   photo-only or text-only designs) and cannot catch look-alikes: a book cover, an album sleeve or a
-  flyer passes as a poster, and a poster that is a plain photograph may be flagged as a photo.
+  flyer passes as a poster, and so may a photograph with a large caption. Its photo-style posters
+  are synthetic (sample photographs with a rendered title): real modern key art was not available.
+- **Genre conventions.** Labels follow MovieLens users; TMDB and other labellers name fewer genres
+  per film and use Drama and Thriller differently, so Drama is named more often than such labels
+  give it. No prior correction is applied (none was fitted: there was no other labeller's data to
+  fit or check it on).
 """
 
 
@@ -67,7 +73,11 @@ def render_model_card(meta: dict) -> str:
         f"{len(meta['genres'])}), asymmetric loss (gamma- {head.get('gamma_neg')}, clip {head.get('clip')}), "
         f"dropout {head.get('input_dropout')} on inputs / {head.get('dropout')} hidden, {head.get('epochs')} epochs AdamW.",
         f"- Input: the whole poster resized to {pre['input_size'][0]}x{pre['input_size'][1]} (w x h, {pre['interpolation']}), "
-        f"RGB normalised as (x - {pre['mean'][0]:g}) / {pre['std'][0]:g}.",
+        f"RGB normalised as (x - {pre['mean'][0]:g}) / {pre['std'][0]:g}"
+        + (", after trimming a uniform frame or letterbox bars" if pre.get("trim_borders") else "")
+        + (f", and, for an image larger than the training thumbnails, after shrinking it to their area "
+           f"({pre['source_scale'][0]}x{pre['source_scale'][1]}: a sharp upload reaches the model as soft as they are)"
+           if pre.get("source_scale") else "") + ".",
         f"- Genres ({len(meta['genres'])}): {', '.join(meta['genres'])}. Not trained: History, TV Movie.",
         *_trust_lines(meta),
         "", "## Training data", "",
@@ -157,10 +167,33 @@ def _trust_lines(meta: dict) -> list[str]:
                    f"while >= {rule['cutoff']:.2f}, at most {rule['max_genres']} (val: "
                    f"{rule['val']['genres_per_poster']:.2f} genres per poster, films have "
                    f"{rule['val']['true_genres_per_poster']:.2f}). Words: very likely >= 75%, likely >= 50%, possible >= 25%.")
+    image = meta.get("image_only")
+    if image:
+        r = image["decision_rule"]
+        out.append(f"- Image alone (text not read: `--no-text`, a catalog tagged without text, weights without a text "
+                   f"channel): its own calibration and headline rule, fitted on the same val posters (top >= "
+                   f"{r['top_min']:.2f}, then >= {r['cutoff']:.2f}; val {r['val']['genres_per_poster']:.2f} genres per "
+                   "poster), so its probabilities are as honest as the fused ones.")
     if check:
         out.append(f"- Poster check: {check['detectors'][0]}; {check['detectors'][1]}; flags an image when fewer than "
                    f"{check['threshold']:.2%} of val posters look less like a poster ({check['val_flagged']:.1%} of val "
                    "posters flagged). Same features as the genres: no second forward pass.")
+        layout = check.get("layout")
+        if layout:
+            out.append(f"- Poster check, second look (when the poster's text is read): a logistic regression on the image "
+                       f"detectors' score and the layout of the text regions the OCR detector finds ("
+                       f"{'; '.join(layout['features'][1:])}), fitted on {layout['n_real_posters']} real training posters "
+                       f"and {layout['n_titled_photos']} titled photographs vs {layout['n_nonposters']} generated "
+                       f"non-posters: a photo-style poster with its title passes, the bare photograph does not "
+                       f"({layout['val_flagged']:.1%} of val posters flagged).")
+    battery = meta.get("robustness")
+    if battery:
+        out += ["", f"Robustness battery (`{battery['command']}`; {battery['n']} val posters re-rendered, "
+                f"{battery['path']}):", "",
+                "| transformation | flagged | top genre kept | macro-AP | ECE | genres / poster |", "|---|---|---|---|---|---|"]
+        out += [f"| {r['transform']} | {r['flagged']:.1%} | {r['agreement']:.1%} | {r['macro_ap']:.3f} | {r['ece']:.3f} | "
+                f"{r['genres_per_poster']:.2f} |" for r in battery["rows"]]
+        out.append("")
     return out
 
 

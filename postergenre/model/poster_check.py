@@ -27,7 +27,7 @@ import numpy as np
 
 from postergenre.model.weights import POSTER_CHECK_FILE
 
-__all__ = ["PosterCheck", "fit_poster_check", "fit_layout_check", "layout_features", "LAYOUT_FEATURES"]
+__all__ = ["PosterCheck", "fit_poster_check", "fit_layout_check", "refresh_reference", "layout_features", "LAYOUT_FEATURES"]
 
 # what the text detector's regions say about the layout (a poster's title is large; a page's lines are many)
 LAYOUT_FEATURES = ("image evidence: log of the image detectors' poster score",
@@ -166,10 +166,15 @@ def fit_poster_check(train_feats: np.ndarray, val_feats: np.ndarray, nonposter_f
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000).fit(
         np.concatenate([pos, neg]), np.r_[np.zeros(len(pos)), np.ones(len(neg))])
     check.coef, check.intercept = clf.coef_[0].astype(np.float32), float(clf.intercept_[0])
+    return refresh_reference(check, val_feats, val_flag_rate)
+
+
+def refresh_reference(check: PosterCheck, val_feats: np.ndarray, val_flag_rate: float = 0.015) -> PosterCheck:
+    """Set the detectors' val-poster reference distributions and the threshold (``val_flag_rate`` of the
+    val posters flagged) from ``val_feats`` (N x D)."""
     dist, logit = check.raw_scores(val_feats)
     check.val_distance, check.val_classifier = np.sort(dist), np.sort(logit)
-    val_scores = check.score(val_feats)
-    check.threshold = float(np.quantile(val_scores, val_flag_rate))
+    check.threshold = float(np.quantile(check.score(val_feats), val_flag_rate))
     return check
 
 

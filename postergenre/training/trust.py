@@ -23,7 +23,7 @@ from postergenre.model.calibration import fit_calibration
 from postergenre.model.decision import fit_decision_rule
 from postergenre.model.head import Head
 from postergenre.model.ocr import OCRConfig, cache_text
-from postergenre.model.poster_check import LAYOUT_FEATURES, PosterCheck, fit_poster_check
+from postergenre.model.poster_check import LAYOUT_FEATURES, PosterCheck, fit_poster_check, refresh_reference
 from postergenre.model.runtime import graph_precision
 from postergenre.model.text_model import TextModel, has_text
 from postergenre.model.weights import POSTER_CHECK_FILE, TEXT_FILE, read_weights, write_metadata
@@ -131,8 +131,9 @@ def fit_trust(data: str | Path | PosterDataset, weights_dir: str | Path, *, cach
     if old_check is None:
         x_tr = np.asarray(f_tr, np.float32).mean(1)
         check = fit_poster_check(x_tr, x_va, neg, components=min(64, len(x_tr) - 1))
-    else:
+    else:  # the stored detectors, their val reference and threshold refreshed on val as it is preprocessed now
         check, tr = old_check, np.arange(int((meta.get("poster_check") or {}).get("n_train_posters", 0)))
+        refresh_reference(check, x_va)
     flagged_val = float(np.mean(~check.looks_like_poster(x_va)[0]))
     flagged_neg = float(np.mean(~check.looks_like_poster(neg)[0]))
     log(f"poster check: {flagged_val:.1%} of val posters flagged, {flagged_neg:.1%} of the {len(neg)} non-posters "
