@@ -9,7 +9,7 @@
 #   bash scripts/space_image.sh stop NAME  stop and remove container NAME
 #   bash scripts/space_image.sh exec NAME CMD...   run CMD inside container NAME
 #   bash scripts/space_image.sh diff NAME  the files container NAME changed or added (podman diff)
-#   bash scripts/space_image.sh clean      remove the image, its build cache and the stand-in base
+#   bash scripts/space_image.sh clean      remove the image store (image, build cache, stand-in base)
 #   bash scripts/space_image.sh verified   exit 0 when the image's inputs (Dockerfile, .dockerignore,
 #                                          requirements*.txt, scripts/) are the ones a passing check last
 #                                          saw (scripts/space_image.verified); scripts/test.sh asks this
@@ -30,11 +30,16 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/postergenre
 LOG=${SPACE_LOG:-$CACHE/space-build.log}
 mkdir -p "$CACHE"
 
-# podman with what this kind of machine needs: vfs storage (no overlay in a nested container), runc with
-# cgroupfs and no default ulimits (crun fails here on rlimits and hybrid cgroups).
+# podman with what this kind of machine needs: runc with cgroupfs and no default ulimits (crun fails here
+# on rlimits and hybrid cgroups), and a store of the script's own (SPACE_STORE): overlay where the kernel
+# has it (layers are differences: the export stage's torch is stored once), else vfs, which copies every
+# layer in full (about 25 GB at the peak of a build).
 CONF=$CACHE/containers.conf
 printf '[containers]\ndefault_ulimits = []\n' >"$CONF"
-pm() { CONTAINERS_CONF=$CONF podman --storage-driver vfs --runtime runc --cgroup-manager cgroupfs "$@"; }
+STORE=${SPACE_STORE:-/var/lib/containers/postergenre-space}
+DRIVER=vfs; grep -qw overlay /proc/filesystems 2>/dev/null && DRIVER=overlay
+pm() { CONTAINERS_CONF=$CONF podman --root "$STORE" --runroot "/run/postergenre-space" --storage-driver "$DRIVER" \
+         --runtime runc --cgroup-manager cgroupfs "$@"; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -97,8 +102,13 @@ build() {
   local ok=1
   pm build --isolation chroot --pull=never -t "$IMAGE" -f "$ctx/Dockerfile" "$ctx" >>"$LOG" 2>&1 || ok=0
   [ "$ctx" = . ] || rm -rf "$ctx"
-  if [ $ok = 0 ]; then tail -n 30 "$LOG"; echo "[space] build failed; full log: $LOG" >&2; exit 1; fi
+  if [ $ok = 0 ]; then
+    tail -n 30 "$LOG"; echo "[space] build failed; full log: $LOG" >&2
+    echo "[space] its cached layers are kept for a retry; 'bash $0 clean' frees their disk space" >&2; exit 1
+  fi
   BUILD_S=$(secs "$t0" "$(now)")
+  # the export stage's layers (torch: ~8 GB) go once the image is built
+  pm image prune -f >/dev/null 2>&1 || true
   echo "[space] built in $BUILD_S s"
 }
 
@@ -154,7 +164,7 @@ check() {
   fi
   local bytes; bytes=$(size_of)
   echo
-  echo "postergenre Space image ($IMAGE), podman $(podman --version | awk '{print $3}'), $(nproc) CPUs:"
+  echo "postergenre Space image ($IMAGE), podman $(podman --version | awk '{print $3}') ($DRIVER storage), $(nproc) CPUs:"
   awk -v b="$bytes" 'BEGIN { printf "  image size          %.2f GB (%.0f MiB)   target <= 1.5 GB\n", b / 1e9, b / 1048576 }'
   echo "  build time          $BUILD_S s   (cached layers are reused; the first build downloads torch)"
   echo "  run to healthy      $healthy_s s   target <= 10 s"
@@ -163,17 +173,17 @@ check() {
   # the visitor check (tests/test_space_image.py) on the same image; its pass is what the stamp records
   case "$first" in FAILED*|skipped*) echo "[space] no visitor check: $first"; exit 1 ;; esac
   echo "[space] visitor check: tests/test_space_image.py (a few minutes)"
-  POSTERGENRE_SPACE_IMAGE=1 .venv/bin/python -m pytest tests/test_space_image.py -x -q -p no:cacheprovider
+  SPACE_IMAGE_BUILT=1 POSTERGENRE_SPACE_IMAGE=1 .venv/bin/python -m pytest tests/test_space_image.py -x -q -p no:cacheprovider
   echo "$(inputs_hash) checked $(date -u +%Y-%m-%d) by scripts/space_image.sh" >"$STAMP"
   echo "[space] passed; inputs recorded in $STAMP (commit it: scripts/test.sh then skips this check)"
 }
 
 clean() {
-  pm rmi -f "$IMAGE" >/dev/null 2>&1 || true
-  pm image prune -a -f >/dev/null 2>&1 || true
-  pm rmi -f "$BASE" >/dev/null 2>&1 || true
+  pm rm -af >/dev/null 2>&1 || true
+  pm system reset -f >/dev/null 2>&1 || true
+  rm -rf "$STORE"
   rm -f "$CACHE"/space-base-*.tar
-  echo "[space] removed $IMAGE, the build cache and the stand-in base"
+  echo "[space] removed the image store $STORE (the image, its build cache, the stand-in base) and the base tarball"
 }
 
 case "${1:-check}" in

@@ -56,7 +56,8 @@ def wait_for(url: str, ok, seconds: float = 60) -> None:
 
 @pytest.fixture(scope="module")
 def image():
-    space("build", timeout=3000)
+    if os.environ.get("SPACE_IMAGE_BUILT") != "1":  # space_image.sh check has just built it
+        space("build", timeout=3000)
 
 
 @pytest.fixture(scope="module")
