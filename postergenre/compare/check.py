@@ -322,6 +322,9 @@ def check_poster(predictor: Predictor, image: ImageSource, genres: Sequence[str]
     elif any(atlas.fit_quantiles(g) is None for g in names if g in atlas.genres):
         notes.append("this Genre Atlas has no per-genre probability distribution: no percentiles "
                      "(rebuild it with `postergenre atlas --data DATASET_DIR`)")
+    elif (atlas.data.get("model") or {}).get("fingerprint") != _fingerprint(predictor):
+        notes.append("the Genre Atlas was built with other weights, so the percentiles may be off "
+                     "(rebuild it with `postergenre atlas --data DATASET_DIR`)")
     checks = []
     for g in names:
         above = [r for r in ranked[: ranked.index(g)] if r not in names]
@@ -354,6 +357,12 @@ def check_poster(predictor: Predictor, image: ImageSource, genres: Sequence[str]
         except PosterGenreError as e:  # the rest of the check stands
             notes.append(f"the catalog index could not be searched: {e}")
     return result
+
+
+def _fingerprint(predictor: Predictor) -> str:
+    from postergenre.look.atlas_build import model_fingerprint  # pandas: only once an atlas is given
+
+    return model_fingerprint(predictor)
 
 
 def _competitors(pred: Prediction, fit: GenreFit, intended: list[str]) -> list[Competitor]:
