@@ -52,6 +52,18 @@ def fp32_predictor():
 
 
 @pytest.fixture(scope="session")
+def atlas():
+    """The installed Genre Atlas; skips with the reason when there is none."""
+    from postergenre.errors import WeightsError
+    from postergenre.look.atlas import load_atlas
+
+    try:
+        return load_atlas()
+    except WeightsError as e:
+        pytest.skip(f"no genre atlas: {e}")
+
+
+@pytest.fixture(scope="session")
 def sample_poster_path(tmp_path_factory) -> Path:
     """One real poster if ../shared is present, else a generated one."""
     if (SHARED_POSTERS / "images").is_dir():

@@ -46,17 +46,6 @@ def poster(real_posters) -> bytes:
     pytest.skip("no val poster")
 
 
-@pytest.fixture(scope="module")
-def atlas():
-    from postergenre.errors import WeightsError
-    from postergenre.look.atlas import load_atlas
-
-    try:
-        return load_atlas()
-    except WeightsError as e:
-        pytest.skip(f"no genre atlas: {e}")
-
-
 def third_genre(predictor, data: bytes) -> str:
     return predictor.predict(data).scores[2].genre
 

@@ -17,17 +17,6 @@ POSTERS = [jpeg_bytes(make_poster(seed=s), quality=90) for s in (11, 12, 13)]
 
 
 @pytest.fixture(scope="module")
-def atlas():
-    from postergenre.look.atlas import load_atlas
-    from postergenre.errors import WeightsError
-
-    try:
-        return load_atlas()
-    except WeightsError as e:
-        pytest.skip(f"no genre atlas: {e}")
-
-
-@pytest.fixture(scope="module")
 def comparison(predictor, atlas):
     from postergenre.compare.posters import compare_posters
 
