@@ -123,7 +123,7 @@ def analyze_poster(image: ImageSource, *, k: int = 6, config: AnalysisConfig | N
     weight = C.visual_weight_map(lab)
     wx, wy = C.weight_centre(weight)
     faces = C.detect_faces(rgb)
-    polygons = C.detect_text(rgb) if cfg.text else None
+    polygons = C.detect_text(poster, (h, w)) if cfg.text else None
     notes = []
     if polygons is None:
         notes.append("text coverage not measured: install the optional 'rapidocr' package for text detection")

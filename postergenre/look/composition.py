@@ -25,8 +25,8 @@ __all__ = [
 HUE_NAMES = ("red", "orange", "yellow", "chartreuse", "green", "spring green",
              "cyan", "azure", "blue", "violet", "magenta", "rose")
 CHROMATIC_S, CHROMATIC_V = 0.25, 0.20   # a pixel has a hue when HSV S >= 0.25 and V >= 0.20
-# The face cascade and the text detector are shared objects that keep per-call state; the app and the
-# API call them from several threads, so each call holds this lock (a call takes ~20-50 ms).
+# The face cascade is a shared object that keeps per-call state; the app and the API call it from
+# several threads, so each call holds this lock (a call takes ~20-50 ms).
 _DETECTOR_LOCK = threading.Lock()
 
 
@@ -203,37 +203,32 @@ def face_share(boxes: list[Box], shape: tuple[int, int] = (256, 256)) -> float:
     return _union_share(shape, polys)
 
 
-@functools.lru_cache(maxsize=1)
-def _text_detector():
-    """RapidOCR's PP-OCR text *detector* (DBNet; its ONNX model ships in the ``rapidocr`` wheel), or
-    None when the package is not installed. Recognition and angle models are never loaded."""
-    try:
-        from rapidocr import RapidOCR
-    except ImportError:
-        return None
-    return RapidOCR(params={
-        "Global.use_cls": False, "Global.use_rec": False, "Global.log_level": "error",
-        "Det.limit_side_len": 256, "Det.limit_type": "max",     # the poster is already ~256 px
-        "EngineConfig.onnxruntime.intra_op_num_threads": 2,
-    })
-
-
 def text_available() -> bool:
-    """Whether text detection can run here (the optional ``rapidocr`` package is installed)."""
-    return _text_detector() is not None
+    """Whether text detection can run here (the ``rapidocr`` package, whose OCR models it uses, is installed)."""
+    import importlib.util
+
+    return importlib.util.find_spec("rapidocr") is not None
 
 
-def detect_text(rgb: np.ndarray) -> list[np.ndarray] | None:
-    """Text regions as 4-point polygons (pixel coordinates), or None when no detector is installed.
-    DBNet now and then outlines a whole framed poster as one 'text' region; regions spanning more
-    than 60% of both the width and the height are dropped, since no line of text does that."""
-    det = _text_detector()
-    if det is None:
+def detect_text(image, shape: tuple[int, int] | None = None) -> list[np.ndarray] | None:
+    """Text regions of a poster as 4-point polygons, or None when no text detector is installed.
+
+    ``image``: the poster as the text channel reads it (any image ``load_image`` accepts; the full-size
+    poster, not the analysis copy): its regions come from the OCR's detector with the bundled model's
+    settings (``postergenre.model.ocr.read_poster_text``), which reuses the detection of a poster whose
+    text was just read, so a poster predicted and analysed is detected once. ``shape``: (height, width) of the image whose pixels the polygons are given in (the
+    analysis copy); default the poster's own. DBNet now and then outlines a whole framed poster as one
+    'text' region; regions spanning more than 60% of both the width and the height are dropped, since
+    no line of text does that."""
+    if not text_available():
         return None
-    h, w = rgb.shape[:2]
-    with _DETECTOR_LOCK:
-        out = det(np.ascontiguousarray(rgb[:, :, ::-1]), use_cls=False, use_rec=False)  # RapidOCR wants BGR
-    boxes = [] if out.boxes is None else list(np.asarray(out.boxes, dtype=np.float32))
+    from postergenre.model.ocr import read_poster_text, serving_config
+
+    reading = read_poster_text(image, serving_config(), recognise=False)
+    w0, h0 = reading.size
+    h, w = shape if shape is not None else (h0, w0)
+    scale = np.array([w / w0, h / h0], dtype=np.float32)
+    boxes = [r * scale for r in reading.regions]
     return [b for b in boxes if not (np.ptp(b[:, 0]) > 0.6 * w and np.ptp(b[:, 1]) > 0.6 * h)]
 
 

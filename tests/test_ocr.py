@@ -1,0 +1,149 @@
+"""The OCR pipeline (postergenre.model.ocr): the seed settings read the dataset's text exactly as
+RapidOCR did, every setting keys the cache, a poster predicted and analysed is detected once, and
+serving (predict with text, explain, analyze, the API) runs with scikit-learn, SciPy and torch
+made unimportable."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import asdict, fields, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from fixtures import jpeg_bytes, make_poster
+
+ROOT = Path(__file__).resolve().parent.parent
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+pytest.importorskip("rapidocr")
+
+
+def poster_with_words(words: list[str], seed: int = 0) -> Image.Image:
+    if not FONT.exists():
+        pytest.skip(f"font {FONT} not installed (apt-get install fonts-dejavu-core)")
+    img = Image.new("RGB", (182, 268), (20, 20, 30))
+    img.paste(make_poster(182, 120, seed), (0, 148))
+    draw = ImageDraw.Draw(img)
+    for k, w in enumerate(words):
+        draw.text((12, 12 + 40 * k), w, font=ImageFont.truetype(str(FONT), 26), fill=(250, 250, 240))
+    return img
+
+
+def test_seed_settings_read_the_dataset_text_word_for_word(real_posters):
+    """The dataset's ocr_text.jsonl was made by RapidOCR 3.10 (angle classifier off, side 320); our own
+    pipeline with SEED_CONFIG gives the same text, so that cache stays valid for those settings."""
+    from postergenre.model.ocr import SEED_CONFIG, read_text
+
+    rows = [json.loads(line) for line in (real_posters / "ocr_text.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows[::97] if r["text"]][:60] + [r for r in rows[::89] if not r["text"]][:5]
+    differ = [(r["file"], " ".join(read_text(real_posters / r["file"], SEED_CONFIG)), r["text"]) for r in rows]
+    differ = [d for d in differ if d[1] != d[2]]
+    assert not differ, differ[:3]
+
+
+def test_every_setting_keys_the_cache_and_old_metadata_maps_to_the_seed():
+    from postergenre.errors import WeightsError
+    from postergenre.model.ocr import SEED_CONFIG, OCRConfig
+
+    base = OCRConfig()
+    for f in fields(OCRConfig):
+        value = getattr(base, f.name)
+        other = (not value if isinstance(value, bool) else value + 1 if isinstance(value, (int, float))
+                 else value + "x")
+        assert replace(base, **{f.name: other}).key() != base.key(), f.name
+    assert OCRConfig.from_dict(asdict(base)) == base
+    assert OCRConfig.from_dict({"use_cls": False, "limit_side_len": 320, "rapidocr_version": "3.10.0"}) == SEED_CONFIG
+    with pytest.raises(WeightsError, match="available"):
+        OCRConfig.from_dict({**asdict(base), "turbo": True})
+
+
+def test_reads_rendered_words_and_nothing_on_a_blank_poster():
+    from postergenre.model.ocr import read_poster_text
+
+    reading = read_poster_text(poster_with_words(["ZOMBIE", "NIGHT"]))
+    got = " ".join(reading.lines).upper()
+    assert "ZOMBIE" in got and "NIGHT" in got, reading.lines
+    assert reading.size == (182, 268) and len(reading.regions) >= 2
+    ys = np.concatenate([r[:, 1] for r in reading.regions])
+    assert ys.min() < 60  # the words are at the top
+    blank = read_poster_text(Image.new("RGB", (182, 268), (128, 128, 128)))
+    assert blank.lines == [] and blank.regions == []
+
+
+def test_one_text_detection_per_predict_page_poster(predictor, monkeypatch):
+    """The Predict page predicts the poster (text channel) and then measures its composition (text
+    coverage): the text detector runs once for both."""
+    if not predictor.has_text:
+        pytest.skip("these weights have no text channel")
+    from postergenre.look.analysis import analyze_poster
+    from postergenre.model import ocr
+
+    calls = []
+    detect = ocr.Engine.detect
+    monkeypatch.setattr(ocr.Engine, "detect", lambda self, bgr: calls.append(bgr.shape) or detect(self, bgr))
+    data = jpeg_bytes(poster_with_words(["SPACE", "WAR"], seed=5), quality=92)
+    pred = predictor.predict(data)       # what app_components.model_cache.predict_bytes runs
+    analysis = analyze_poster(data)      # what analyze_bytes runs
+    assert pred.text and analysis.measures["text_share"] > 0.01
+    assert len(calls) == 1, calls
+    analyze_poster(jpeg_bytes(poster_with_words(["OTHER"], seed=6), quality=92))
+    assert len(calls) == 2  # a new poster is detected
+
+
+BLOCKER = textwrap.dedent('''
+    import sys
+
+    class _Blocked:  # scikit-learn, SciPy and torch are "not installed" in this process
+        def find_spec(self, name, path=None, target=None):
+            if name.partition(".")[0] in {"sklearn", "scipy", "torch", "torchvision", "pytorch_grad_cam"}:
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked by test_ocr)", name=name)
+            return None
+
+    sys.meta_path.insert(0, _Blocked())
+''')
+
+SERVING = textwrap.dedent('''
+    import sys
+    poster = sys.argv[1]
+    import postergenre
+    from postergenre.look.analysis import analyze_poster
+    p = postergenre.load(device="cpu")
+    assert p.has_text, "no text channel"
+    pred = p.predict(poster)
+    assert pred.text and "ZOMBIE" in " ".join(pred.text).upper(), pred.text
+    assert any(pred.text_words.values()), pred.text_words
+    maps = p.explain(poster, top_k=3, prediction=pred)
+    assert len(maps) == 3
+    assert analyze_poster(poster).measures["text_share"] > 0
+    import fastapi.testclient
+    from postergenre.api import create_app
+    data = open(poster, "rb").read()
+    with fastapi.testclient.TestClient(create_app()) as client:
+        for path in ("/v1/predict", "/v1/explain", "/v1/analyze"):
+            r = client.post(path, files={"file": ("p.jpg", data, "image/jpeg")})
+            assert r.status_code == 200, (path, r.status_code, r.text[:300])
+            if path == "/v1/predict":
+                assert r.json()["text"], r.json()
+    blocked = sorted(m for m in sys.modules if m.partition(".")[0] in {"sklearn", "scipy", "torch"})
+    assert not blocked, blocked
+    print("served without scikit-learn, SciPy and torch")
+''')
+
+
+def test_serving_with_text_imports_neither_scikit_learn_scipy_nor_torch(predictor, tmp_path):
+    if not predictor.has_text:
+        pytest.skip("these weights have no text channel")
+    pytest.importorskip("fastapi")
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    poster = tmp_path / "poster.jpg"
+    poster_with_words(["ZOMBIE", "TERROR"]).save(poster, quality=92)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), "POSTERGENRE_DEVICE": "cpu"}
+    r = subprocess.run([sys.executable, "-c", SERVING, str(poster)], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "served without" in r.stdout
