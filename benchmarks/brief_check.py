@@ -49,7 +49,7 @@ def predict_split(predictor, ds, split: str, limit: int | None = None, seed: int
     if limit and limit < len(table):
         table = table.iloc[np.sort(np.random.default_rng(seed).permutation(len(table))[:limit])]
     files = list(table["file"])
-    lines = [[t] if t.strip() else [] for t in cache_text(ds, files=files, progress=False)]
+    lines = [[t] if t.strip() else [] for t in cache_text(ds, predictor.ocr_config, files=files, progress=False)]
     t0 = time.perf_counter()
     preds = list(predictor.iter_predictions([ds.root / f for f in files], texts=lines, progress=True))
     keep = [i for i, (p, _) in enumerate(preds) if p is not None]
@@ -95,6 +95,7 @@ def main() -> None:
     ap.add_argument("--train-sample", type=int, default=0, help="training posters for the train-split baseline (0 = skip)")
     ap.add_argument("--no-test", action="store_true", help="skip the test split")
     ap.add_argument("--timing", type=int, default=20, help="posters timed (0 = no timing)")
+    ap.add_argument("--timing-only", action="store_true", help="only the timing (part 2)")
     ap.add_argument("--atlas", default=None, help="Genre Atlas JSON (default: the installed one)")
     args = ap.parse_args()
 
@@ -108,6 +109,9 @@ def main() -> None:
     genres = predictor.genres
     print(f"model {predictor.name} ({predictor.backend}, {predictor.precision}); atlas {atlas.path} "
           f"(distribution from split {atlas.data['source'].get('config', {}).get('fit_split')!r})")
+    if args.timing_only:
+        time_check(predictor, atlas, ds, ds.subset("val"), args.timing)
+        return
     val, pval = predict_split(predictor, ds, "val")
     print(f"\n1. fit percentile: largest gap between the share above t and 1 - t/100 (target <= {TARGET_GAP})")
     half = np.random.default_rng(0).random(len(val)) < 0.5
