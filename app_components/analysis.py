@@ -18,7 +18,7 @@ from postergenre.look.analysis import MEASURES, PosterAnalysis
 from postergenre.look.atlas import Atlas, compare_analysis
 
 
-def _is_dark(hex_colour: str) -> bool:
+def is_dark(hex_colour: str) -> bool:
     """Dark enough to vanish on the dark theme (relative luminance below ~0.06): such swatches get a border."""
     try:
         r, g, b = (int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
@@ -36,12 +36,12 @@ def swatches_html(colours: list[dict], label: Callable[[dict], str] | None = Non
     strip = "".join(
         f'<div title="{html.escape(c["name"])} {html.escape(label(c))}" '
         f'style="background:{c["hex"]};flex:{max(c["share"], 0.001):.4f} 1 0;height:28px;'
-        f'{"box-shadow:inset 0 0 0 1px #ecebf266" if _is_dark(c["hex"]) else ""}"></div>'
+        f'{"box-shadow:inset 0 0 0 1px #ecebf266" if is_dark(c["hex"]) else ""}"></div>'
         for c in colours)
     chips = "".join(
         f'<span style="display:inline-flex;align-items:center;margin:4px 10px 4px 0;font-size:0.85rem">'
         f'<span style="width:18px;height:18px;border-radius:4px;border:1px solid '
-        f'{"#ecebf2aa" if _is_dark(c["hex"]) else "#8884"};background:{c["hex"]};flex:none;'
+        f'{"#ecebf2aa" if is_dark(c["hex"]) else "#8884"};background:{c["hex"]};flex:none;'
         f'margin-right:6px"></span>{html.escape(c["name"])} · <code>{c["hex"]}</code> · '
         f'{html.escape(label(c))}</span>'
         for c in colours)

@@ -12,10 +12,11 @@ import html
 
 import streamlit as st
 
-from app_components.analysis import swatches_html
+from app_components.analysis import is_dark
 from app_components.inputs import call_or_report
 from app_components.model_cache import analyze_bytes, get_atlas, get_predictor, predict_bytes
 from postergenre.compare.check import LIMITS, MAX_INTENDED, VERDICTS, BriefCheck, GenreCheck, check_poster
+from postergenre.compare.report import ordinal
 
 __all__ = ["intended_genre_selector", "check_bytes", "draw_brief_check", "draw_variant_ranking"]
 
@@ -51,7 +52,7 @@ def _metrics(g: GenreCheck, n: int) -> None:
         st.metric(f"{f.genre} probability", f"{f.probability:.0%}", border=True, width="content")
         st.metric("Rank", f"{f.rank} of {n}", border=True, width="content")
         if f.percentile is not None:
-            st.metric(f"Among {f.genre} posters", f"{f.percentile:.0f}th pct", border=True, width="content",
+            st.metric(f"Among {f.genre} posters", f"{ordinal(round(f.percentile))} pct", border=True, width="content",
                       help="Where this probability falls among the genre's own posters (training split of the "
                            "Genre Atlas): 72 = reads as the genre more strongly than 72% of them.")
 
@@ -94,8 +95,11 @@ def _genre_section(result: BriefCheck, g: GenreCheck, alpha: float) -> None:
         st.caption(f"Every measure sits within the usual range of {f.genre} posters.")
     if g.colours:
         st.markdown(f"**Colours against {f.genre} posters**")
-        colours = [{"hex": c.hex, "name": c.name, "share": c.poster_area, "phrase": c.phrase} for c in g.colours]
-        st.markdown(swatches_html(colours, label=lambda c: c["phrase"], bar=False), unsafe_allow_html=True)
+        st.markdown("".join(
+            f"<div style='margin:3px 0'><span style='display:inline-block;width:14px;height:14px;border-radius:3px;"
+            f"vertical-align:-2px;margin-right:6px;background:{c.hex};border:1px solid "
+            f"{'#ecebf2aa' if is_dark(c.hex) else '#8884'}'></span><b>{html.escape(c.name)}</b> "
+            f"<code>{c.hex}</code>: {html.escape(c.phrase)}</div>" for c in g.colours), unsafe_allow_html=True)
     if g.examples:
         _examples(g)
 

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from postergenre.compare.posters import POSTER_COLOURS, PosterComparison
 
-__all__ = ["to_html_report", "to_png_report", "measure_rows", "data_uri"]
+__all__ = ["to_html_report", "to_png_report", "measure_rows", "data_uri", "ordinal"]
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:8px 0 24px}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}
@@ -39,14 +39,15 @@ def measure_rows(comparison: PosterComparison, genre: str | None) -> list[dict[s
         for name in comparison.names:
             value = m.format(row[name]) if row[name] == row[name] else "n/a"  # NaN check
             pct = row.get(f"{name} percentile")
-            out[name] = value if pct is None or pct != pct else f"{value} ({_ordinal(round(pct))} percentile)"
+            out[name] = value if pct is None or pct != pct else f"{value} ({ordinal(round(pct))} percentile)"
         if genre is not None and f"{genre} 25%" in row and row[f"{genre} 25%"] == row[f"{genre} 25%"]:
             out[f"typical {genre}"] = f"{m.format(row[f'{genre} 25%'])} – {m.format(row[f'{genre} 75%'])}"
         rows.append(out)
     return rows
 
 
-def _ordinal(n: int) -> str:
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
