@@ -46,4 +46,9 @@ def run(args: argparse.Namespace) -> int:
             if not other.is_file():
                 quantize_backbone(fp32, other, cfg, reduce_range=cpu_has_int8_dot())
             print(f"int8 for {'CPUs without' if cpu_has_int8_dot() else 'CPUs with'} an int8 dot product: {other}")
+    if meta.get("text"):  # the OCR graphs the text channel reads with (its int8 graphs for both kinds of CPU)
+        from postergenre.model.ocr import OCRConfig, export_graphs
+
+        for path in export_graphs(OCRConfig.from_dict(meta["text"].get("ocr"))):
+            print(f"OCR: {path}")
     return 0

@@ -35,7 +35,7 @@ from postergenre.errors import WeightsError
 from postergenre.sources.images import ImageSource, load_image
 
 __all__ = ["OCRConfig", "SEED_CONFIG", "TextReading", "read_poster_text", "read_text", "cache_text", "warm_up",
-           "serving_config", "ocr_engine", "Engine", "poster_pixels", "SEED_FILE"]
+           "serving_config", "ocr_engine", "Engine", "poster_pixels", "export_graphs", "SEED_FILE"]
 
 SEED_FILE = "ocr_text.jsonl"   # optional, in the dataset folder: {"file", "text", "scores"} per row
 RAPIDOCR_VERSION = "3.10.0"    # the pinned wheel whose bundled models (and pipeline) this follows
@@ -154,7 +154,7 @@ def _recogniser(path: Path, charset: str) -> Path:
     the space), made once into the cache from the bundled one; 'all': the bundled graph itself."""
     if charset == "all":
         return path
-    digest = hashlib.sha1(path.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha1(f"{path.name}:{path.stat().st_size}:{RAPIDOCR_VERSION}".encode()).hexdigest()[:12]
     out = Path(settings.cache_dir()) / "onnx" / f"ocr-{digest}" / f"{path.stem}-{charset}.onnx"
     if out.is_file():
         return out
@@ -382,6 +382,21 @@ def ocr_engine(cfg: OCRConfig | None = None, threads: int | None = None) -> Engi
         if cfg.key() not in _ENGINES:
             _ENGINES[cfg.key()] = Engine(cfg)
         return _ENGINES[cfg.key()]
+
+
+def export_graphs(cfg: OCRConfig | None = None) -> list[Path]:
+    """Make every graph ``cfg`` reads with into the cache now (the Latin-only recogniser, the int8 graphs
+    for both kinds of CPU), so a copied cache (the Docker image) serves without making them."""
+    cfg = cfg or OCRConfig()
+    folder = _model_dir()
+    graphs = {"det": folder / cfg.det_model, "rec": _recogniser(folder / cfg.rec_model, cfg.rec_charset)}
+    out = list(graphs.values())
+    for part, precision in (("det", cfg.det_precision), ("rec", cfg.rec_precision)):
+        if precision == "int8":
+            from postergenre.model.quantize import ocr_int8_graph
+
+            out += [ocr_int8_graph(graphs[part], reduce_range=r) for r in (False, True)]
+    return out
 
 
 def warm_up(cfg: OCRConfig | None = None) -> None:

@@ -141,23 +141,27 @@ def ocr_calibration_file(model: Path) -> Path:
     return Path(__file__).resolve().parent / "int8_calibration" / f"ocr-{model.stem}.json"
 
 
-def ocr_int8_graph(model: Path, cache_dir: str | Path | None = None) -> Path:
+def ocr_int8_graph(model: Path, reduce_range: bool | None = None, cache_dir: str | Path | None = None) -> Path:
     """The int8 graph of the fp32 OCR graph ``model``, quantized into ``<cache>/onnx/`` the first time from
-    the shipped ranges (7-bit weights on CPUs without an int8 dot product, as the backbone's)."""
+    the shipped ranges: this CPU's kind (``reduce_range`` None: 7-bit weights on CPUs without an int8
+    dot product, as the backbone's), or the 7-bit (True) / 8-bit (False) one."""
     import hashlib
 
     from postergenre import settings
-    from postergenre.model.runtime import cpu_has_int8_dot, graph_precision
+    from postergenre.model.runtime import cpu_has_int8_dot
 
     cache = ocr_calibration_file(model)
     if not cache.is_file():
         raise WeightsError(f"no int8 calibration ships for the OCR model {model.name} ({cache.name}); calibrate on "
                            "posters: `python -m postergenre.model.quantize --ocr DATA` (a dataset folder with train "
                            "posters), or use the fp32 OCR graphs")
-    digest = hashlib.sha1(model.read_bytes() + cache.read_bytes()).hexdigest()[:12]
-    out = Path(cache_dir or settings.cache_dir()) / "onnx" / f"ocr-{model.stem}-{graph_precision('int8')}-{digest}.onnx"
+    reduce_range = not cpu_has_int8_dot() if reduce_range is None else reduce_range
+    # keyed by the fp32 graph (its name and size: hashing 20 MB would cost every process start) and the ranges
+    digest = hashlib.sha1(f"{model.name}:{model.stat().st_size}:".encode() + cache.read_bytes()).hexdigest()[:12]
+    tag = "int8r7" if reduce_range else "int8"
+    out = Path(cache_dir or settings.cache_dir()) / "onnx" / f"ocr-{model.stem}-{tag}-{digest}.onnx"
     if not out.is_file():
-        _quantize(model, out, None, cache, reduce_range=not cpu_has_int8_dot(), opset=13, symbolic_shapes=False)
+        _quantize(model, out, None, cache, reduce_range=reduce_range, opset=13, symbolic_shapes=False)
     return out
 
 
