@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The Hugging Face Space's image, built from the unchanged Dockerfile with podman and used for real.
 #
-#   bash scripts/space_image.sh            build, run, wait until healthy, time a first prediction, stop;
-#                                          prints image size, build time, run-to-healthy, first prediction
+#   bash scripts/space_image.sh [check [--no-build]]   build (or reuse the image), run, wait until healthy,
+#                                          time a first prediction, stop; prints image size, build time,
+#                                          run-to-healthy, first prediction; then the visitor check
+#                                          (tests/test_space_image.py) on the same image
 #   bash scripts/space_image.sh build      only build (the stand-in base image is made once and cached)
 #   bash scripts/space_image.sh start NAME PORT [CMD...]   run the image detached as container NAME on
 #                                          127.0.0.1:PORT (host network), CMD replacing the Streamlit command
@@ -62,7 +64,29 @@ need_tools() {
 # retrying it for every package (about 15 minutes). The root file system is kept as a tarball, so
 # removing images (`podman rmi -a`) does not mean another debootstrap. BASE_RECIPE names this recipe:
 # change it when the recipe changes, and the next run makes the base again.
-BASE_RECIPE=bookworm-2
+BASE_RECIPE=bookworm-3
+# like the official Debian images: apt keeps no package caches, dpkg installs no docs, man pages or locales
+slim_like_official() {
+  local root=$1
+  ln -sf /usr/bin/python3 "$root/usr/local/bin/python"
+  ln -sf /usr/bin/pip3 "$root/usr/local/bin/pip"
+  rm -f "$root"/usr/lib/python3*/EXTERNALLY-MANAGED
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  printf '[global]\nretries = 0\n' >"$root/etc/pip.conf"
+  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'CONF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+CONF
+  mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
+  printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+    'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
+    'path-exclude /usr/share/lintian/*' >"$root/etc/dpkg/dpkg.cfg.d/docker"
+  find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
+  rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* "$root"/usr/share/lintian/*
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+}
 make_base() {
   [ "$(pm image inspect --format '{{index .Labels "postergenre.stand-in"}}' "$BASE" 2>/dev/null)" = "$BASE_RECIPE" ] && return
   local tarball=$CACHE/space-base-$BASE_RECIPE.tar
@@ -73,12 +97,7 @@ make_base() {
     chmod 755 "$root"   # it becomes the image's "/": mktemp's 0700 would lock every non-root user out
     debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates bookworm "$root" \
       http://deb.debian.org/debian >>"$LOG" 2>&1 || { tail -n 20 "$LOG"; echo "[space] debootstrap failed; log: $LOG" >&2; exit 1; }
-    ln -sf /usr/bin/python3 "$root/usr/local/bin/python"
-    ln -sf /usr/bin/pip3 "$root/usr/local/bin/pip"
-    rm -f "$root"/usr/lib/python3*/EXTERNALLY-MANAGED
-    cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
-    printf '[global]\nretries = 0\n' >"$root/etc/pip.conf"
-    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+    slim_like_official "$root"
     tar -C "$root" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
     rm -rf "$root"
   fi
@@ -106,10 +125,8 @@ build() {
     tail -n 30 "$LOG"; echo "[space] build failed; full log: $LOG" >&2
     echo "[space] its cached layers are kept for a retry; 'bash $0 clean' frees their disk space" >&2; exit 1
   fi
-  BUILD_S=$(secs "$t0" "$(now)")
-  # the export stage's layers (torch: ~8 GB) go once the image is built
-  pm image prune -f >/dev/null 2>&1 || true
-  echo "[space] built in $BUILD_S s"
+  BUILD_S="$(secs "$t0" "$(now)") s"
+  echo "[space] built in $BUILD_S; the build cache (the export stage's torch, ~8 GB) is kept: 'clean' removes it"
 }
 
 # The inputs that decide whether the image must be checked again, as one hash (no git history needed).
@@ -148,7 +165,12 @@ wait_healthy() {
 size_of() { pm image inspect --format '{{.Size}}' "$IMAGE"; }
 
 check() {
-  build
+  if [ "${1:-}" = --no-build ]; then
+    pm image exists "$IMAGE" || { echo "[space] no image $IMAGE yet: run without --no-build" >&2; exit 1; }
+    BUILD_S="(not rebuilt: --no-build)"
+  else
+    build
+  fi
   local port=${SPACE_PORT:-$(free_port)} name=postergenre-space-check
   trap 'stop '"$name" EXIT
   echo "[space] starting on http://127.0.0.1:$port"
@@ -166,7 +188,7 @@ check() {
   echo
   echo "postergenre Space image ($IMAGE), podman $(podman --version | awk '{print $3}') ($DRIVER storage), $(nproc) CPUs:"
   awk -v b="$bytes" 'BEGIN { printf "  image size          %.2f GB (%.0f MiB)   target <= 1.5 GB\n", b / 1e9, b / 1048576 }'
-  echo "  build time          $BUILD_S s   (cached layers are reused; the first build downloads torch)"
+  echo "  build time          $BUILD_S   (cached layers are reused; a first build downloads torch)"
   echo "  run to healthy      $healthy_s s   target <= 10 s"
   echo "  first prediction    $first   target <= 3 s after healthy"
   stop "$name"; trap - EXIT
@@ -187,7 +209,7 @@ clean() {
 }
 
 case "${1:-check}" in
-  check) check ;;
+  check) [ $# -gt 0 ] && shift; check "$@" ;;
   build) build ;;
   start) shift; [ $# -ge 2 ] || { echo "usage: $0 start NAME PORT [CMD...]" >&2; exit 2; }; start "$@" ;;
   stop) [ $# = 2 ] || { echo "usage: $0 stop NAME" >&2; exit 2; }; stop "$2" ;;

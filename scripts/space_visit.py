@@ -21,6 +21,9 @@ CHROMIUM = "/usr/bin/chromium"
 
 def drawn_example(folder: Path) -> Path:
     sys.path.insert(0, str(ROOT))
+    from streamlit.logger import set_log_level
+
+    set_log_level("error")  # no "no runtime found" warnings: the drawing is used outside an app here
     from app_components.examples import DRAWN
 
     path = folder / "example.jpg"
