@@ -68,7 +68,7 @@ def main() -> int:
     if p.text_model is not None:
         from postergenre.model.ocr import cache_text
 
-        cached = cache_text(ds, progress=False)
+        cached = cache_text(ds, p.ocr_config, progress=False)
         rows = np.flatnonzero((ds.table["split"] == args.split).to_numpy())
         texts = [[cached[i]] if cached[i].strip() else [] for i in rows]  # as postergenre evaluate does
     probs, reports = {}, {}

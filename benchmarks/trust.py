@@ -38,6 +38,9 @@ def main() -> None:
     ap.add_argument("--nonposter-dir", action="append", default=[], metavar="DIR",
                     help="a folder of images that are not posters, to score with the poster check (repeatable)")
     ap.add_argument("--only-dirs", action="store_true", help="score only the --nonposter-dir folders")
+    ap.add_argument("--loco", action="store_true",
+                    help="also refit the image detectors leaving each non-poster category out (needs the features "
+                         "of the check's 6,000 training posters: long on a fresh cache)")
     args = ap.parse_args()
     if args.nonposter_dir:
         score_folders(args.nonposter_dir, args.weights, args.precision)
@@ -69,7 +72,7 @@ def main() -> None:
     ds = load_dataset(args.data)
     splits = ds.table["split"].to_numpy()
     prior = np.array([meta["training_data"]["train_prior"][g] for g in genres])
-    texts = cache_text(ds, progress=False) if predictor.text_model is not None else None  # the OCR cache
+    texts = cache_text(ds, predictor.ocr_config, progress=False) if predictor.text_model is not None else None  # the OCR cache
     z_val = None
     for split in ("val", args.split):
         rows = np.flatnonzero(splits == split)
@@ -112,6 +115,10 @@ def main() -> None:
         m = cats == c
         print(f"  {c:<12}{flags[m].mean():7.1%} of {m.sum()} (as is + thumbnails)")
     print(f"  {'all':<12}{flags.mean():7.1%} of {len(flags)}")
+    if check.reads_layout:
+        layout_section(predictor, cfg, args.precision)
+    if not args.loco:
+        return
     # leave-one-category-out: refit with one category missing from the non-posters, score that category
     fit_neg, fit_cats = nonposter_features(cfg, part=0, progress=False, precision=args.precision)
     fit_cats = np.array(fit_cats)
@@ -127,6 +134,30 @@ def main() -> None:
         rates.append(r)
         print(f"  without {c:<12} {r:7.1%} of its held-out images flagged")
     print(f"  mean {np.mean(rates):.1%}")
+
+
+def layout_section(predictor, cfg, precision: str) -> None:
+    """The check with its second look (the text layout, as when the poster's text is read) on the
+    held-out generated sets: non-posters by category, and titled photographs (posters) made from the
+    photographs the check was not fitted on."""
+    from postergenre.training.nonposters import categories, titled_photos
+    from postergenre.training.poster_layout import Readings, generated_cache, generated_set
+
+    readings, check = Readings(predictor.ocr_config), predictor.poster_check
+    print("\n== with the text layout (the poster's text read), held-out part 1 ==")
+    neg = generated_set(((f"{c}/{n}", im) for c, g in categories(1).items() for n, im in g), cfg,
+                        generated_cache(cfg, "nonposters", 1, precision), readings, precision=precision, progress=False)
+    titled = generated_set(((f"titled/{n}", im) for n, im in titled_photos(1)), cfg,
+                           generated_cache(cfg, "titled", 1, precision), readings, precision=precision, progress=False)
+    flags = ~check.looks_like_poster(neg[0], neg[1], neg[2])[0]
+    cats = np.array([n.split("/")[0] for n in neg[3]])
+    for c in dict.fromkeys(cats):
+        print(f"  {c:<12}{flags[cats == c].mean():7.1%} of {(cats == c).sum()} flagged")
+    print(f"  {'all':<12}{flags.mean():7.1%} of {len(flags)} non-posters flagged   (target >= 97%)")
+    alone = ~check.looks_like_poster(titled[0])[0]
+    both = ~check.looks_like_poster(titled[0], titled[1], titled[2])[0]
+    print(f"  titled photographs (posters): {both.mean():.1%} of {len(both)} flagged with the text layout, "
+          f"{alone.mean():.1%} by the image detectors alone")
 
 
 def score_folders(folders: list[str], weights: str | None, precision: str) -> None:

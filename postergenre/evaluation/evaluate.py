@@ -59,7 +59,7 @@ def evaluate(predictor, data: str | Path, split: str | None = "test", *, limit: 
     texts = None
     text = text and predictor.has_text
     if text:
-        cached = cache_text(ds, progress=progress)
+        cached = cache_text(ds, predictor.ocr_config, progress=progress)  # read as the weights' text channel reads
         texts = [[cached[i]] if cached[i].strip() else [] for i in table.index]  # one line: the cache joins them
     probs, raw, chosen, flags, keep, unreadable = [], [], [], [], [], []
     results = (_cached_predictions(predictor, ds, table, texts, progress) if from_cache

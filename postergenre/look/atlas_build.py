@@ -150,7 +150,7 @@ def _predict(ds: PosterDataset, table: pd.DataFrame, predictor, folder: Path, pr
     if text and todo:  # the posters' text from the dataset's OCR cache (read once, shared with evaluate)
         from postergenre.model.ocr import cache_text
 
-        lines = {f: [t] if t.strip() else [] for f, t in zip(todo, cache_text(ds, files=todo, progress=progress))}
+        lines = {f: [t] if t.strip() else [] for f, t in zip(todo, cache_text(ds, predictor.ocr_config, files=todo, progress=progress))}
     bar = tqdm(desc="predicting genres", unit="poster", disable=not progress, initial=len(files) - len(todo),
                total=len(files))
     try:

@@ -178,11 +178,12 @@ def refresh_reference(check: PosterCheck, val_feats: np.ndarray, val_flag_rate: 
     return check
 
 
-def fit_layout_check(check: PosterCheck, pos: tuple, neg: tuple, val: tuple, *, C: float = 1.0,
-                     val_flag_rate: float = 0.015) -> PosterCheck:
+def fit_layout_check(check: PosterCheck, pos: tuple, neg: tuple, val: tuple, *, C: float = 10.0,
+                     pos_weight: np.ndarray | None = None, val_flag_rate: float = 0.015) -> PosterCheck:
     """Fit the combined check on ``check``: a logistic regression on ``layout_features`` of posters
     (``pos``) vs non-posters (``neg``), each a tuple (N x D backbone features, text regions per image,
-    image sizes); the threshold flags ``val_flag_rate`` of the val posters (``val``, same form)."""
+    image sizes); ``pos_weight``: per poster (default 1; the non-posters together weigh as many as
+    the posters count); the threshold flags ``val_flag_rate`` of the val posters (``val``, same form)."""
     from sklearn.linear_model import LogisticRegression
 
     def feats(part: tuple) -> np.ndarray:
@@ -191,7 +192,9 @@ def fit_layout_check(check: PosterCheck, pos: tuple, neg: tuple, val: tuple, *, 
 
     x = np.concatenate([feats(pos), feats(neg)])
     y = np.r_[np.zeros(len(pos[0])), np.ones(len(neg[0]))]
-    clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000).fit(x, y)
+    w_pos = np.ones(len(pos[0])) if pos_weight is None else np.asarray(pos_weight, dtype=np.float64)
+    weights = np.r_[w_pos, np.full(len(neg[0]), len(pos[0]) / len(neg[0]))]
+    clf = LogisticRegression(C=C, max_iter=5000).fit(x, y, sample_weight=weights)
     check.layout_coef, check.layout_intercept = clf.coef_[0].astype(np.float64), float(clf.intercept_[0])
     z_val = feats(val) @ check.layout_coef + check.layout_intercept
     check.val_layout = np.sort(z_val)

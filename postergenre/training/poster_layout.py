@@ -40,6 +40,7 @@ from postergenre.training.nonposters import categories, titled_photos
 
 __all__ = ["Readings", "LAYOUT_TRAIN_POSTERS", "fit_layout", "generated_set", "generated_cache", "poster_rows_set"]
 
+TITLED_WEIGHT = 50.0
 LAYOUT_TRAIN_POSTERS = 600  # real training posters on the poster side (after those the image check was fitted on)
 
 
@@ -162,7 +163,11 @@ def fit_layout(check: PosterCheck, ds: PosterDataset, va: np.ndarray, f_va: np.n
     real = poster_rows_set(ds, tr, f_tr, readings, progress)
     val = poster_rows_set(ds, va[::2], f_va[::2], readings, progress)
     pos = tuple(np.concatenate([real[0], titled[0]]) if k == 0 else real[k] + titled[k] for k in range(3))
-    fit_layout_check(check, pos, neg[:3], val)
+    # the titled photos weigh TITLED_WEIGHT real posters each: they are the only examples of what the
+    # second look is for (real posters pass the image detectors already); picked among 1, 5, 20, 50, 100
+    # and 300 by the share of the fitted titled photos flagged at the val threshold (lowest at 50)
+    weight = np.r_[np.ones(len(real[0])), np.full(len(titled[0]), TITLED_WEIGHT)]
+    fit_layout_check(check, pos, neg[:3], val, pos_weight=weight)
     flagged = lambda part: float(np.mean(~check.looks_like_poster(part[0], part[1], part[2])[0]))
     info = {"n_real_posters": len(tr), "n_titled_photos": len(titled[0]), "n_nonposters": len(neg[0]),
             "val_flagged": flagged(val), "fit_nonposters_flagged": flagged(neg[:3]),
