@@ -142,12 +142,13 @@ verified() { [ "$(cut -d' ' -f1 "$STAMP" 2>/dev/null)" = "$(inputs_hash)" ]; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # start NAME PORT [CMD...]: detached, host network (this machine's podman has no other working network),
-# PORT passed as $PORT (the Dockerfile's CMD serves on it); TMDB_API_TOKEN passed through when set.
+# PORT passed as $PORT (the Dockerfile's CMD serves on it); TMDB_API_TOKEN (the Space secret) and
+# TMDB_API_BASE_URL (tests: a fake TMDB on 127.0.0.1) passed through when set.
 start() {
   local name=$1 port=$2; shift 2
   pm rm -f "$name" >/dev/null 2>&1 || true
   pm run -d --rm --name "$name" --network host -e PORT="$port" \
-     ${TMDB_API_TOKEN:+-e TMDB_API_TOKEN} "$IMAGE" "$@" >/dev/null
+     ${TMDB_API_TOKEN:+-e TMDB_API_TOKEN} ${TMDB_API_BASE_URL:+-e TMDB_API_BASE_URL} "$IMAGE" "$@" >/dev/null
 }
 
 stop() { pm stop -t 5 "$1" >/dev/null 2>&1 || true; pm rm -f "$1" >/dev/null 2>&1 || true; }

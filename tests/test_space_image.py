@@ -31,15 +31,17 @@ pytestmark = [
     pytest.mark.timeout(3600),  # the first build downloads and installs torch in the export stage
 ]
 SCRIPT = ["bash", str(ROOT / "scripts" / "space_image.sh")]
-APP, API = "postergenre-space-test-app", "postergenre-space-test-api"
+APP, API, TMDB_APP = "postergenre-space-test-app", "postergenre-space-test-api", "postergenre-space-test-tmdb"
 # what podman itself adds to a running container: the mount points of /etc/hosts, /etc/hostname and
 # /etc/resolv.conf (their folder shows as changed) and /run/.containerenv
 ENGINE_OWN = {"/etc", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/run", "/run/.containerenv"}
 ERROR_TEXT = ("Traceback", "something unexpected went wrong", "Error:", "ModuleNotFoundError", "Permission denied")
 
 
-def space(*args: str, timeout: float = 120) -> str:
-    done = subprocess.run([*SCRIPT, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+def space(*args: str, timeout: float = 120, env: dict | None = None) -> str:
+    done = subprocess.run([*SCRIPT, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={k: v for k, v in {**os.environ, **(env or {})}.items() if not k.startswith("TMDB_")
+                               or (env and k in env)})
     assert done.returncode == 0, f"space_image.sh {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
     return done.stdout
 
@@ -130,6 +132,32 @@ def test_a_visitor_uses_the_app_in_the_container(app_url, browser, tmp_path):
     page.get_by_role("heading", name="Limitations").wait_for(timeout=30_000)
     assert_no_error_text(page)
     full_page_shot(page, tmp_path / "space_model_card_1280x800.png")
+
+
+def test_with_the_tmdb_secret_the_examples_are_this_weeks_films(image, browser, tmp_path):
+    """The Space secret path: TMDB_API_TOKEN reaches the container, whose examples are then the week's
+    trending films (a fake TMDB on the host's 127.0.0.1 stands in for api.themoviedb.org)."""
+    from fake_tmdb import TOKEN, FakeTMDB
+
+    with FakeTMDB() as tmdb:
+        port = free_port()
+        space("start", TMDB_APP, str(port), env={"TMDB_API_TOKEN": TOKEN, "TMDB_API_BASE_URL": tmdb.base_url})
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(f"{url}/_stcore/health", lambda r: r.text == "ok")
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(url)
+            page.get_by_text("this week's trending films on TMDB").wait_for(timeout=90_000)
+            top = sorted((f for f in tmdb.films if f["poster_path"]), key=lambda f: (-f["popularity"], f["id"]))[0]
+            page.get_by_role("button", name=top["title"], exact=True).click()
+            page.get_by_text(f"{top['title']} ({top['release_date'][:4]}) · trending on TMDB").wait_for(timeout=90_000)
+            page.get_by_text("Poster read").wait_for(timeout=90_000)  # read (the fake's shapes may not look like a poster)
+            assert_no_error_text(page)
+            assert TOKEN not in page.content()
+            full_page_shot(page, tmp_path / "space_tmdb_examples_1280x800.png")
+            assert "/3/trending/movie/week" in tmdb.paths() and f"/t/p/w500{top['poster_path']}" in tmdb.paths()
+        finally:
+            space("stop", TMDB_APP)
 
 
 def test_runs_as_uid_1000_without_torch(app_url):
