@@ -51,6 +51,8 @@ def main() -> int:
     ap.add_argument("--preprocess", default=None,
                     help="override the weights' preprocessing steps, e.g. 'source_scale=none,trim_borders=0'")
     ap.add_argument("--transforms", default=None, help="comma-separated subset of the transformations")
+    ap.add_argument("--record", action="store_true",
+                    help="store the table in the weights' metadata.json (robustness) and regenerate MODEL_CARD.md")
     args = ap.parse_args()
 
     from PIL import Image
@@ -71,6 +73,17 @@ def main() -> int:
           f"{cfg.source_scale or 'none'}, trim borders {'on' if cfg.trim_borders else 'off'}; {predictor.precision} "
           f"backbone; {time.perf_counter() - t0:.0f} s")
     print(format_battery(rows))
+    if args.record:
+        from dataclasses import asdict
+
+        from postergenre.evaluation.card import record_section
+
+        command = "python benchmarks/robustness.py --data ../shared/data/posters --n " + str(len(images)) + (
+            " --text" if args.text else "")
+        record_section(predictor.weights_dir, "robustness", {
+            "command": command, "n": len(images), "split": "val", "precision": predictor.precision,
+            "path": "image + text" if args.text else "image alone", "rows": [asdict(r) for r in rows]})
+        print(f"recorded in {predictor.weights_dir}/metadata.json (robustness) and MODEL_CARD.md")
     return 0
 
 
