@@ -34,7 +34,7 @@ def test_a_given_prediction_is_reused_not_recomputed(predictor, sample_poster_pa
     def no_ocr(*args, **kwargs):
         raise AssertionError("OCR ran again")
 
-    monkeypatch.setattr(predictor_module, "read_text", no_ocr)
+    monkeypatch.setattr(predictor_module, "read_poster_text", no_ocr)
     monkeypatch.setattr(predictor, "probabilities", lambda *a: pytest.fail("the prediction ran again"))
     reused = explain(predictor, sample_poster_path, top_k=3, prediction=pred)
     assert [h.genre for h in reused] == [h.genre for h in fresh] == [s.genre for s in pred.scores[:3]]
@@ -107,12 +107,15 @@ def test_explain_cli_reads_text_only_with_text_flag(sample_poster_path, tmp_path
     import postergenre.model.ocr as ocr
 
     calls = []
-    fake = lambda image, cfg=None: calls.append(1) or ["A FRIGHTENING FILM"]  # noqa: E731
-    monkeypatch.setattr(ocr, "read_text", fake)
+
+    def fake(image, cfg=None, **kwargs):
+        calls.append(1)
+        return ocr.TextReading(["A FRIGHTENING FILM"], [], getattr(image, "size", (0, 0)))
+
+    monkeypatch.setattr(ocr, "read_poster_text", fake)
     import postergenre.model.predictor
 
-    if hasattr(postergenre.model.predictor, "read_text"):  # imported at the model module's top
-        monkeypatch.setattr(postergenre.model.predictor, "read_text", fake)
+    monkeypatch.setattr(postergenre.model.predictor, "read_poster_text", fake)  # imported at its top
     out = tmp_path / "heat.png"
     assert main(["explain", str(sample_poster_path), "--genre", "Horror", "--out", str(out)]) == 0
     printed = capsys.readouterr().out

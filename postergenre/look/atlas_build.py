@@ -133,9 +133,16 @@ def _analyze(ds: PosterDataset, table: pd.DataFrame, cfg: AtlasConfig, folder: P
     return {f: cache.done[f] for f in files}
 
 
+# metadata sections that record measurements of the model, not what it computes: recording a new
+# figure (evaluate --record, a benchmark's --record) must not make caches and atlases look stale
+MEASUREMENTS = ("metrics", "robustness", "int8", "backbone_finetune", "train_seconds")
+
+
 def model_fingerprint(predictor) -> str:
-    """Short id of a model's metadata (its thresholds and training run), for prediction caches."""
-    return hashlib.sha1(json.dumps(predictor.metadata.raw, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    """Short id of what a model computes (its metadata less the recorded measurements), for prediction
+    caches, atlases and catalog indexes."""
+    what = {k: v for k, v in predictor.metadata.raw.items() if k not in MEASUREMENTS}
+    return hashlib.sha1(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def _predict(ds: PosterDataset, table: pd.DataFrame, predictor, folder: Path, progress: bool,
