@@ -120,7 +120,7 @@ def test_atlas_from_parquet_equals_atlas_from_folder(local_out, catalog_dir, pre
     from postergenre.catalog.atlas import atlas_from_parquet
     from postergenre.sources.dataset import load_dataset
 
-    cfg = AtlasConfig(split=None, per_genre=None, text=False, min_genre=3)
+    cfg = AtlasConfig(split=None, per_genre=None, text=False, min_genre=3, fit_split=None)  # the whole catalog
     from_parquet = atlas_from_parquet(local_out, cfg)
     from_folder = build_atlas(load_dataset(catalog_dir), None, cfg, predictor=predictor, cache_dir=tmp_path,
                               progress=False)
