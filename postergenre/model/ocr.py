@@ -47,7 +47,7 @@ class OCRConfig:
     all in the cache key). Session settings that do not change the text (threads, spinning) are not here."""
     det_model: str = "PP-OCRv6_det_small.onnx"  # in rapidocr's models/ folder
     rec_model: str = "PP-OCRv6_rec_small.onnx"
-    det_side: int = 256            # the detector sees the poster with its short side at this (px, /32)
+    det_side: int = 320            # the detector sees the poster with its short side at this (px, /32)
     det_thresh: float = 0.3        # DB: pixel probability -> text mask
     det_box_thresh: float = 0.5    # DB: a region's mean probability to keep it
     det_unclip: float = 1.6        # DB: how far a region is grown back out

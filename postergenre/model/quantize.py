@@ -183,16 +183,19 @@ class _Inputs:
         return None if x is None else {"x": x}
 
 
-def calibrate_ocr(data: str | Path, n: int = OCR_CALIBRATION_POSTERS, seed: int = 0) -> list[Path]:
+def calibrate_ocr(data: str | Path, n: int = OCR_CALIBRATION_POSTERS, seed: int = 0, det_side: int | None = None
+                  ) -> list[Path]:
     """Measure the activation ranges of the default OCR settings' fp32 detector and recogniser on ``n``
-    train posters of the dataset at ``data``; write the shipped calibration files and this CPU's int8
-    graphs (returned)."""
+    train posters of the dataset at ``data`` (``det_side``: the detector's input size while measuring,
+    default the settings' own); write the shipped calibration files and this CPU's int8 graphs (returned).
+    The shipped ranges were measured with ``det_side=256`` (``--det-side 256`` reproduces them)."""
     from dataclasses import replace
 
     from postergenre.model.ocr import OCRConfig, ocr_engine, poster_pixels
 
     paths = calibration_paths(data, n, seed)
-    engine = ocr_engine(replace(OCRConfig(), det_precision="fp32", rec_precision="fp32"))
+    cfg = replace(OCRConfig(), det_precision="fp32", rec_precision="fp32")
+    engine = ocr_engine(replace(cfg, det_side=det_side or cfg.det_side))
     det_inputs, rec_inputs = [], []
     for path in paths:
         bgr = poster_pixels(path)
@@ -212,8 +215,10 @@ def calibrate_ocr(data: str | Path, n: int = OCR_CALIBRATION_POSTERS, seed: int 
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
-    if len(sys.argv) != 3 or sys.argv[1] != "--ocr":
-        sys.exit("usage: python -m postergenre.model.quantize --ocr DATA   (a dataset folder with train posters)")
-    print(*calibrate_ocr(sys.argv[2]), sep="\n")
+    ap = argparse.ArgumentParser(description="measure the OCR graphs' int8 activation ranges on train posters")
+    ap.add_argument("--ocr", type=Path, required=True, metavar="DATA", help="dataset folder with train posters")
+    ap.add_argument("--det-side", type=int, default=None, help="the detector's input size while measuring")
+    args = ap.parse_args()
+    print(*calibrate_ocr(args.ocr, det_side=args.det_side), sep="\n")
