@@ -26,6 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image, ImageDraw
 
+from fixtures import SHARED_POSTERS
+
 from postergenre.genres import TMDB_GENRES
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.fake-read-access-token.sig"
@@ -59,9 +61,16 @@ def catalogue(n: int = 60) -> list[dict]:
 
 
 def poster_jpeg(name: str, width: int) -> bytes:
-    """A deterministic poster-shaped JPEG (2:3) for an image path and width."""
+    """A deterministic poster-shaped JPEG (2:3) for an image path and width: one of the shared dataset's
+    real posters when it is there (the app's poster check would rightly call drawn circles "not a
+    poster"), else a drawn stand-in."""
     rng = random.Random(name)
     height = width * 3 // 2
+    real = sorted((SHARED_POSTERS / "images").glob("tt00*.jpg"))[:200] if (SHARED_POSTERS / "images").is_dir() else []
+    if real:
+        buf = io.BytesIO()
+        Image.open(rng.choice(real)).convert("RGB").resize((width, height), Image.BICUBIC).save(buf, "JPEG", quality=90)
+        return buf.getvalue()
     image = Image.new("RGB", (width, height), tuple(rng.randrange(256) for _ in range(3)))
     draw = ImageDraw.Draw(image)
     for _ in range(4):

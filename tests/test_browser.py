@@ -100,5 +100,5 @@ def test_a_first_visitor_opening_a_page_link_gets_the_apps_navigation(browser, p
         page.get_by_role("heading", name="Compare posters").wait_for(timeout=60_000)
         page.get_by_text("Running on").wait_for(timeout=60_000)  # the entry's sidebar ran
         links = [t.strip() for t in page.get_by_test_id("stSidebarNav").locator("a").all_inner_texts()]
-        assert [t.splitlines()[-1] for t in links] == ["Predict", "Compare", "Genre Atlas", "Model card"], links
+        assert [t.splitlines()[-1] for t in links] == ["Predict", "Compare", "Genre Atlas", "Catalog", "Model card"], links
         assert page.locator("[data-testid=stException]").count() == 0

@@ -58,11 +58,15 @@ def test_text_cache_resumes_and_seeds(tmp_path, monkeypatch):
     second = ocr.cache_text(ds, cache_dir=tmp_path / "cache", progress=False)
     assert len(calls) == 3 and second[0] == "WORD 1" and second[1:] == ["WORD 2", "WORD 3"]  # only the rest read
     assert ocr.cache_text(ds, cache_dir=tmp_path / "cache", progress=False) == second and len(calls) == 3
-    # a dataset's ocr_text.jsonl (made with the default settings) seeds a fresh cache without reading
+    # a dataset's ocr_text.jsonl (made with the settings SEED_CONFIG names) seeds a fresh cache of those
+    # settings without reading; a cache of other settings is not seeded from it
     (ds.root / ocr.SEED_FILE).write_text("".join(json.dumps({"file": f, "text": f"SEEDED {f}", "scores": []}) + "\n"
                                                  for f in ds.table["file"]))
-    seeded = ocr.cache_text(ds, cache_dir=tmp_path / "cache2", progress=False)
+    seeded = ocr.cache_text(ds, ocr.SEED_CONFIG, cache_dir=tmp_path / "cache2", progress=False)
     assert seeded == [f"SEEDED {f}" for f in ds.table["file"]] and len(calls) == 3
+    other = ocr.OCRConfig(det_side=ocr.SEED_CONFIG.det_side + 32)
+    assert not any(t.startswith("SEEDED") for t in ocr.cache_text(ds, other, cache_dir=tmp_path / "cache3", progress=False))
+    assert len(calls) == 6
 
 
 def _corpus(n: int = 60, seed: int = 0):
