@@ -46,6 +46,19 @@ def test_seed_settings_read_the_dataset_text_word_for_word(real_posters):
     assert not differ, differ[:3]
 
 
+def test_threads_do_not_change_the_text(real_posters):
+    """Threads are a session option, not an OCRConfig setting (not in the cache key): the same text."""
+    from postergenre.model.ocr import OCRConfig, ocr_engine, poster_pixels
+
+    files = sorted((real_posters / "images").glob("*.jpg"))[::1201][:20]
+    one, two = ocr_engine(OCRConfig(), threads=1), ocr_engine(OCRConfig(), threads=2)
+    for f in files:
+        bgr = poster_pixels(f)
+        regions = one.detect(bgr)
+        assert [r.tolist() for r in regions] == [r.tolist() for r in two.detect(bgr)], f.name
+        assert one.recognise(bgr, regions) == two.recognise(bgr, regions), f.name
+
+
 def test_every_setting_keys_the_cache_and_old_metadata_maps_to_the_seed():
     from postergenre.errors import WeightsError
     from postergenre.model.ocr import SEED_CONFIG, OCRConfig

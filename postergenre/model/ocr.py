@@ -205,7 +205,10 @@ class Engine:
 
             det = ocr_int8_graph(det) if cfg.det_precision == "int8" else det
             rec = ocr_int8_graph(rec) if cfg.rec_precision == "int8" else rec
-        self.det, self.rec = _session(det, threads), _session(rec, threads)  # threads: as the backbone's
+        # one intra-op thread unless POSTERGENRE_THREADS says otherwise: the OCR's small convolutions gain
+        # nothing from a second thread on a 2-core CPU (benchmarks/ocr_speed.py: 88 ms with 1, 98 with 2)
+        threads = threads or settings.threads() or 1
+        self.det, self.rec = _session(det, threads), _session(rec, threads)
         chars = self.rec.get_modelmeta().custom_metadata_map["character"].splitlines()
         self.chars = np.array(["", *chars, " "], dtype=object)  # CTC blank first, space last (as PP-OCR)
 
