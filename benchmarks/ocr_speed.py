@@ -7,15 +7,16 @@ the shipped default (``OCRConfig()``), one lever at a time:
   0  RapidOCR 3.10's engine as the text channel used it (its ONNX Runtime sessions: all cores, spinning)
   1  this package's pipeline with the same settings (``SEED_CONFIG``): its sessions (graph optimisation
      ALL, no spinning, one intra-op thread here), crops and recogniser batches as RapidOCR's
-  2+ each setting of ``OCRConfig`` that differs from the seed: the int8 detector, one line per
-     recogniser call at its own width, skipping short lines, the int8 recogniser, the detector size.
+  2+ each setting of ``OCRConfig`` that differs from the seed, added one at a time: the int8 detector,
+     one line per recogniser call at its own width, skipping short lines, the Latin-only output layer,
+     the int8 recogniser (calibrated for that layer), the detector's input size.
 Per row: detector and recogniser CPU ms per poster (thread time of one-thread sessions: a core's
 work, whatever else runs on the machine), wall ms p50 with the serving threads (first ``--wall``
 posters), lines recognised; the share of today's words it keeps (and of its words that are today's),
 posters whose text is identical; val macro-AP of the shipped text model alone and fused with the
 image model on the same posters (the text model was trained on today's text: a retrained one
 recovers what a changed reading costs it). The trivial baseline: the image model alone.
-Then: the detector with 1 vs 2 threads, and OCR beside the backbone (concurrently, one core each)
+Then: OCR with 1 vs 2 intra-op threads, and OCR beside the backbone (concurrently, one core each)
 vs one after the other.
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ def levers() -> list[tuple[str, dict]]:
     from postergenre.model.ocr import SEED_CONFIG, OCRConfig
 
     default, out, fields, added = OCRConfig(), [], {}, []
-    order = ["det_precision", "rec_batch", "rec_min_width", "min_line_height", "rec_precision", "det_side"]
+    order = ["det_precision", "rec_batch", "rec_min_width", "min_line_height", "rec_charset", "rec_precision", "det_side"]
     for name in order + [k for k in asdict(default) if k not in order]:
         if getattr(default, name) == getattr(SEED_CONFIG, name):
             continue

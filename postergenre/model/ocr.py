@@ -220,9 +220,7 @@ class Engine:
         h, w = bgr.shape[:2]
         ratio = self.cfg.det_side / min(h, w)
         rh, rw = (max(32, int(round(int(s * ratio) / 32) * 32)) for s in (h, w))
-        x = cv2.resize(bgr, (rw, rh)).astype("float32")
-        x = ((x * (1 / 255.0) - np.array([0.5, 0.5, 0.5])) / np.array([0.5, 0.5, 0.5])).transpose(2, 0, 1)
-        return x[None].astype(np.float32)
+        return _DET_LEVELS[cv2.resize(bgr, (rw, rh)).transpose(2, 0, 1)][None]
 
     def detect(self, bgr: np.ndarray) -> list[np.ndarray]:
         prob = self.det.run(None, {"x": self.det_input(bgr)})[0][0, 0]
@@ -359,10 +357,16 @@ def _rec_input(crop: np.ndarray, height: int, width: int) -> np.ndarray:
     import cv2
 
     w = min(width, int(math.ceil(height * (crop.shape[1] / float(crop.shape[0])))))
-    x = cv2.resize(crop, (w, height)).astype("float32").transpose(2, 0, 1) / 255
     out = np.zeros((3, height, width), dtype=np.float32)
-    out[:, :, :w] = (x - 0.5) / 0.5
+    out[:, :, :w] = _REC_LEVELS[cv2.resize(crop, (w, height)).transpose(2, 0, 1)]
     return out
+
+
+# uint8 -> the float each network reads, as one table lookup: the same float32 values as PP-OCR's
+# arithmetic (detector: float32 * (1/255) - 0.5 in float64, / 0.5; recogniser: float32 / 255 - 0.5, / 0.5)
+_LEVELS = np.arange(256, dtype=np.float32)
+_DET_LEVELS = ((_LEVELS * (1 / 255.0) - np.array(0.5)) / np.array(0.5)).astype(np.float32)
+_REC_LEVELS = ((_LEVELS / 255 - np.float32(0.5)) / np.float32(0.5)).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------------------
