@@ -96,7 +96,7 @@ def main() -> None:
             ocr += timed(lambda: read_text(data[next(k) % len(data)]), args.seconds / 5, 3)
         text50, alone50, ocr50 = pct(texted, 50), pct(alone, 50), pct(ocr, 50)
         ratio = text50 / alone50
-        print(f"\nwith the poster's text (default; OCR: rapidocr, cls off, det side 320): p50 {text50:.1f} ms "
+        print(f"\nwith the poster's text (default; OCR as the weights record it): p50 {text50:.1f} ms "
               f"p90 {pct(texted, 90):.1f} ms; image alone (--no-text) p50 {alone50:.1f} ms in the same rounds")
         print(f"OCR alone: p50 {ocr50:.1f} ms = {ocr50 / text50:.0%} of a prediction with text; with text / image "
               f"alone = {ratio:.1f}x   (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")

@@ -49,8 +49,9 @@ def test_catalog_page_in_a_browser(catalog_url, browser, tmp_path, width, height
     page.set_viewport_size({"width": width, "height": height})
     page.get_by_test_id("stSelectbox").filter(has_text="Genre").first.click()
     page.get_by_role("option", name="Drama", exact=True).click()
-    page.wait_for_function("(before) => document.querySelectorAll('[data-testid=stMetric]')[1].innerText !== before",
-                           arg=matching, timeout=60_000)
+    # (while the page reruns its metrics may be briefly absent: wait, do not fail, until the new count shows)
+    page.wait_for_function("(before) => (document.querySelectorAll('[data-testid=stMetric]')[1]?.innerText ?? before)"
+                           " !== before", arg=matching, timeout=60_000)
     views = [("Labels vs model", "Posters that most contradict their labels", "[data-testid=stImage] img"),
              ("Trends", "Palettes by decade", "[data-testid=stPlotlyChart] .js-plotly-plot"),
              ("Look-alikes", "Map of the catalog", "[data-testid=stVegaLiteChart] .marks"),

@@ -128,11 +128,14 @@ def _text_section(text: dict | None) -> list[str]:
     """The OCR text channel and its ablation (image only / text only / fused), when the weights have it."""
     if not text:
         return []
-    ab, ocr = text.get("ablation", {}), text.get("ocr", {})
+    from postergenre.model.ocr import OCRConfig
+
+    ab, ocr = text.get("ablation", {}), OCRConfig.from_dict(text.get("ocr"))  # the settings the predictor reads with
     lines = ["## Text channel (poster OCR)", "",
-             f"- Text read from the pixels only with rapidocr=={ocr.get('rapidocr_version')} (PP-OCR, angle classifier "
-             f"{'on' if ocr.get('use_cls') else 'off'}, detector side limit {ocr.get('limit_side_len')} px); never from "
-             "titles, metadata or file names.",
+             f"- Text read from the pixels only, with the PP-OCR models of rapidocr=={ocr.rapidocr_version} "
+             f"({ocr.det_model} at a {ocr.det_side} px short side, {ocr.rec_model}; angle classifier off"
+             + (f"; lines under {ocr.min_line_height:.1%} of the height skipped" if ocr.min_line_height else "")
+             + "); never from titles, metadata or file names.",
              f"- TF-IDF of word 1-2-grams and char 3-5-grams ({text.get('vocabulary')} terms) -> one logistic regression "
              f"per genre, trained on train; fused per genre with the image logits (a logistic regression on "
              f"[image logit, text logit, has text], fitted on val). Posters without text use the image alone.",

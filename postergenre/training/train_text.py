@@ -80,7 +80,8 @@ def train_text(data: str | Path, weights: str | Path | None = None, cfg: TextCon
     predictor = postergenre.load(weights, device="cpu")
     folder = Path(predictor.weights_dir)
     ds = load_dataset(data)
-    texts = np.array(cache_text(ds, progress=progress), dtype=object)
+    ocr = OCRConfig()  # the current default reading; recorded below so the predictor reads the same way
+    texts = np.array(cache_text(ds, ocr, progress=progress), dtype=object)
     y = ds.targets(predictor.genres)
     split = ds.table["split"].to_numpy()
     tr, va, te = (np.flatnonzero(split == s) for s in ("train", "val", "test"))
@@ -102,7 +103,7 @@ def train_text(data: str | Path, weights: str | Path | None = None, cfg: TextCon
     model.save(folder / TEXT_FILE)
     meta = read_metadata(folder)
     meta["thresholds"] = {g: float(t) for g, t in zip(predictor.genres, thresholds)}
-    meta["text"] = {"file": TEXT_FILE, "ocr": OCRConfig().__dict__, "config": cfg.__dict__,
+    meta["text"] = {"file": TEXT_FILE, "ocr": ocr.to_dict(), "config": cfg.__dict__,
                     "vocabulary": len(model.word_vocab) + len(model.char_vocab), "ablation": report,
                     "trained_on": "train (text model), val (fusion weights)"}
     write_metadata(folder, meta)
