@@ -196,7 +196,7 @@ def fit_layout_check(check: PosterCheck, pos: tuple, neg: tuple, val: tuple, *, 
     weights = np.r_[w_pos, np.full(len(neg[0]), len(pos[0]) / len(neg[0]))]
     clf = LogisticRegression(C=C, max_iter=5000).fit(x, y, sample_weight=weights)
     check.layout_coef, check.layout_intercept = clf.coef_[0].astype(np.float64), float(clf.intercept_[0])
-    z_val = feats(val) @ check.layout_coef + check.layout_intercept
+    z_val = check.layout_logit(check.score(val[0]), val[1], val[2])
     check.val_layout = np.sort(z_val)
     check.layout_threshold = float(np.quantile(_tail(check.val_layout, z_val), val_flag_rate))
     return check

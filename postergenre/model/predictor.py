@@ -349,7 +349,10 @@ class Predictor:
     def probabilities(self, image_logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
         """N x G calibrated probabilities from the image logits and the text lines (``fuse``, then each
         poster's path's calibration): the numbers every surface shows."""
-        logits = self.fuse(image_logits, texts)
+        return self._calibrate(self.fuse(image_logits, texts), texts)
+
+    def _calibrate(self, logits: np.ndarray, texts: Sequence[list[str] | None]) -> np.ndarray:
+        """N x G raw (fused) logits -> calibrated probabilities, each poster by its path's calibration."""
         out = np.zeros_like(logits)
         for path in (True, False):
             rows = [i for i, t in enumerate(texts) if (t is not None) == path]
@@ -367,7 +370,7 @@ class Predictor:
         genres (``evaluate --from-cache`` feeds cached features here)."""
         texts = list(texts) if texts is not None else [None] * len(sources)
         logits = self.fuse(image_logits, texts)
-        probs = self.probabilities(image_logits, texts)
+        probs = self._calibrate(logits, texts)  # the text model runs once per poster, not once more here
         if self.poster_check is not None:
             readings = list(readings) if readings is not None else [None] * len(sources)
             regions = [None if r is None else r.regions for r in readings]

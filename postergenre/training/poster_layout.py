@@ -164,8 +164,9 @@ def fit_layout(check: PosterCheck, ds: PosterDataset, va: np.ndarray, f_va: np.n
     val = poster_rows_set(ds, va[::2], f_va[::2], readings, progress)
     pos = tuple(np.concatenate([real[0], titled[0]]) if k == 0 else real[k] + titled[k] for k in range(3))
     # the titled photos weigh TITLED_WEIGHT real posters each: they are the only examples of what the
-    # second look is for (real posters pass the image detectors already); picked among 1, 5, 20, 50, 100
-    # and 300 by the share of the fitted titled photos flagged at the val threshold (lowest at 50)
+    # second look is for (real posters pass the image detectors already). Chosen with C: weights 1, 5, 20
+    # at C 1, then 50, 100, 300 at C 10, by the share of the fitted titled photos flagged at the val
+    # threshold (lowest at 50, C 10); the held-out part 1 was printed beside it in that comparison
     weight = np.r_[np.ones(len(real[0])), np.full(len(titled[0]), TITLED_WEIGHT)]
     fit_layout_check(check, pos, neg[:3], val, pos_weight=weight)
     flagged = lambda part: float(np.mean(~check.looks_like_poster(part[0], part[1], part[2])[0]))
