@@ -1,10 +1,12 @@
 """The fit step after training: calibration, the headline rule and the poster check, all on ``val``.
 
-``fit_trust(data, weights_dir)`` runs in seconds on the cached backbone features (``features.py``):
-it scores val with the shipped head (the logits Predictor computes: both views, averaged), chooses
-and fits each genre's calibration with cross-fitting, tunes the decision rule on the cross-fitted
-probabilities, fits the poster check on training posters vs. generated non-posters with its
-threshold set on val posters, and writes everything into the weights folder. ``postergenre train``
+``fit_trust(data, weights_dir)`` runs on the cached backbone features (``features.py``): it scores val
+with the shipped head (the logits Predictor computes: both views, averaged), chooses and fits each
+genre's calibration with cross-fitting, tunes the decision rule on the cross-fitted probabilities
+(for the fused path and, with a text channel, the image alone), fits the poster check on training
+posters vs. generated non-posters with its threshold set on val posters, and its second look on the
+text layout (``poster_layout.py``: the OCR detector's readings are cached, so only the first run takes
+minutes), and writes everything into the weights folder. ``postergenre train``
 runs it at the end; ``postergenre calibrate --data DIR`` runs it alone on existing weights (e.g.
 after the head or its logits change). Test is never looked at here.
 """
