@@ -63,7 +63,7 @@ data, pkey = poster_in.data, poster_in.key  # pkey: widgets that depend on the p
 with st.status("Reading the poster…", expanded=False) as status:  # shown while a new poster is read
     pred = call_or_report(predict_bytes, data, failure="That file could not be read as a poster")
     status.update(label="Poster read" if pred else "The poster could not be read",
-                  state="complete" if pred else "error")
+                  state="complete" if pred else "error", expanded=pred is None)  # the reason, where one looks
 if pred is None:
     st.stop()
 poster = load_image(data)  # it just decoded for the prediction

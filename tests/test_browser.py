@@ -90,6 +90,24 @@ def test_noise_image_gets_the_not_a_poster_warning(app_url, browser, predictor, 
     full_page_shot(page, tmp_path / "predict_noise_warning.png")
 
 
+def test_a_broken_file_after_a_poster_says_why_where_one_looks(app_url, browser, sample_poster_path, tmp_path):
+    """A phone visitor uploads a poster, then a file that is not an image: the reason and what to do are
+    shown open on the page (not folded inside the status box), and no exception."""
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image at all")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(app_url)
+    upload = page.get_by_test_id("stFileUploader").locator('input[type="file"]')
+    upload.set_input_files(str(sample_poster_path))
+    page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=90_000)
+    upload.set_input_files(str(broken))
+    reason = page.get_by_test_id("stAlert").filter(has_text="not an image")
+    reason.wait_for(timeout=90_000)
+    assert reason.is_visible() and "choose a poster image file" in reason.inner_text()
+    assert page.locator("[data-testid=stException]").count() == 0
+    full_page_shot(page, tmp_path / "predict_broken_after_poster.png")
+
+
 def test_a_first_visitor_opening_a_page_link_gets_the_apps_navigation(browser, predictor, tmp_path):
     """The first session after the server starts opens /compare directly (a shared link, a restarted
     hosted demo): the entry's st.navigation routes it, never Streamlit's own pages-folder navigation
