@@ -127,7 +127,7 @@ def main() -> None:
                 t2 = time.thread_time()
                 det_ms.append(t1 - t0)
                 rec_ms.append(t2 - t1)
-                texts.append(" ".join(got))
+                texts.append(" ".join(t for t, _ in got))
                 lines.append(len(got))
                 if k < args.wall:
                     t = time.perf_counter()

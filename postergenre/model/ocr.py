@@ -27,6 +27,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,7 +35,10 @@ from postergenre import settings
 from postergenre.errors import WeightsError
 from postergenre.sources.images import ImageSource, load_image
 
-__all__ = ["OCRConfig", "SEED_CONFIG", "TextReading", "read_poster_text", "read_text", "cache_text", "warm_up",
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+__all__ = ["OCRConfig", "SEED_CONFIG", "TextReading", "read_poster_text", "read_in_background", "read_text", "cache_text", "warm_up",
            "serving_config", "ocr_engine", "Engine", "poster_pixels", "export_graphs", "SEED_FILE"]
 
 SEED_FILE = "ocr_text.jsonl"   # optional, in the dataset folder: {"file", "text", "scores"} per row
@@ -47,7 +51,8 @@ class OCRConfig:
     all in the cache key). Session settings that do not change the text (threads, spinning) are not here."""
     det_model: str = "PP-OCRv6_det_small.onnx"  # in rapidocr's models/ folder
     rec_model: str = "PP-OCRv6_rec_small.onnx"
-    det_side: int = 320            # the detector sees the poster with its short side at this (px, /32)
+    det_side: int = 256            # the detector sees the poster with its short side at this (px, /32);
+                                   # 256: 26 ms against 40 at 320 (benchmarks/ocr_speed.py)
     det_thresh: float = 0.3        # DB: pixel probability -> text mask
     det_box_thresh: float = 0.5    # DB: a region's mean probability to keep it
     det_unclip: float = 1.6        # DB: how far a region is grown back out
@@ -56,7 +61,8 @@ class OCRConfig:
                                    # letters, digits, punctuation: 99% of poster text; the output layer shrinks 40x)
     rec_min_width: int = 48        # a call's input is padded to at least this width (PaddleOCR: 320)
     rec_batch: int = 1             # lines per call (sorted by width ratio, padded to the widest); 0: all
-    min_line_height: float = 0.037  # skip lines lower than this share of the poster's height (10 of 268 px)
+    min_line_height: float = 0.045  # skip lines lower than this share of the poster's height (12 of 268 px:
+                                    # credit blocks; a third fewer lines to recognise)
     text_score: float = 0.5        # lines with a lower mean character confidence are dropped
     det_precision: str = "int8"    # 'fp32', or 'int8': the statically quantized graph (QDQ, quantize.py;
     rec_precision: str = "int8"    #  7-bit weights on CPUs without an int8 dot product)
@@ -106,6 +112,7 @@ class TextReading:
     lines: list[str] | None
     regions: list[np.ndarray] = field(default_factory=list)
     size: tuple[int, int] = (0, 0)  # the image's (width, height)
+    scores: list[float] | None = None  # per line, the recogniser's mean character confidence (0-1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -248,14 +255,22 @@ class Engine:
                 batch[k] = _rec_input(crops[i], cfg.rec_height, width)
             yield idx, batch
 
-    def recognise(self, bgr: np.ndarray, regions: list[np.ndarray]) -> list[str]:
+    def recognise(self, bgr: np.ndarray, regions: list[np.ndarray]) -> list[tuple[str, float]]:
+        """(line, mean character confidence) of the kept lines, in reading order. The recogniser's calls
+        run concurrently on the line pool (each call is independent, so the text is the same as one
+        after the other: ONNX Runtime releases the GIL, and a session may run from several threads)."""
         crops = self.crops(bgr, regions)
         texts: list[tuple[str, float]] = [("", 0.0)] * len(crops)
-        for idx, batch in self.rec_batches(crops) if crops else ():
-            probs = self.rec.run(None, {"x": batch})[0]
+
+        def run(idx_batch):
+            idx, batch = idx_batch
+            return idx, self.rec.run(None, {"x": batch})[0]
+
+        batches = list(self.rec_batches(crops)) if crops else []
+        for idx, probs in (_line_pool().map(run, batches) if len(batches) > 1 else map(run, batches)):
             for k, i in enumerate(idx):
                 texts[i] = self._ctc(probs[k])
-        return [t for t, s in texts if t.strip() and s >= self.cfg.text_score]
+        return [(t, s) for t, s in texts if t.strip() and s >= self.cfg.text_score]
 
     def _ctc(self, probs: np.ndarray) -> tuple[str, float]:
         """Greedy CTC: the best class per step, repeats merged, blanks dropped; the line's score is the
@@ -377,6 +392,28 @@ _ENGINES: dict[str, Engine] = {}
 _READINGS: OrderedDict[tuple[str, str], TextReading] = OrderedDict()  # (config key, pixel digest) -> reading
 _KEEP = 64                     # readings kept: a catalog batch's posters are predicted, then analysed
 _LOCK = threading.Lock()
+_POOLS: dict[str, "ThreadPoolExecutor"] = {}
+
+
+def _pool(name: str, workers: int) -> "ThreadPoolExecutor":
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _LOCK:
+        if name not in _POOLS:
+            _POOLS[name] = ThreadPoolExecutor(workers, thread_name_prefix=f"postergenre-{name}")
+        return _POOLS[name]
+
+
+def _line_pool() -> "ThreadPoolExecutor":
+    """Threads that recognise a poster's lines side by side: one per core (POSTERGENRE_THREADS), at most 4."""
+    return _pool("ocr-lines", max(1, min(4, settings.threads() or os.cpu_count() or 1)))
+
+
+def read_in_background(image: ImageSource, cfg: OCRConfig | None = None) -> "Future[TextReading]":
+    """``read_poster_text`` started on the OCR's own thread, so the caller runs the image model on the
+    other core meanwhile (``Predictor.prepare``): a poster with its text then costs about the OCR's
+    time, not the sum of both."""
+    return _pool("ocr", 1).submit(read_poster_text, image, cfg)
 
 
 def ocr_engine(cfg: OCRConfig | None = None, threads: int | None = None) -> Engine:
@@ -440,8 +477,9 @@ def _read(image: ImageSource, cfg: OCRConfig, recognise: bool) -> TextReading:
         return known
     engine = ocr_engine(cfg)
     regions = known.regions if known is not None else engine.detect(bgr)
-    lines = engine.recognise(bgr, regions) if recognise else None
-    reading = TextReading(lines, regions, (bgr.shape[1], bgr.shape[0]))
+    scored = engine.recognise(bgr, regions) if recognise else None
+    reading = TextReading(None if scored is None else [t for t, _ in scored], regions, (bgr.shape[1], bgr.shape[0]),
+                          None if scored is None else [s for _, s in scored])
     _remember(key, reading)
     return reading
 

@@ -8,6 +8,7 @@ Grad-CAM lives in ``predictor.explainer`` (``explain.py``), which owns the model
 """
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -22,7 +23,7 @@ from postergenre.model.calibration import Calibration
 from postergenre.model.decision import NOT_A_POSTER, DecisionRule, confidence_word, headline
 from postergenre.model.explain import make_explainer
 from postergenre.model.head import Head, average_views
-from postergenre.model.ocr import OCRConfig, TextReading, read_poster_text
+from postergenre.model.ocr import OCRConfig, TextReading, read_in_background
 from postergenre.model.poster_check import PosterCheck
 from postergenre.model.runtime import feature_extractor
 from postergenre.model.text_model import TextModel
@@ -239,7 +240,7 @@ class Predictor:
     def predict(self, image: ImageSource, *, text: bool | None = None) -> "Prediction":
         """Every genre ranked by calibrated probability, the headline's genres marked, with the
         poster check's verdict and the text read from the poster (``text=False``: the image alone)."""
-        return self._predictions([self.prepare(image, text=text)], [_source_name(image)])[0]
+        return self._predictions([self._start(image, text, None)], [_source_name(image)])[0]
 
     def predict_batch(self, images: Iterable[ImageSource], batch_size: int | None = None,
                       progress: bool = False, *, text: bool | None = None) -> list["Prediction"]:
@@ -270,7 +271,7 @@ class Predictor:
             results: list[tuple[Prediction | None, str | None]] = [(None, None)] * len(chunk)
             for k, im in enumerate(chunk):
                 try:
-                    prepared.append(self.prepare(im, text=text, known_text=known[k]))
+                    prepared.append(self._start(im, text, known[k]))
                     slots.append((k, im))
                 except ImageLoadError as e:
                     if strict:
@@ -292,10 +293,10 @@ class Predictor:
         images = list(images)
         out = np.zeros((len(images), len(self.genres)), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
-            prepared = [self.prepare(im, text=text) for im in images[start:start + self.batch_size]]
+            prepared = [self._start(im, text, None) for im in images[start:start + self.batch_size]]
             feats, _ = self.encode([a for a, _ in prepared])
             out[start:start + len(prepared)] = self.probabilities(self.image_logits(feats, len(prepared)),
-                                                                  [_lines(r) for _, r in prepared])
+                                                                  [_lines(_done(r)) for _, r in prepared])
         return out
 
     def explain(self, image: ImageSource, genres: Sequence[str] | None = None, top_k: int = 3, *,
@@ -315,12 +316,19 @@ class Predictor:
         image. ``text``: read the text (None: when the model has a text channel); ``known_text``: the
         lines already read from this image's pixels (an OCR cache, a prediction), not read again (their
         regions are then unknown, so the poster check judges the image alone)."""
+        arr, reading = self._start(image, text, known_text)
+        return arr, _done(reading)
+
+    def _start(self, image: ImageSource, text: bool | None, known_text: list[str] | None
+               ) -> tuple[np.ndarray, "TextReading | Future[TextReading] | None"]:
+        """``prepare``, with the text still being read on the OCR's thread (a Future): the caller runs
+        the backbone meanwhile, so a poster with its text costs about the OCR's time, not the sum."""
         w, h = self.preprocessing.input_size
         pil = load_image(image, draft=(w * DRAFT_FACTOR, h * DRAFT_FACTOR))
         reading = None
         if self.has_text and text is not False:
             reading = (TextReading(list(known_text), None, pil.size) if known_text is not None
-                       else read_poster_text(pil, self.ocr_config))
+                       else read_in_background(pil, self.ocr_config))
         return resize_poster(pil, self.preprocessing), reading
 
     def encode(self, arrays: list[np.ndarray], with_map: bool = False, views: bool | None = None
@@ -398,14 +406,19 @@ class Predictor:
                                   None if view_feats is None else view_feats[i]))
         return out
 
-    def _predictions(self, prepared: list[tuple[np.ndarray, TextReading | None]],
+    def _predictions(self, prepared: list[tuple[np.ndarray, "TextReading | Future[TextReading] | None"]],
                      sources: Sequence[str | None], keep_features: bool = False) -> list["Prediction"]:
         n = len(prepared)
-        feats, _ = self.encode([a for a, _ in prepared])
+        feats, _ = self.encode([a for a, _ in prepared])  # while the OCR's thread reads the text
+        readings = [_done(r) for _, r in prepared]
         per_view = np.asarray(feats, dtype=np.float32).reshape(n, -1, feats.shape[-1])
         return self.predictions_from(self.image_logits(feats, n), per_view.mean(axis=1), sources,
-                                     [_lines(r) for _, r in prepared], per_view if keep_features else None,
-                                     [r for _, r in prepared])
+                                     [_lines(r) for r in readings], per_view if keep_features else None, readings)
+
+
+def _done(reading: "TextReading | Future[TextReading] | None") -> TextReading | None:
+    """The reading, waited for when it is still being read (errors surface here, as if read in line)."""
+    return reading.result() if isinstance(reading, Future) else reading
 
 
 def _lines(reading: TextReading | None) -> list[str] | None:
