@@ -166,6 +166,34 @@ def test_index_and_similar(real_posters, tmp_path, predictor):
         assert str(p.resolve()) in [h.path for h in index.similar(mirrored, k=3)]
 
 
+def test_index_cli_on_a_folder_of_hundreds_of_posters(tmp_path, capsys, predictor):
+    """`postergenre index FOLDER` at catalog size (issue 26): with 300 posters the command crashed with
+    'File name too long', the resolved inputs being read as a folder name. Now: an index of every poster
+    and a one-line summary; a folder without readable posters gets a short message, not the list."""
+    import json
+    import time
+
+    from fixtures import make_poster
+    from postergenre.cli import main
+
+    folder = tmp_path / "a folder of key art for the catalog" / "posters"
+    folder.mkdir(parents=True)
+    for i in range(300):
+        make_poster(seed=i).save(folder / f"key-art-variant-{i:03d}.jpg", quality=80)
+    t0 = time.perf_counter()
+    assert main(["index", str(folder), "--out", str(tmp_path / "index"), "--no-text", "--quiet"]) == 0
+    assert time.perf_counter() - t0 < 240
+    assert json.loads((tmp_path / "index" / "index.json").read_text())["rows"] == 300
+    assert "300 posters" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for i in range(300):
+        (broken / f"not-really-a-poster-{i:03d}.jpg").write_bytes(b"plain text")
+    assert main(["index", str(broken), "--out", str(tmp_path / "index2"), "--no-text", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the 300 inputs of the catalog" in err and len(err) < 400
+
+
 def test_a_tag_output_is_a_source_of_its_own_posters(local_out, catalog_dir):
     """`postergenre index OUT` (or `tag OUT`) on a tag output made without embeddings re-reads the same
     posters (its path column), rather than saying the folder holds no images."""

@@ -8,6 +8,7 @@ nearest catalog posters. Exact (flat) search below ``ANN_FROM`` rows; an IVF-PQ 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from postergenre.catalog.sources import part_files
+from postergenre.catalog.sources import CatalogSource, is_uri, is_url, part_files
 from postergenre.errors import DatasetError, PosterGenreError
 
 __all__ = ["SimilarPoster", "PosterIndex", "build_index", "embed_image", "INDEX_TABLE", "ANN_FROM"]
@@ -63,6 +64,24 @@ def _has_embeddings(path: Path) -> bool:
     return bool(parts) and "embedding" in pq.read_schema(parts[0]).names
 
 
+def _tag_output_with_embeddings(source) -> Path | None:
+    """``source`` as a folder to reuse when it names a tag output made with embeddings, else None. Only a
+    path names a folder: a ``CatalogSource`` or a list of inputs is tagged (never read as a file name)."""
+    if not isinstance(source, (str, os.PathLike)) or is_url(str(source)) or is_uri(str(source)):
+        return None
+    folder = Path(source).expanduser()
+    return folder if folder.is_dir() and _has_embeddings(folder) else None
+
+
+def _describe(source) -> str:
+    """A short name for ``source`` in a message (a catalog of many inputs is not spelled out)."""
+    if isinstance(source, CatalogSource):
+        return f"the {len(source)} inputs of the catalog"
+    if isinstance(source, list):
+        return f"the {len(source)} inputs given"
+    return str(source)
+
+
 def build_index(source, index: str | Path, tag_config=None, worker=None, progress: bool = True) -> dict:
     """Build (or rebuild) the index folder ``index`` from ``source``: a tag output with embeddings, or
     anything ``tag`` reads (tagged first into INDEX/tagged.parquet). Returns the index info."""
@@ -72,9 +91,9 @@ def build_index(source, index: str | Path, tag_config=None, worker=None, progres
 
     index = Path(index)
     t0 = time.perf_counter()
-    src = Path(str(source))
-    if src.is_dir() and _has_embeddings(src):
-        tagged = src
+    reused = _tag_output_with_embeddings(source)
+    if reused is not None:
+        tagged = reused
     else:
         tagged = index / "tagged.parquet"
         wcfg = worker or WorkerConfig()
@@ -88,7 +107,7 @@ def build_index(source, index: str | Path, tag_config=None, worker=None, progres
     table = table.filter(pc.is_null(table.column("error"))).drop_columns(["error"])
     table = table.rename_columns(["vector" if c == "embedding" else c for c in table.column_names])
     if table.num_rows == 0:
-        raise DatasetError(f"no readable poster in {source}; nothing to index")
+        raise DatasetError(f"no readable poster in {_describe(source)}; nothing to index")
     db = _lancedb().connect(str(index / "lance"))
     tbl = db.create_table(INDEX_TABLE, data=table, mode="overwrite")
     ann = table.num_rows >= ANN_FROM

@@ -33,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "with --embeddings, else its posters are read again), or anything `tag` reads")
     p.add_argument("--out", required=True, help="index folder")
     _worker_options(p)
+    p.add_argument("--text", action=argparse.BooleanOptionalAction, default=True,
+                   help="when the posters are tagged first: read each poster's text for the genres stored "
+                        "beside the vectors (default: on). --no-text: image alone, several times faster; "
+                        "the similarity vectors are the same either way")
     p.set_defaults(func=run_index)
 
     p = sub.add_parser("similar", help="the catalog posters that look most like a poster",
@@ -98,7 +102,7 @@ def run_index(args: argparse.Namespace) -> int:
     from postergenre.catalog.index import build_index
     from postergenre.catalog.sources import part_files, resolve_source
 
-    tag_cfg, wcfg = _configs(args)
+    tag_cfg, wcfg = _configs(args, text=args.text)
     src = args.source if part_files(Path(args.source)) else resolve_source(args.source, args.column)
     info = build_index(src, args.out, tag_cfg, wcfg, progress=not args.quiet)
     print(f"wrote {args.out}: {info['rows']} posters, {info['dim']}-d '{info['embedding']}' embeddings, "
