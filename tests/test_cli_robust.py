@@ -50,7 +50,9 @@ def test_mixed_arguments_keep_the_good_results_and_resume(folder, tmp_path, caps
     captured = capsys.readouterr()
     assert "6 posters already in it are skipped" in captured.err and "0 predicted, 2 failed" in captured.err
     assert captured.out == ""  # --quiet with --out: totals only
-    assert len([r for r in read_rows(out) if not r["error"]]) == 6  # nothing predicted twice
+    rows = read_rows(out)
+    assert len([r for r in rows if not r["error"]]) == 6  # nothing predicted twice
+    assert len(rows) == 8 and len({r["file"] for r in rows}) == 8  # the failed ones retried, not written twice
 
 
 def test_out_prints_one_line_per_poster(folder, tmp_path, capsys, predictor):

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write a CSV (file, predicted, summary, looks_like_poster, poster_score, error, one "
                         "probability column per genre); rows are "
                         "written as they are computed, missing parent folders are created, and an existing file "
-                        "is resumed (posters already predicted in it are skipped)")
+                        "is resumed (posters already predicted in it are skipped; its failed rows are tried "
+                        "again and replaced, so each poster has one row)")
     p.add_argument("--top", type=int, default=5, help="genres shown per poster in text output (default 5; JSON has all)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar; with --out only the totals, else one line per poster")
@@ -98,8 +99,11 @@ class ResultsCSV:
             if not rows or rows[0] != header:
                 raise PosterGenreError(f"--out {display_name(path)} exists with other columns; choose another "
                                        "file or delete it.")
-            err = header.index("error")  # rows that failed are tried again
-            self.done = {r[0] for r in rows[1:] if len(r) == len(header) and not r[err]}
+            err = header.index("error")  # rows that failed (or were cut off) are tried again...
+            kept = [r for r in rows[1:] if len(r) == len(header) and not r[err]]
+            self.done = {r[0] for r in kept}
+            if len(kept) < len(rows) - 1:  # ...and leave the file, so each input keeps one row
+                self._rewrite(path, [header, *kept])
         try:  # surrogateescape: file names that are not UTF-8 keep their exact bytes
             self._fh = open(path, "a", newline="", encoding="utf-8", errors="surrogateescape")
         except OSError as e:
@@ -109,6 +113,25 @@ class ResultsCSV:
         self.rows = 0  # data rows written by this run
         if not existing:
             self._writer.writerow(header)
+
+    @staticmethod
+    def _rewrite(path: Path, rows: list[list[str]]) -> None:
+        """Replace ``path`` by ``rows`` (written beside it, then renamed: an interruption leaves the old file)."""
+        import csv
+        import os
+
+        from postergenre.errors import PosterGenreError
+        from postergenre.commands._output import display_name
+
+        tmp = path.with_name(f".{path.name}.resume")
+        try:
+            with open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
+                csv.writer(fh).writerows(rows)
+            os.replace(tmp, path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise PosterGenreError(f"--out {display_name(path)} cannot be rewritten to retry its failed rows "
+                                   f"({e.strerror or e}); choose another file.") from None
 
     def write(self, row: list[str]) -> None:
         self._writer.writerow(row)
