@@ -107,25 +107,30 @@ def test_explain_cli(sample_poster_path, tmp_path, capsys, predictor, monkeypatc
     assert "--colormap" in capsys.readouterr().err
 
 
-def test_explain_cli_reads_text_only_with_text_flag(sample_poster_path, tmp_path, capsys, monkeypatch, predictor):
-    """The heatmaps need no OCR: the poster's text is read only with --text (issue 13's cost)."""
-    import postergenre.model.ocr as ocr
+def test_explain_cli_shows_the_probabilities_predict_gives(sample_poster_path, tmp_path, capsys, predictor):
+    """Issue 26: `explain` read no text by default, so its tiles said other numbers than `predict` and the
+    app for the same poster. Now it reads the text unless --no-text asks for the image alone."""
+    import re
 
-    calls = []
+    def printed(argv: list[str]) -> tuple[dict[str, float], str]:
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        return {m[1]: float(m[2]) / 100 for m in re.finditer(r"^(\w[\w ]*?)\s+([\d.]+)%$", out, re.M)}, out
 
-    def fake(image, cfg=None, **kwargs):
-        calls.append(1)
-        return ocr.TextReading(["A FRIGHTENING FILM"], [], getattr(image, "size", (0, 0)))
-
-    monkeypatch.setattr(ocr, "read_poster_text", fake)
-    import postergenre.model.predictor
-
-    monkeypatch.setattr(postergenre.model.predictor, "read_poster_text", fake)  # imported at its top
     out = tmp_path / "heat.png"
-    assert main(["explain", str(sample_poster_path), "--genre", "Horror", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert calls == [] and out.is_file()
-    if predictor.text_model is not None:  # the bundled weights have a text channel
-        assert "image alone" in printed
-        assert main(["explain", str(sample_poster_path), "--genre", "Horror", "--text", "--out", str(out)]) == 0
-        assert len(calls) >= 1 and "image alone" not in capsys.readouterr().out
+    fused, image_alone = predictor.predict(sample_poster_path), predictor.predict(sample_poster_path, text=False)
+    genres = [s.genre for s in fused.scores[:3]]
+    shown, text = printed(["explain", str(sample_poster_path), *(a for g in genres for a in ("--genre", g)),
+                           "--out", str(out)])
+    assert set(shown) == set(genres) and "image alone" not in text
+    for g in genres:
+        assert shown[g] == pytest.approx(fused.probabilities[g], abs=0.0006)
+    if predictor.text_model is None or fused.text is None:
+        return
+    moved = [g for g in genres if abs(fused.probabilities[g] - image_alone.probabilities[g]) > 0.002]
+    assert moved, "the sample poster's text should move a top genre (else this test checks nothing)"
+    shown, text = printed(["explain", str(sample_poster_path), *(a for g in genres for a in ("--genre", g)),
+                           "--no-text", "--out", str(out)])
+    assert "image alone" in text
+    for g in genres:
+        assert shown[g] == pytest.approx(image_alone.probabilities[g], abs=0.0006)

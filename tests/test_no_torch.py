@@ -78,13 +78,13 @@ def test_first_load_without_torch_or_graph_says_how(sample_poster_path, tmp_path
 
 
 def test_load_and_explain_cli_import_neither_scikit_learn_nor_pandas(sample_poster_path, tmp_path):
-    """The serving start-up stays light: load() and `postergenre explain` (image alone) import neither
+    """The serving start-up stays light: load() and `postergenre explain --no-text` (image alone) import neither
     scikit-learn (with SciPy's stats: ~2 s, ~185 MiB) nor pandas; the text model imports them on first text."""
     code = textwrap.dedent('''
         import sys, postergenre
         from postergenre.cli import main
         p = postergenre.load(device="cpu")
-        assert main(["explain", sys.argv[1], "--out", sys.argv[2]]) == 0
+        assert main(["explain", sys.argv[1], "--no-text", "--out", sys.argv[2]]) == 0
         heavy = [m for m in ("sklearn", "pandas", "scipy.stats") if m in sys.modules]
         assert not heavy, heavy
     ''')

@@ -22,10 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", default=None, help="weights folder (default: the bundled weights/)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
     add_precision_argument(p)
-    p.add_argument("--text", action=argparse.BooleanOptionalAction, default=False,
-                   help="also read the poster's text (OCR) so the tiles' probabilities and the top genres are the "
-                        "fused ones `predict` gives (default: off; the heatmaps come from the image alone either "
-                        "way, so they are the same)")
+    p.add_argument("--text", action=argparse.BooleanOptionalAction, default=True,
+                   help="read the poster's text (OCR), so the tiles' probabilities and the top genres are the ones "
+                        "`predict`, the API and the app give (default: on). --no-text: the image alone, faster; "
+                        "the heatmaps are the same either way (they come from the image)")
     p.set_defaults(func=run)
 
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     src = fetch_url(args.poster) if args.poster.startswith(("http://", "https://")) else Path(args.poster)
     poster = load_image(src)
     predictor = postergenre.load(args.weights, device=args.device, precision=args.precision)
-    maps = explain(predictor, poster, args.genre, top_k=args.top, text=args.text)  # the maps need no OCR (--text)
+    maps = explain(predictor, poster, args.genre, top_k=args.top, text=args.text)  # the maps need no OCR (--no-text)
     sheet = heatmap_sheet(poster, maps, alpha=args.alpha, colormap=args.colormap,  # labelled tiles
                           tile_height=min(poster.height, 720))
     try:
@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{h.genre:<16} {h.probability:6.1%}")
     print(f"wrote {display_name(out)} (poster, then {', '.join(h.genre for h in maps)}, left to right)")
     if predictor.text_model is not None and not args.text:
-        print("probabilities from the image alone; --text reads the poster's text too, as `predict` does")
+        print("probabilities from the image alone (--no-text); without it the poster's text is read too, as "
+              "`predict` does")
     return 0
 
 
