@@ -25,7 +25,7 @@ def genre_bar_chart(prediction: Prediction, height_per_genre: int = 24, muted: b
         marker_color=[PREDICTED if r["predicted"] else MUTED if muted else OTHER for r in rows],
         hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
     fig.add_trace(go.Scatter(
-        x=[r["threshold"] if r["threshold"] <= 1 and not muted else None for r in rows], y=names, mode="markers",
+        x=[None if r["threshold"] is None or muted else r["threshold"] for r in rows], y=names, mode="markers",
         name="cut-off", visible=not muted,
         marker=dict(symbol="line-ns", size=16, line=dict(width=3, color=THRESHOLD)),
         hovertemplate="%{y} needs %{x:.0%} at its rank<extra></extra>"))

@@ -119,6 +119,9 @@ def test_predict_upload_matches_the_predictor(real_client, predictor):
     assert body["predicted"] == direct.predicted
     assert body["text"] == direct.text  # the OCR'd lines (null when the weights have no text channel)
     assert [g["threshold"] for g in body["genres"]] == pytest.approx([s.threshold for s in direct.scores], abs=1e-6)
+    last = predictor.trust().rule.max_genres  # below the headline's last place: no threshold (null), never 1.01
+    assert None not in [g["threshold"] for g in body["genres"][:last]]
+    assert all(g["threshold"] is None for g in body["genres"][last:])
     assert [g["confidence"] for g in body["genres"]] == [s.confidence for s in direct.scores]
     assert body["looks_like_poster"] == direct.looks_like_poster
     assert body["poster_score"] == pytest.approx(direct.poster_score, abs=1e-4)

@@ -63,6 +63,10 @@ def test_csv_holds_every_number(comparison, predictor):
     genres = frame[frame.section == "genre"]
     first = genres[genres.poster == "Teaser"].set_index("item")["value"]
     assert first.to_dict() == pytest.approx(comparison.posters[0].prediction.probabilities, rel=1e-5)
+    last = predictor.trust().rule.max_genres  # ranked below the headline's last place: blank, never 1.01
+    thresholds = genres[genres.poster == "Teaser"]["threshold"]
+    assert thresholds[:last].notna().all() and thresholds[last:].isna().all()
+    assert thresholds.max() < 1 and ",1.01," not in comparison.to_csv("Drama")
     measures = frame[frame.section == "measure"]
     assert measures.genre.eq("Drama").all() and measures.percentile.between(0, 100).all()
     palette = frame[frame.section == "palette"]

@@ -32,7 +32,7 @@ def test_predict_ranks_every_genre(predictor, sample_poster_path):
     assert probs == sorted(probs, reverse=True)
     assert all(0.0 <= p <= 1.0 for p in probs)
     for s in res.scores:
-        assert s.predicted == (s.probability >= s.threshold)
+        assert s.predicted == (s.threshold is not None and s.probability >= s.threshold)
     k = len(res.predicted)  # the headline: the top genres only, at most max_genres
     assert res.predicted == [s.genre for s in res.scores[:k]] and k <= predictor.trust().rule.max_genres
     assert res.scores[0].logit is not None and isinstance(res.looks_like_poster, bool)

@@ -102,6 +102,35 @@ def test_confidence_words_are_defined_once_and_read_plainly():
     assert headline([("Horror", 0.8), ("Thriller", 0.3)]) == "Horror (very likely) · Thriller (possible)"
 
 
+
+def test_words_read_the_shown_percentage_and_a_headline_never_says_unlikely():
+    """Issue 26: "Action (unlikely)" headed a poster (the rule admits the top genre from 0.24, "possible"
+    starts at 0.25) and 0.249 was called "unlikely" while every chart showed it as "25%"."""
+    from postergenre.model.decision import CONFIDENCE_WORDS, percent
+    from postergenre.model.predictor import GenreScore, Prediction
+
+    for p in np.linspace(0.0, 1.0, 2001):  # the word always matches the number people see
+        shown = int(f"{p:.0%}"[:-1])
+        assert percent(p) == f"{p:.0%}"
+        assert confidence_word(p) == next(w for lo, w in CONFIDENCE_WORDS if shown >= round(lo * 100))
+    assert confidence_word(0.249) == "possible" and confidence_word(0.2449) == "unlikely"
+    assert confidence_word(0.21, in_headline=True) == "possible"
+    assert confidence_word(0.8, in_headline=True) == "very likely"
+    assert confidence_word(0.21, poster=False, in_headline=True) == "not a poster"
+    assert headline([("Action", 0.241)]) == "Action (possible)"
+
+    rule = DecisionRule(top_min=0.2, cutoff=0.3, max_genres=2)
+    genres, probs = ["Action", "Drama", "Comedy", "Horror"], np.array([0.22, 0.12, 0.05, 0.04])
+    chosen = rule.select(probs)[0]
+    pred = Prediction([GenreScore(g, float(p), rule.threshold_at_rank(r), bool(c))
+                       for r, (g, p, c) in enumerate(zip(genres, probs, chosen))])
+    assert pred.predicted == ["Action"] and pred.summary == "Action (possible)"
+    out = pred.to_dict()
+    assert out["genres"][0]["confidence"] == "possible" and out["genres"][1]["confidence"] == "unlikely"
+    # a genre ranked below max_genres has no threshold: null in JSON, not an impossible 1.01
+    assert [g["threshold"] for g in out["genres"]] == [0.2, 0.3, None, None]
+    assert "1.01" not in json.dumps(out) and rule.threshold_at_rank(7) is None
+
 def test_tail_share_and_a_poster_check_on_synthetic_features():
     ref = np.sort(np.arange(100.0))
     assert _tail(ref, np.array([-1.0, 99.5, 49.0])) == pytest.approx([1.0, 0.0, 0.505])

@@ -28,7 +28,8 @@ class GenreScoreOut(BaseModel):
     genre: str
     probability: float             # calibrated on held-out posters
     confidence: str | None = None  # very likely / likely / possible / unlikely
-    threshold: float               # the probability this genre needed at its rank
+    threshold: float | None = None  # the probability this genre needed at its rank; null when ranked below
+                                    # the headline rule's max_genres (no probability would put it there)
     predicted: bool                # in the headline
     logit: float | None = None     # the head's raw logit
 

@@ -144,8 +144,9 @@ def to_png_report(comparison: PosterComparison, heatmaps: list[Image.Image] | No
             draw.rectangle([x, bar_y, x + column_width, bar_y + 10], fill="#eee")
             draw.rectangle([x, bar_y, x + round(s.probability * column_width), bar_y + 10],
                            fill=POSTER_COLOURS[i] if s.predicted else "#9aa")
-            tx = x + round(min(s.threshold, 1.0) * column_width)
-            draw.line([tx, bar_y - 2, tx, bar_y + 12], fill="#222", width=2)
+            if s.threshold is not None:  # None: ranked below the headline's last place, no probability would do
+                tx = x + round(s.threshold * column_width)
+                draw.line([tx, bar_y - 2, tx, bar_y + 12], fill="#222", width=2)
             y += 34
     buf = io.BytesIO()
     sheet.save(buf, "PNG", optimize=True)

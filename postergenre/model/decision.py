@@ -6,7 +6,10 @@ The rule works on calibrated probabilities, ranked: the top genre is predicted w
 ``top_min`` and ``cutoff`` are chosen on ``val`` (cross-fitted probabilities) to maximise samples-F1
 among rules that predict about as many genres per poster as the films have.
 
-The confidence words are defined here once and used by the CLI, the API and the app.
+The confidence words are defined here once and used by the CLI, the API and the app. They read the
+probability as it is shown, a whole percentage (``percent``: 0.249 is "25%", so "possible"), and a genre
+the rule puts in the headline is at least "possible" (the rule may admit the top genre a little below 25%:
+``top_min`` is tuned on val), so a headline never says "unlikely".
 """
 from __future__ import annotations
 
@@ -15,31 +18,47 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["DecisionRule", "CONFIDENCE_WORDS", "confidence_word", "headline", "NOT_A_POSTER", "NOT_A_POSTER_WORD",
-           "fit_decision_rule"]
+__all__ = ["DecisionRule", "CONFIDENCE_WORDS", "HEADLINE_LOWEST_WORD", "confidence_word", "headline", "percent",
+           "shown_percent", "NOT_A_POSTER", "NOT_A_POSTER_WORD", "fit_decision_rule"]
 
-# (lowest calibrated probability, word), highest first: "very likely" means right about 3 times in 4 or more
+# (lowest calibrated probability, as shown in whole percent, word), highest first: "very likely" means right
+# about 3 times in 4 or more
 CONFIDENCE_WORDS: tuple[tuple[float, str], ...] = ((0.75, "very likely"), (0.5, "likely"), (0.25, "possible"),
                                                    (0.0, "unlikely"))
+HEADLINE_LOWEST_WORD = "possible"   # a genre in the headline is never called less than this
 NOT_A_POSTER = "This does not look like a movie poster — genres below are a guess"
 NOT_A_POSTER_WORD = "not a poster"  # every genre's confidence when the poster check flags the image
 
 
-def confidence_word(probability: float, poster: bool = True) -> str:
-    """Plain words for a calibrated probability: very likely / likely / possible / unlikely; for an image
-    the poster check flags (``poster=False``) "not a poster" whatever the probability (the calibration
-    holds for posters only)."""
+def shown_percent(probability: float) -> int:
+    """The whole percentage a probability is shown as: 0.249 -> 25 (rounded exactly as ``f"{p:.0%}"``)."""
+    return round(float(probability) * 100)
+
+
+def percent(probability: float) -> str:
+    """A probability as people see it: '25%'. The confidence words read this same number."""
+    return f"{shown_percent(probability)}%"
+
+
+def confidence_word(probability: float, poster: bool = True, in_headline: bool = False) -> str:
+    """Plain words for a calibrated probability as shown (``percent``): very likely / likely / possible /
+    unlikely; a genre ``in_headline`` is at least "possible" (the rule admitted it); for an image the
+    poster check flags (``poster=False``) "not a poster" whatever the probability (the calibration holds
+    for posters only)."""
     if not poster:
         return NOT_A_POSTER_WORD
-    for lo, word in CONFIDENCE_WORDS:
-        if probability >= lo:
-            return word
-    return CONFIDENCE_WORDS[-1][1]
+    shown = shown_percent(probability)
+    words = [word for _, word in CONFIDENCE_WORDS]
+    word = next((w for lo, w in CONFIDENCE_WORDS if shown >= shown_percent(lo)), words[-1])
+    if in_headline and words.index(word) > words.index(HEADLINE_LOWEST_WORD):
+        return HEADLINE_LOWEST_WORD
+    return word
 
 
 def headline(genres: Sequence[tuple[str, float]]) -> str:
-    """'Horror (very likely) · Thriller (possible)' for (genre, calibrated probability) pairs."""
-    return " · ".join(f"{g} ({confidence_word(p)})" for g, p in genres)
+    """'Horror (very likely) · Thriller (possible)' for the headline's (genre, calibrated probability)
+    pairs; never "unlikely" (``confidence_word(..., in_headline=True)``)."""
+    return " · ".join(f"{g} ({confidence_word(p, in_headline=True)})" for g, p in genres)
 
 
 @dataclass
@@ -61,12 +80,12 @@ class DecisionRule:
         np.put_along_axis(out, order, keep, axis=1)
         return out
 
-    def threshold_at_rank(self, rank: int) -> float:
+    def threshold_at_rank(self, rank: int) -> float | None:
         """The probability a genre at 0-based ``rank`` needs (given every higher one is predicted);
-        above ``max_genres`` nothing qualifies (returned as 1.01)."""
+        None from rank ``max_genres`` on: no probability puts a genre ranked there in the headline."""
         if rank >= self.max_genres:
-            return 1.01
-        return self.top_min if rank == 0 else self.cutoff
+            return None
+        return float(self.top_min if rank == 0 else self.cutoff)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

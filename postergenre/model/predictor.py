@@ -46,16 +46,17 @@ def available_models() -> list[str]:
 class GenreScore:
     genre: str
     probability: float           # calibrated on the val split (see calibration.py)
-    threshold: float             # the calibrated probability this genre needed at its rank (decision rule)
+    threshold: float | None      # the calibrated probability this genre needed at its rank (decision rule);
+                                 # None when ranked below the rule's max_genres: no probability would do
     predicted: bool              # in the headline: ranked high enough and probability >= threshold
     logit: float | None = None   # the model's raw (uncalibrated) logit, image and text fused
     poster: bool = True          # False when the poster check flags the image: no confidence words
 
     @property
     def confidence(self) -> str:
-        """Plain words for the probability: very likely / likely / possible / unlikely; "not a poster"
-        for every genre of an image the poster check flags."""
-        return confidence_word(self.probability, self.poster)
+        """Plain words for the probability as shown: very likely / likely / possible / unlikely, at least
+        "possible" for a headline genre; "not a poster" for every genre of an image the poster check flags."""
+        return confidence_word(self.probability, self.poster, in_headline=self.predicted)
 
 
 @dataclass
@@ -103,7 +104,7 @@ class Prediction:
             "summary": self.summary,
             "genres": [
                 {"genre": s.genre, "probability": round(s.probability, 6), "confidence": s.confidence,
-                 "threshold": round(s.threshold, 6), "predicted": s.predicted,
+                 "threshold": None if s.threshold is None else round(s.threshold, 6), "predicted": s.predicted,
                  "logit": None if s.logit is None else round(s.logit, 4)}
                 for s in self.scores
             ],
@@ -392,7 +393,7 @@ class Predictor:
             chosen = rule.select(probs[i : i + 1])[0]
             order = np.argsort(-probs[i], kind="stable")
             poster = looks[i] is None or bool(looks[i])  # flagged: guesses, never in confidence words
-            scores = [GenreScore(self.genres[j], float(probs[i, j]), float(rule.threshold_at_rank(r)),
+            scores = [GenreScore(self.genres[j], float(probs[i, j]), rule.threshold_at_rank(r),
                                  bool(chosen[j]), float(logits[i, j]), poster) for r, j in enumerate(order)]
             words: dict[str, list[tuple[str, float]]] = {}
             if texts[i] and self.text_model is not None:
