@@ -150,6 +150,42 @@ def test_text_coverage_finds_printed_title_and_nothing_on_blank():
     assert C.text_share(C.detect_text(solid((128, 128, 128))), (256, 174)) == 0.0
 
 
+def text_page(width: int = 1280, height: int = 800, font: int = 11) -> Image.Image:
+    """A screenshot of a page of small text (lines of 11 px letters, as a browser shows them)."""
+    im = Image.new("RGB", (width, height), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    words = "the quick brown fox jumps over a lazy dog while pages of ordinary text scroll by".split()
+    rng = np.random.default_rng(0)
+    for y in range(10, height - font, int(font * 1.2)):
+        d.text((10, y), " ".join(rng.choice(words, 60)), font=ImageFont.load_default(size=font), fill=(20, 20, 20))
+    return im
+
+
+@pytest.mark.skipif(not C.text_available(), reason="optional text detector (rapidocr) not installed")
+def test_text_coverage_of_a_screenshot_of_text_is_measured_where_the_letters_can_be_seen():
+    """At a poster thumbnail's scale the letters of a screenshot shrink to ~4 px and the detector saw no
+    text at all (0%): the closer look finds the page of text."""
+    page = text_page()
+    a = analyze_poster(page)
+    assert a.measures["text_share"] > 0.3
+    assert C.text_share(C.detect_text(np.asarray(page)), (800, 1280)) > 0.3
+
+
+@pytest.mark.skipif(not C.text_available(), reason="optional text detector (rapidocr) not installed")
+def test_a_large_poster_keeps_the_first_look(monkeypatch):
+    """A poster's coverage stays comparable with the atlas's (measured on thumbnails): a 4x copy of a
+    poster with a title is not looked at again, and a small image never is."""
+    card = Image.fromarray(text_card())
+    calls = []
+    real = C._closer_look
+    monkeypatch.setattr(C, "_closer_look", lambda *a: calls.append(1) or real(*a))
+    small = C.text_share(C.detect_text(card), (256, 174))
+    big = card.resize((card.width * 4, card.height * 4), Image.Resampling.BICUBIC)
+    assert C.text_share(C.detect_text(big, (256, 174)), (256, 174)) == pytest.approx(small, abs=0.05)
+    C.detect_text(text_page(width=300, height=200))  # small: the first look is all there is
+    assert len(calls) <= 1
+
+
 def test_analyze_poster_returns_every_measure_and_json():
     poster = make_poster(seed=1)
     a = analyze_poster(jpeg_bytes(poster, quality=92), k=5)

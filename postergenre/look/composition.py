@@ -210,26 +210,77 @@ def text_available() -> bool:
     return importlib.util.find_spec("rapidocr") is not None
 
 
+# A second, closer look for text too small for the detector's first look. The first look sees the image
+# with its short side at the OCR's ``det_side`` (256-320 px: a poster thumbnail's scale, which suits
+# posters and is shared with the text channel); on a large image of small text (a screenshot, a page)
+# the letters shrink to a few pixels there and go unseen. So a large image on which the first look found
+# little text is looked at again in overlapping strips, its short side seen at CLOSER_SIDE px (text of
+# 10-12 px in a screenshot then keeps the ~8 px the detector needs), and the closer look's regions are
+# used when it finds a page of text the first missed. Posters keep the first look (their coverage stays
+# comparable with the Genre Atlas, measured on thumbnails).
+CLOSER_SIDE = 768     # px: the image's short side as the closer look sees it (never upscaled)
+CLOSER_MIN = 2.0      # a closer look only where it sees at least twice as fine as the first
+LITTLE_TEXT = 0.10    # the first look found less than this share (30% of real posters have less)
+CLOSER_GAIN = 3.0     # the closer look is used when it finds at least this many times as much text...
+CLOSER_MARGIN = 0.10  # ...and at least 10 points more
+
+
 def detect_text(image, shape: tuple[int, int] | None = None) -> list[np.ndarray] | None:
     """Text regions of a poster as 4-point polygons, or None when no text detector is installed.
 
     ``image``: the poster as the text channel reads it (any image ``load_image`` accepts; the full-size
     poster, not the analysis copy): its regions come from the OCR's detector with the bundled model's
     settings (``postergenre.model.ocr.read_poster_text``), which reuses the detection of a poster whose
-    text was just read, so a poster predicted and analysed is detected once. ``shape``: (height, width) of the image whose pixels the polygons are given in (the
-    analysis copy); default the poster's own. DBNet now and then outlines a whole framed poster as one
-    'text' region; regions spanning more than 60% of both the width and the height are dropped, since
-    no line of text does that."""
+    text was just read, so a poster predicted and analysed is detected once. A large image on which
+    that look found little text gets a closer look (``CLOSER_SIDE``, above). ``shape``: (height, width) of
+    the image whose pixels the polygons are given in (the analysis copy); default the poster's own.
+    DBNet now and then outlines a whole framed poster as one 'text' region; regions spanning more than
+    60% of both the width and the height are dropped, since no line of text does that."""
     if not text_available():
         return None
     from postergenre.model.ocr import read_poster_text, serving_config
 
-    reading = read_poster_text(image, serving_config(), recognise=False)
-    w0, h0 = reading.size
-    h, w = shape if shape is not None else (h0, w0)
+    cfg = serving_config()
+    reading = read_poster_text(image, cfg, recognise=False)
+    shape = shape if shape is not None else reading.size[::-1]
+    first = _regions_in(reading.regions, reading.size, shape)
+    if min(min(reading.size), CLOSER_SIDE) < CLOSER_MIN * cfg.det_side:
+        return first
+    seen = text_share(first, shape)
+    if seen >= LITTLE_TEXT:
+        return first
+    closer = _regions_in(_closer_look(image, cfg), reading.size, shape)
+    found = text_share(closer, shape)
+    return closer if found >= max(CLOSER_GAIN * seen, seen + CLOSER_MARGIN) else first
+
+
+def _regions_in(regions: list[np.ndarray], size: tuple[int, int], shape: tuple[int, int]) -> list[np.ndarray]:
+    """Regions found on an image of ``size`` (width, height), in the pixels of ``shape`` (height, width),
+    less the outlines of whole posters."""
+    (w0, h0), (h, w) = size, shape
     scale = np.array([w / w0, h / h0], dtype=np.float32)
-    boxes = [r * scale for r in reading.regions]
+    boxes = [r * scale for r in regions]
     return [b for b in boxes if not (np.ptp(b[:, 0]) > 0.6 * w and np.ptp(b[:, 1]) > 0.6 * h)]
+
+
+def _closer_look(image, cfg) -> list[np.ndarray]:
+    """Text regions (in the image's pixels) found in overlapping full-width strips, seen by the OCR's
+    detector as if the image's short side were ``CLOSER_SIDE`` px (at most its own)."""
+    from postergenre.model.ocr import ocr_engine, poster_pixels
+
+    bgr = poster_pixels(image)
+    h, w = bgr.shape[:2]
+    scale = min(1.0, CLOSER_SIDE / min(h, w))             # of the image's pixels, as the detector sees them
+    strip = max(32, int(cfg.det_side / scale))            # a strip's height: its short side -> det_side
+    step = max(1, strip * 3 // 4)                         # a quarter overlaps, so no line is cut in two only
+    engine, out = ocr_engine(cfg), []
+    for top in range(0, h, step):
+        top = min(top, max(0, h - strip))
+        for region in engine.detect(np.ascontiguousarray(bgr[top:top + strip])):
+            out.append(region + np.array([0, top], dtype=np.float32))
+        if top + strip >= h:
+            break
+    return out
 
 
 def text_share(polygons: list[np.ndarray], shape: tuple[int, int]) -> float:
