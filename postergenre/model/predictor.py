@@ -68,6 +68,7 @@ class Prediction:
     looks_like_poster: bool | None = None  # the poster check's verdict (None: weights without the check)
     poster_score: float | None = None      # share of real val posters that look less like a poster
     view_features: np.ndarray | None = field(default=None, repr=False)  # V x D backbone features, when asked
+    text_scores: list[float] | None = None  # per line of ``text``, the recogniser's confidence (0-1); None: not known
 
     @property
     def predicted(self) -> list[str]:
@@ -404,7 +405,8 @@ class Predictor:
             out.append(Prediction(scores, src, texts[i], words,
                                   None if looks[i] is None else bool(looks[i]),
                                   None if pscore[i] is None else float(pscore[i]),
-                                  None if view_feats is None else view_feats[i]))
+                                  None if view_feats is None else view_feats[i],
+                                  _line_scores(readings[i] if readings is not None else None, texts[i])))
         return out
 
     def _predictions(self, prepared: list[tuple[np.ndarray, "TextReading | Future[TextReading] | None"]],
@@ -424,6 +426,13 @@ def _done(reading: "TextReading | Future[TextReading] | None") -> TextReading | 
 
 def _lines(reading: TextReading | None) -> list[str] | None:
     return None if reading is None else list(reading.lines or [])
+
+
+def _line_scores(reading: TextReading | None, lines: list[str] | None) -> list[float] | None:
+    """The recogniser's confidence of each of ``lines`` when the reading has them (not for cached text)."""
+    if reading is None or reading.scores is None or lines is None or len(reading.scores) != len(lines):
+        return None
+    return [float(s) for s in reading.scores]
 
 
 def _source_name(image: Any) -> str | None:
