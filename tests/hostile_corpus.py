@@ -340,6 +340,29 @@ def jpeg_huge_declared() -> bytes:  # 65000x65000 in the header
     return bytes(data)
 
 
+@case
+def jpeg_print_96mp_baseline() -> bytes:  # 8000x12000 key art over the 40 MP limit: read at 1/2 scale
+    return _save(Image.new("RGB", (8000, 12000), (200, 30, 40)), "JPEG", quality=50)
+
+
+@case
+def jpeg_print_170mp_grey() -> bytes:  # just under Pillow's hard limit (179 MP): read at 1/4 scale
+    return _save(Image.new("L", (10000, 17000), 90), "JPEG", quality=50)
+
+
+@case
+def jpeg_print_96mp_progressive() -> bytes:  # over the limit and progressive: no reduced decode, refused
+    return _save(Image.new("L", (8000, 12000), 90), "JPEG", quality=50, progressive=True)
+
+
+@case
+def jpeg_print_96mp_header_lies() -> bytes:  # SOF says 8000x12000, data is for 64x64 (padded grey, as above)
+    data = bytearray(_save(Image.new("RGB", (64, 64)), "JPEG"))
+    i = data.index(b"\xff\xc0")
+    data[i + 5:i + 9] = struct.pack(">HH", 12000, 8000)
+    return bytes(data)
+
+
 def _jpeg_with_segment(marker: int, payload: bytes) -> bytes:
     base = _save(Image.new("RGB", (300, 450), (9, 9, 9)), "JPEG")
     return base[:2] + bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload + base[2:]
@@ -382,6 +405,7 @@ for _fmt, _kw in (("JPEG", {}), ("PNG", {}), ("WEBP", {}), ("GIF", {}), ("BMP", 
 MUST_FAIL = {"png_bomb_100mp", "png_bomb_2gp", "tiff_bomb_100mp", "jpeg_huge_declared", "gif_logical_screen_huge",
              "jpeg_scan_bomb_1000", "jpeg_scan_bomb_20000", "jpeg_scans_over_the_work_budget",
              "jpeg_scan_bomb_small_image", "polyglot_html_png", "polyglot_pdf_jpeg", "bmp_header_lies",
+             "jpeg_print_96mp_progressive",
              *(n for n in CASES if n.startswith("truncated_"))}
 
 CPU_LIMIT_S = 2.0        # decode CPU time per case (user + system)

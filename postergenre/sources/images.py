@@ -13,6 +13,12 @@ allows (progressive "scan bombs"), are refused, formats whose decoder is slow (R
 pixel cap, 16-bit/float images are scaled through a lookup table or in float32 row blocks (never
 full-size float64 copies), and ``draft=(w, h)`` lets large JPEGs be decoded straight at a reduced scale
 (1/2, 1/4, 1/8) no smaller than ``(w, h)`` (the model's input size, for prediction).
+
+A JPEG over the pixel limit (a print file: 8000x12000 key art) is not refused when it can be decoded at
+a reduced scale within the same bounds: a sequential JPEG of one scan, which libjpeg decodes a row of
+blocks at a time, straight at the smallest of 1/2, 1/4, 1/8 that fits the limit (the image's
+``info["reduced_from"]`` keeps its full size). A progressive or multi-scan JPEG that large would hold all
+its coefficients in memory, so it is still refused, with what to do.
 """
 from __future__ import annotations
 
@@ -26,14 +32,19 @@ from PIL import Image, ImageOps
 
 from postergenre.errors import ImageLoadError
 
-__all__ = ["ImageSource", "SUPPORTED_FORMATS", "SUPPORTED_EXTENSIONS", "load_image", "image_info"]
+__all__ = ["ImageSource", "SUPPORTED_FORMATS", "SUPPORTED_EXTENSIONS", "FORMAT_EXTENSIONS", "load_image",
+           "image_info"]
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO, Image.Image, np.ndarray]
 
 # Pillow format names we decode (its JPEG opener also returns multi-picture "MPO" camera JPEGs).
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
-# File-name endings of those formats (upload pickers, folder scans).
-SUPPORTED_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff")
+# File-name endings of those formats, the one list the app's uploaders, the CLI's and the catalog's folder
+# scans and the zip reader accept (JPEG's include .jfif, .jpe and .pjpeg/.pjp, which browsers save JPEGs as).
+FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "JPEG": ("jpg", "jpeg", "jpe", "jfif", "pjpeg", "pjp"), "PNG": ("png",), "WEBP": ("webp",), "GIF": ("gif",),
+    "BMP": ("bmp",), "TIFF": ("tif", "tiff")}
+SUPPORTED_EXTENSIONS = tuple(ext for exts in FORMAT_EXTENSIONS.values() for ext in exts)
 _SUPPORTED_TEXT = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 _ACCEPTED_TYPES = "a file path (str or pathlib.Path), bytes, an open binary file, a PIL.Image.Image or a NumPy array"
 _WHITE = (255, 255, 255)
@@ -90,10 +101,16 @@ def load_image(src: ImageSource, *, max_bytes: int = 25 * 2**20, max_pixels: int
     data, what = _read_encoded(src, max_bytes)
     image = _open_encoded(data, what)
     try:
-        _check_size(image.size, **limits)
-        _check_work(image, data, what)
+        full = image.size
+        scale = _reduced_scale(image, data, _pixel_cap(max_pixels))
+        if scale == 1:
+            _check_size(full, **limits, hint=_too_large_hint(image))
+        _check_work(image, data, what)  # at the full size: every block is entropy-decoded at any scale
         if draft and image.format in ("JPEG", "MPO"):
-            image.draft(image.mode, (max(1, int(draft[0])), max(1, int(draft[1]))))
+            scale = max(scale, _draft_scale(full, draft))
+        if scale > 1:
+            image.draft(image.mode, (max(1, full[0] // scale), max(1, full[1] // scale)))
+            _check_size(image.size, **limits)
         decoded = _decoded(image, what)
         rgb = _to_rgb(decoded, owned=True)
     except BaseException:
@@ -101,6 +118,8 @@ def load_image(src: ImageSource, *, max_bytes: int = 25 * 2**20, max_pixels: int
         raise
     if rgb is not image:
         image.close()
+    if full[0] * full[1] > _pixel_cap(max_pixels):
+        rgb.info["reduced_from"] = full  # a print file read at 1/scale
     return rgb
 
 
@@ -222,16 +241,48 @@ def _looks_like_text(head: bytes) -> bool:
 
 # --- checks and decoding ------------------------------------------------------------------------
 
-def _check_size(size: tuple[int, int], *, max_pixels: int, max_aspect: float, min_side: int) -> None:
+def _pixel_cap(max_pixels: int) -> int:
+    """``max_pixels``, capped by Pillow's MAX_IMAGE_PIXELS (read, never changed)."""
+    return min(max_pixels, Image.MAX_IMAGE_PIXELS) if Image.MAX_IMAGE_PIXELS else max_pixels
+
+
+def _reduced_scale(image: Image.Image, data: bytes, max_pixels: int) -> int:
+    """1 when the image fits ``max_pixels``, or cannot be decoded at a reduced scale within the bounds;
+    else (a sequential JPEG of one scan: libjpeg keeps a row of blocks, never the whole coefficient
+    image) the smallest DCT scale, 2, 4 or 8, at which it fits."""
+    width, height = image.size
+    if width * height <= max_pixels or image.format not in ("JPEG", "MPO"):
+        return 1
+    if image.info.get("progressive") or image.info.get("progression") or _count_jpeg_scans(data) != 1:
+        return 1
+    return next((s for s in (2, 4, 8) if -(-width // s) * -(-height // s) <= max_pixels), 1)
+
+
+def _draft_scale(size: tuple[int, int], draft: tuple[int, int]) -> int:
+    """The DCT scale (1, 2, 4, 8) Pillow's ``draft`` picks for ``size``: the largest no smaller than ``draft``."""
+    ratio = min(size[0] // max(1, int(draft[0])), size[1] // max(1, int(draft[1])))
+    return next((s for s in (8, 4, 2) if ratio >= s), 1)
+
+
+def _too_large_hint(image: Image.Image) -> str:
+    """What to do with an image over the pixel limit, by its kind."""
+    if image.format in ("JPEG", "MPO"):  # progressive or several scans: no reduced decode within the bounds
+        return ("resize it (e.g. 2000 px on the long side), or save it as an ordinary (baseline, not "
+                "progressive) JPEG, which is read at a reduced scale")
+    return ("resize it (e.g. 2000 px on the long side), or save it as an ordinary (baseline) JPEG, which is "
+            "read at a reduced scale")
+
+
+def _check_size(size: tuple[int, int], *, max_pixels: int, max_aspect: float, min_side: int,
+                hint: str = "resize it (e.g. 2000 px on the long side)") -> None:
     """Refuse bombs, strips and specks, from the header alone. Pillow's MAX_IMAGE_PIXELS (read, never
     changed) also caps max_pixels, so its decompression-bomb *warning* is an error here too, without
     touching the process-wide warning filters (which is not thread-safe)."""
-    if Image.MAX_IMAGE_PIXELS:
-        max_pixels = min(max_pixels, Image.MAX_IMAGE_PIXELS)
+    max_pixels = _pixel_cap(max_pixels)
     width, height = size
     if width * height > max_pixels:
         raise ImageLoadError(f"The image is {width}x{height} = {width * height / 1e6:.1f} megapixels, over the "
-                             f"{max_pixels / 1e6:g} MP limit; resize it (e.g. 2000 px on the long side).")
+                             f"{max_pixels / 1e6:g} MP limit; {hint}.")
     if min(width, height) > 0 and max(width, height) / min(width, height) > max_aspect:
         raise ImageLoadError(f"The image is {width}x{height}, a {max(width, height) / min(width, height):.0f}:1 "
                              f"strip, not a poster (limit {max_aspect:g}:1); crop it to the poster itself.")
