@@ -93,3 +93,13 @@ def test_help_says_explain_creates_folders(capsys):
     with pytest.raises(SystemExit):
         main(["explain", "--help"])
     assert "parent folders are created" in " ".join(capsys.readouterr().out.split())
+
+
+def test_text_output_words_agree_with_the_percentage_shown():
+    """Issue 26: words must not contradict the numbers beside them ("24.9%  unlikely" for a headline genre)."""
+    from postergenre.commands.predict import score_line
+    from postergenre.model.predictor import GenreScore
+
+    assert score_line(GenreScore("Action", 0.2449, 0.24, True)).split() == ["*", "Action", "24%", "possible"]
+    assert score_line(GenreScore("Drama", 0.249, None, False)).split() == ["Drama", "25%", "possible"]
+    assert score_line(GenreScore("Horror", 0.8, 0.24, True)).split() == ["*", "Horror", "80%", "very", "likely"]

@@ -206,8 +206,7 @@ def run(args: argparse.Namespace) -> int:
                 if pred.warning:
                     print(f"  ! {pred.warning} (poster score {pred.poster_score:.3f})")
                 for s in pred.scores[: args.top]:
-                    mark = "*" if s.predicted else " "
-                    print(f"  {mark} {s.genre:<16} {s.probability:6.1%}  {s.confidence}")
+                    print(score_line(s))
     finally:
         if table:
             table.close()
@@ -217,6 +216,14 @@ def run(args: argparse.Namespace) -> int:
     if failed or many or table:
         print(_summary(predicted, failed), file=sys.stderr)
     return 1 if failed else 0
+
+
+def score_line(score) -> str:
+    """'  * Horror            80%  very likely': the mark of a headline genre, the probability as every
+    surface shows it (whole percent) and the words, which read that same number."""
+    from postergenre.model.decision import percent
+
+    return f"  {'*' if score.predicted else ' '} {score.genre:<16} {percent(score.probability):>4}  {score.confidence}"
 
 
 def _shorten(message: str, limit: int = 160) -> str:
