@@ -1,5 +1,7 @@
-"""Compare posters: two to four side by side — genre probabilities, palettes, composition against a
-genre's typical range, heatmaps for one genre — exported as CSV, an HTML report or a PNG sheet."""
+"""Compare posters: up to 50 drafts (files, a zip, links, TMDB picks) read in one batch into a sortable table,
+and two to four of them side by side — genre probabilities, palettes, composition against a genre's
+typical range, heatmaps for one genre — exported as CSV, an HTML report or a PNG sheet. A file that
+cannot be read is named with the reason and left out; the others are compared."""
 from __future__ import annotations
 
 import hashlib
@@ -11,12 +13,15 @@ import streamlit as st
 
 from app_components.analysis import swatches_html
 from app_components.check import draw_variant_ranking, intended_genre_selector
-from app_components.compare import compare_or_report, framed, heatmaps_or_report, reports_or_report
+from app_components.compare import (framed, heatmaps_or_report, read_or_report, report_unreadable, reports_or_report,
+                                    ticked_posters, unpack_or_report)
 from app_components.inputs import POSTER_TYPES, poster_key
 from app_components.model_cache import fetch_bytes, get_atlas, get_predictor
+from postergenre.compare.batch import MAX_BATCH
 from postergenre.compare.posters import MAX_POSTERS, POSTER_COLOURS
 from postergenre.compare.report import measure_rows
 from postergenre.errors import PosterGenreError
+from postergenre.sources.archive import ARCHIVE_EXTENSIONS
 
 TILE_WIDTH = 170  # px: up to four posters in a row on a laptop, two per row on a phone
 
@@ -26,11 +31,12 @@ def url_name(url: str) -> str:
 
 
 def gather_posters() -> list[tuple[str, bytes]]:
-    """(name, image bytes) from the uploads, the links and the TMDB picks, in that order."""
-    posters: list[tuple[str, bytes]] = []
-    files = st.file_uploader("Poster files", type=POSTER_TYPES, accept_multiple_files=True,
-                             help=f"Drop 2 to {MAX_POSTERS} posters (JPEG, PNG, WebP…).")
-    posters += [(PurePosixPath(f.name).stem, f.getvalue()) for f in files or []]
+    """(name, image bytes) from the uploads (zips opened), the links and the TMDB picks, in that order."""
+    files = st.file_uploader("Poster files, or a .zip of a folder of them", type=POSTER_TYPES + list(ARCHIVE_EXTENSIONS),
+                             accept_multiple_files=True,
+                             help=f"Drop 2 to {MAX_BATCH} posters (JPEG, PNG, WebP…): select them all in the file "
+                                  "picker, or zip their folder. Nothing is stored.")
+    posters = unpack_or_report([(f.name, f.getvalue()) for f in files or []])
     links = st.text_area("…or image links, one per line", placeholder="https://…/poster.jpg", height=80)
     for url in [u.strip() for u in links.splitlines() if u.strip()]:
         try:
@@ -57,7 +63,7 @@ def without_duplicates(posters: list[tuple[str, bytes]]) -> list[tuple[str, byte
     return kept
 
 
-def renamed(posters: list[tuple[str, bytes]]) -> tuple[tuple[str, bytes], ...]:
+def renamed(posters: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     """Each poster's name as the user typed it (default: its file name or title)."""
     with st.expander("Rename the posters", icon=":material/edit:"):
         columns = st.columns(min(len(posters), 2))
@@ -67,7 +73,7 @@ def renamed(posters: list[tuple[str, bytes]]) -> tuple[tuple[str, bytes], ...]:
             typed = columns[i % len(columns)].text_input(f"Poster {i + 1}", value=name, key=f"compare_name_{digest}",
                                                          max_chars=40).strip()
             out.append((typed or name, data))
-    return tuple(out)
+    return out
 
 
 def tmdb_picks() -> list[tuple[str, bytes]]:
@@ -88,21 +94,43 @@ def tmdb_picks() -> list[tuple[str, bytes]]:
 
 
 st.title("Compare posters")
-st.caption(f"Two to {MAX_POSTERS} posters side by side: which genres each one signals, its colours and "
-           "composition against a genre's typical range, and where the model looks. Export everything at the end.")
-posters = gather_posters()
-if len(posters) < 2:
-    st.info(f"Add at least two posters (files, links or TMDB picks); {len(posters)} so far.")
+st.caption(f"Up to {MAX_BATCH} drafts in a table you can sort, and {MAX_POSTERS} of them side by side: which genres "
+           "each one signals, its colours and composition against a genre's typical range, and where the model "
+           "looks. Export everything at the end.")
+given = gather_posters()
+if len(given) < 2:
+    st.info(f"Add at least two posters (files, a zip, links or TMDB picks); {len(given)} so far.")
     st.stop()
-if len(posters) > MAX_POSTERS:
-    st.warning(f"{len(posters)} posters given; comparing the first {MAX_POSTERS}.")
-    posters = posters[:MAX_POSTERS]
+if len(given) > MAX_BATCH:
+    st.warning(f"{len(given)} posters given; reading the first {MAX_BATCH}.")
+    given = given[:MAX_BATCH]
 
-posters = renamed(posters)
-with st.spinner("Reading the posters…"):
-    comparison = compare_or_report(posters)
-if comparison is None:
+batch = read_or_report(tuple(given))
+if batch is None:
     st.stop()
+report_unreadable(batch, len(given))
+readable = [(name, given[i][1]) for name, i in zip(batch.names, batch.given)]
+if len(readable) < 2:
+    st.info(f"Add at least two posters that can be read; {len(readable)} so far.")
+    st.stop()
+everyone = tuple(renamed(readable))
+batch = batch.renamed([n for n, _ in everyone])
+picks = list(range(len(everyone)))
+if len(everyone) > MAX_POSTERS:  # more than fit side by side: the table of all, and ticks
+    st.subheader(f"All {len(everyone)} posters")
+    st.caption(f"Click a column's name to sort by it. Tick 2 to {MAX_POSTERS} posters to see them side by side below.")
+    picks = ticked_posters(batch, key=f"compare_table_{poster_key(*(d for _, d in everyone))}")
+    st.download_button(f"CSV of the table ({len(everyone)} posters)", batch.to_csv(), "poster-table.csv", "text/csv",
+                       icon=":material/download:", key="compare_table_csv")
+    if len(picks) < 2:
+        st.info(f"Tick 2 to {MAX_POSTERS} posters in the table to see them side by side; {len(picks)} ticked.")
+        st.stop()
+    if len(picks) > MAX_POSTERS:
+        st.warning(f"{len(picks)} ticked: side by side shows the first {MAX_POSTERS} of them. Untick some to choose.")
+        picks = picks[:MAX_POSTERS]
+    st.subheader("Side by side")
+posters = tuple(everyone[i] for i in picks)
+comparison = batch.comparison(picks)
 predictor, atlas = get_predictor(), get_atlas()
 key = poster_key(*(d for _, d in posters))  # widgets whose options or defaults depend on the posters end with it
 
@@ -133,8 +161,8 @@ st.subheader("Genre probabilities")
 relevant = comparison.relevant_genres()
 show_all = st.toggle(f"All {len(comparison.genres)} genres", value=False, key="compare_all_genres",
                      help=f"Off: the {len(relevant)} genres that matter here (any poster's top 5 or predicted).")
-st.caption("One bar per poster, calibrated probabilities (of posters given 70%, about 7 in 10 have the genre); "
-           "the yellow tick is the cut-off a genre below a poster's top one needs to enter its headline.")
+st.caption("One bar per poster, calibrated probabilities (of posters given 70%, about 7 in 10 have the genre). "
+           + " ".join(comparison.chart_notes()))
 st.plotly_chart(comparison.probability_figure(genres=None if show_all else relevant),
                 config={"displayModeBar": False}, key="compare_chart")
 
@@ -172,7 +200,8 @@ if maps:
                 for n, p, f in zip(comparison.names, comparison.posters, flagged)])
 
 st.subheader("Export")
-exports = reports_or_report(posters, comparison, range_genre, heat_genre, maps, alpha)
+exports = reports_or_report(posters, comparison, range_genre, heat_genre, maps, alpha,
+                            batch if len(everyone) > len(posters) else None, everyone)
 if exports is not None:
     csv, html_report, png_report = exports
     with st.container(horizontal=True, gap="small"):

@@ -1,5 +1,7 @@
 """Two to four posters side by side, for people choosing between them: genre probabilities, palettes,
 composition measures against a genre's range, heatmaps for one genre, and the whole thing as CSV.
+(A folder's worth of drafts, up to 50, is read by ``postergenre.compare.batch.read_posters``; its
+``comparison(picks)`` is one of these for the 2-4 picked.)
 
     from postergenre.compare.posters import compare_posters
     comparison = compare_posters(predictor, ["a.jpg", "b.jpg"], atlas=load_atlas())
@@ -20,9 +22,10 @@ import pandas as pd
 from PIL import Image
 
 from postergenre.errors import ImageLoadError, PosterGenreError
-from postergenre.look.analysis import MEASURES, PosterAnalysis, analyze_poster
+from postergenre.look.analysis import MEASURES, PosterAnalysis
 from postergenre.look.atlas import Atlas, compare_to_genre
-from postergenre.sources.images import ImageSource, load_image
+from postergenre.model.decision import DecisionRule
+from postergenre.sources.images import ImageSource
 
 if TYPE_CHECKING:  # the model module is only needed by whoever built the predictor
     from postergenre.model.predictor import Prediction, Predictor
@@ -30,7 +33,9 @@ if TYPE_CHECKING:  # the model module is only needed by whoever built the predic
 __all__ = ["MIN_POSTERS", "MAX_POSTERS", "POSTER_COLOURS", "ComparedPoster", "PosterComparison", "compare_posters",
            "unique_names"]
 
-MIN_POSTERS, MAX_POSTERS = 2, 4
+MIN_POSTERS, MAX_POSTERS = 2, 4   # side by side; postergenre.compare.batch reads up to MAX_BATCH at once
+PALE = 0.35                       # the opacity of a bar whose genre is not in the poster's headline
+PAST_CUTOFF = ("full", "after")   # the statuses of a bar past the cut-off that is not in the headline
 
 
 @dataclass
@@ -47,6 +52,7 @@ class PosterComparison:
     genres: list[str]               # the model's genres, model order
     thresholds: dict[str, float]    # the probability a genre below a poster's top one needs (the headline rule's cutoff)
     atlas: Atlas | None = None      # for genre ranges, or None
+    rule: DecisionRule | None = None  # the headline rule the thresholds come from (why a bar is in a headline or not)
 
     @property
     def names(self) -> list[str]:
@@ -67,6 +73,58 @@ class PosterComparison:
         keep = {s.genre for p in self.posters for s in p.prediction.scores[:top]}
         keep |= {g for p in self.posters for g in p.prediction.predicted}
         return [g for g in self.probabilities().index if g in keep]
+
+    def headline_status(self, index: int, genre: str) -> str:
+        """Whether ``genre`` is in the headline of poster ``index``, and why not, in words (the chart's
+        hover text: a bar past the cut-off that is left out says why)."""
+        kind, why = self._status(index, genre)
+        if kind == "in":
+            return "in the headline"
+        return ("past the cut-off, but not in the headline: " if kind in PAST_CUTOFF else "not in the headline: ") + why
+
+    def _status(self, index: int, genre: str) -> tuple[str, str]:
+        """(kind, why): kind "in" (in the headline), "top" (the top genre under the rule's minimum),
+        "under" (under the cut-off), "full" (past it, but the headline names its most genres already) or
+        "after" (past it, but a genre ranked above it is left out); ``why`` says it in words."""
+        scores = self.posters[index].prediction.scores
+        rank = next(r for r, s in enumerate(scores) if s.genre == genre)
+        score, cutoff = scores[rank], self.thresholds[genre]
+        if score.predicted:
+            return "in", ""
+        if rank == 0:
+            return "top", (f"the top genre needs {self.rule.top_min:.0%} to enter it" if self.rule else
+                           "the top genre is under the rule's minimum")
+        if score.probability < cutoff:
+            return "under", f"under the {cutoff:.0%} cut-off"
+        if self.rule is not None and rank >= self.rule.max_genres:
+            return "full", f"a headline names at most {self.rule.max_genres} genres"
+        return "after", "a genre ranked above it is not in it either"
+
+    def left_out(self) -> list[tuple[str, str, float, str]]:
+        """(poster, genre, probability, why) of each bar past the cut-off whose genre is not in the
+        poster's headline (the rule's limit of genres, or a genre above it left out)."""
+        out = []
+        for i, p in enumerate(self.posters):
+            for s in p.prediction.scores:
+                kind, why = self._status(i, s.genre)
+                if kind in PAST_CUTOFF:
+                    out.append((p.name, s.genre, s.probability, why))
+        return out
+
+    def chart_notes(self) -> list[str]:
+        """How to read the probability chart, in sentences (the page's caption and the HTML report's):
+        what the tick and the pale bars mean, and why each bar past the tick is not in a headline."""
+        cutoffs = sorted(set(self.thresholds.values()))
+        cut = f"the {cutoffs[0]:.0%}" if len(cutoffs) == 1 else "the probability"
+        rule = (f" (the top genre needs {self.rule.top_min:.0%}); a headline names at most {self.rule.max_genres} "
+                "genres" if self.rule else "")
+        notes = [f"The tick is {cut} a genre below a poster's top one needs to enter its headline{rule}. "
+                 "Solid bars: genres in the poster's headline; pale bars: the others."]
+        left = self.left_out()
+        if left:
+            notes.append("Past the tick but not in the headline: " + "; ".join(
+                f"{name}'s {genre} {p:.0%} ({why})" for name, genre, p, why in left) + ".")
+        return notes
 
     def predicted(self) -> dict[str, list[str]]:
         """Poster name -> the genres it clears the threshold for."""
@@ -135,8 +193,10 @@ class PosterComparison:
     def probability_figure(self, top: int | None = None, genres: Sequence[str] | None = None,
                            template: str | None = None):
         """Grouped horizontal bars: genres down the side (strongest on top; ``genres`` to show only those,
-        else the ``top`` strongest or all), one bar per poster, each genre's threshold as a tick. Reads on
-        a phone as well as a desktop; the genre names get the margin they need (no clipped labels)."""
+        else the ``top`` strongest or all), one bar per poster, each genre's threshold as a tick. A bar is
+        solid when its genre is in the poster's headline and pale when not (its hover text says why:
+        ``headline_status``); an image the poster check flags gets hatched bars. Reads on a phone as well
+        as a desktop; the genre names get the margin they need (no clipped labels)."""
         import plotly.graph_objects as go
 
         table = self.probabilities()
@@ -148,11 +208,14 @@ class PosterComparison:
                                                                  color=THRESHOLD_COLOUR, line=dict(width=2)),
                                    hovertemplate="%{y} threshold: %{x:.0%}<extra></extra>"))
         for i, name in reversed(list(enumerate(table.columns))):  # first poster on top within a group
-            flagged = self.posters[i].prediction.warning is not None  # not a poster: faint bars, named guesses
+            flagged = self.posters[i].prediction.warning is not None  # not a poster: hatched bars, named guesses
             label = f"{name} (not a poster: guesses)" if flagged else name
-            fig.add_trace(go.Bar(y=table.index, x=table[name], name=label, orientation="h", marker_color=POSTER_COLOURS[i],
-                                 marker_opacity=0.3 if flagged else 1.0,
-                                 hovertemplate="%{y}: %{x:.0%}<extra>" + label.replace("<", "&lt;") + "</extra>"))
+            status = [self._status(i, g) for g in table.index]
+            fig.add_trace(go.Bar(
+                y=table.index, x=table[name], name=label, orientation="h", customdata=[w for _, w in status],
+                marker=dict(color=POSTER_COLOURS[i], opacity=[1.0 if k == "in" else PALE for k, _ in status],
+                            pattern=dict(shape="/" if flagged else "", fgcolor="#888", solidity=0.3)),
+                hovertemplate="%{y}: %{x:.0%}, %{customdata}<extra>" + label.replace("<", "&lt;") + "</extra>"))
         label_room = 12 + 7 * max((len(str(g)) for g in table.index), default=4)  # px for the longest genre name
         fig.update_layout(barmode="group", height=70 + len(table) * (10 + 9 * len(self.posters)),
                           margin=dict(l=label_room, r=10, t=10, b=10), bargap=0.2,
@@ -171,30 +234,18 @@ THRESHOLD_COLOUR = "#f3c969"  # the app's threshold tick
 
 def compare_posters(predictor: Predictor, images: Sequence[ImageSource], names: Sequence[str] | None = None, *,
                     atlas: Atlas | None = None, progress: Callable[[float, str], None] | None = None) -> PosterComparison:
-    """Predict and analyze 2-4 posters. ``names`` label them (default: "Poster 1", ...); duplicates get
-    a suffix. ``atlas`` adds genre ranges to the measures. ``progress(fraction, message)`` is called
-    before each poster. ImageLoadError names the poster that could not be read."""
+    """Predict (batched) and analyze 2-4 posters. ``names`` label them (default: "Poster 1", ...);
+    duplicates get a suffix. ``atlas`` adds genre ranges to the measures. ``progress(fraction, message)``
+    is called as the posters are read. ImageLoadError names the first poster that could not be read
+    (``postergenre.compare.batch.read_posters`` keeps going instead, and takes up to 50)."""
+    from postergenre.compare.batch import read_posters
+
     if not MIN_POSTERS <= len(images) <= MAX_POSTERS:
         raise PosterGenreError(f"compare {MIN_POSTERS} to {MAX_POSTERS} posters at a time; got {len(images)}")
-    names = unique_names(list(names) if names else [f"Poster {i + 1}" for i in range(len(images))])
-    if len(names) != len(images):
-        raise PosterGenreError(f"got {len(names)} names for {len(images)} posters; give one name per poster")
-    posters = []
-    for i, (name, src) in enumerate(zip(names, images)):
-        if progress:
-            progress(i / len(images), f"Reading {name}…")
-        try:
-            image = load_image(src)
-        except ImageLoadError as e:
-            raise ImageLoadError(f"{name}: {e}") from None
-        prediction = predictor.predict(image)
-        prediction.source = name
-        posters.append(ComparedPoster(name, image, prediction, analyze_poster(image)))
-    if progress:
-        progress(1.0, "Done")
-    rule = predictor.trust().rule  # the headline rule: a genre below the top one needs its cutoff
-    thresholds = {g: float(rule.cutoff) for g in predictor.genres}
-    return PosterComparison(posters, list(predictor.genres), thresholds, atlas)
+    batch = read_posters(predictor, images, names, atlas=atlas, progress=progress)
+    if batch.unreadable:
+        raise ImageLoadError(f"{batch.unreadable[0].name}: {batch.unreadable[0].reason}")
+    return batch.comparison(range(len(batch.posters)))
 
 
 def unique_names(names: list[str]) -> list[str]:

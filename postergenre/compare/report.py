@@ -1,7 +1,9 @@
 """Reports of a poster comparison: one self-contained HTML file (images and the interactive chart
-embedded, no network needed to open it) and a PNG summary sheet for slides and chats.
+embedded, no network needed to open it; it reads on a phone without sideways scrolling: its tables
+stack into one block per row below 600 px) and a PNG summary sheet for slides and chats.
 
     html = to_html_report(comparison, genre="Horror", heatmaps=images)
+    html = to_html_report(comparison, batch=batch)     # with the table of every poster read (and the unreadable)
     png = to_png_report(comparison, genre="Horror", heatmaps=images)
 """
 from __future__ import annotations
@@ -10,19 +12,27 @@ import base64
 import html
 import io
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
 from postergenre.compare.posters import POSTER_COLOURS, PosterComparison
 
-__all__ = ["to_html_report", "to_png_report", "measure_rows", "data_uri", "ordinal"]
+if TYPE_CHECKING:
+    from postergenre.compare.batch import PosterBatch
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
+__all__ = ["to_html_report", "to_png_report", "measure_rows", "overview_rows", "data_uri", "ordinal"]
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px;overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:8px 0 24px}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}
-.row{display:flex;flex-wrap:wrap;gap:16px}.card{flex:1 1 220px;max-width:280px}.card img{width:100%;border-radius:4px}
+.row{display:flex;flex-wrap:wrap;gap:16px}.card{flex:1 1 220px;max-width:280px;min-width:0}
+.card img{width:100%;border-radius:4px}img{max-width:100%}.thumb{width:48px;border-radius:3px}
 .chip{display:inline-block;width:26px;height:26px;border-radius:4px;border:1px solid #8884;vertical-align:middle}
-small{color:#666}"""
+.plot{max-width:100%;overflow:hidden}small{color:#666}
+@media (max-width:600px){body{margin:12px}.card{flex-basis:140px}
+table,tbody,tr,td{display:block}thead{display:none}tr{border-bottom:1px solid #ddd;padding:6px 0}
+td{border:0;padding:2px 0}td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+.thumb{float:left;margin:0 10px 4px 0}tr::after{content:"";display:block;clear:both}}"""
 
 
 def measure_rows(comparison: PosterComparison, genre: str | None) -> list[dict[str, str]]:
@@ -61,27 +71,53 @@ def data_uri(image: Image.Image, long_side: int = 480) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _table(rows: list[dict[str, str]]) -> str:
+def _table(rows: list[dict[str, str]], raw: tuple[str, ...] = ()) -> str:
+    """An HTML table of display strings, escaped (the columns in ``raw`` are HTML already). Each cell
+    carries its column's name, shown before it when the table stacks at phone width."""
     if not rows:
         return ""
     head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    body = "".join("<tr>" + "".join(
+        f'<td{f" data-label={chr(34)}{html.escape(k)}{chr(34)}" if k else ""}>{v if k in raw else html.escape(str(v))}</td>'
+        for k, v in r.items())
+        + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def overview_rows(batch: PosterBatch, top: int = 3) -> list[dict[str, str]]:
+    """The table of every poster read, as display strings (the HTML report's first section): thumbnail
+    (HTML), poster, headline, poster check, its ``top`` genres with probabilities, the table's measures."""
+    from postergenre.compare.batch import TABLE_MEASURES, poster_check_words, table_headline
+    from postergenre.look.analysis import MEASURES
+
+    rows = []
+    for p in batch.posters:
+        row = {"": f'<img class="thumb" src="{data_uri(p.image, 96)}" alt="">', "poster": p.name,
+               "headline": table_headline(p.prediction), "poster check": poster_check_words(p.prediction),
+               "top genres": ", ".join(f"{s.genre} {s.probability:.0%}" for s in p.prediction.scores[:top])}
+        row.update({MEASURES[k].label: MEASURES[k].format(p.analysis.measures.get(k)) for k in TABLE_MEASURES})
+        rows.append(row)
+    return rows
 
 
 def to_html_report(comparison: PosterComparison, genre: str | None = None, heatmaps: list[Image.Image] | None = None,
                    heatmap_genre: str | None = None, title: str = "Poster comparison",
-                   include_plotlyjs: bool | str = True) -> str:
-    """A standalone HTML page: posters with their predicted genres, the probability chart (interactive,
-    plotly.js embedded unless ``include_plotlyjs='cdn'``), palettes, the measures table against
-    ``genre``'s range, and the heatmaps (for ``heatmap_genre``) when given."""
+                   include_plotlyjs: bool | str = True, batch: PosterBatch | None = None) -> str:
+    """A standalone HTML page: with a ``batch``, first the table of every poster read and the files that
+    could not be read (with why); then the posters compared side by side with their predicted genres, the
+    probability chart (interactive, plotly.js embedded unless ``include_plotlyjs='cdn'``) with how to read
+    it, palettes, the measures table against ``genre``'s range, and the heatmaps (for ``heatmap_genre``)
+    when given."""
     esc = html.escape
     cards = "".join(
         f'<div class="card"><img src="{data_uri(p.image)}" alt="{esc(p.name)}">'
         f'<h3 style="color:{POSTER_COLOURS[i]}">{esc(p.name)}</h3><p>{esc(p.prediction.summary)}</p></div>'
         for i, p in enumerate(comparison.posters))
     chart = comparison.probability_figure(template="plotly_white").update_traces(
-        selector=dict(name="threshold"), marker_color="#333").to_html(full_html=False, include_plotlyjs=include_plotlyjs)
+        selector=dict(name="threshold"), marker_color="#333").to_html(
+        full_html=False, include_plotlyjs=include_plotlyjs, config={"displayModeBar": False, "responsive": True})
+    chart = f'<div class="plot">{chart}</div>' + "".join(
+        f"<p><small>{esc(note)}</small></p>" for note in comparison.chart_notes())
     palettes = "".join(
         f"<tr><td>{esc(name)}</td><td>" + " ".join(
             f'<span class="chip" style="background:{c["hex"]}" title="{esc(c["name"])} {c["share"]:.0%}"></span>'
@@ -96,9 +132,15 @@ def to_html_report(comparison: PosterComparison, genre: str | None = None, heatm
             f'<div class="card"><img src="{data_uri(h)}" alt="heatmap {esc(n)}"><p>{esc(n)}</p></div>'
             for n, h in zip(comparison.names, heatmaps)) + "</div>")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    overview = ""
+    if batch is not None:
+        unread = "".join(f"<li><b>{esc(u.name)}</b>: {esc(u.reason)}</li>" for u in batch.unreadable)
+        overview = (f"<h2>All {len(batch.posters)} posters read</h2>{_table(overview_rows(batch), raw=('',))}"
+                    + (f"<h3>Not read ({len(batch.unreadable)})</h3><ul>{unread}</ul>" if unread else "")
+                    + "<h2>Side by side</h2>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>"
-            f"<h1>{esc(title)}</h1><p><small>postergenre · {stamp}</small></p><div class='row'>{cards}</div>"
+            f"<h1>{esc(title)}</h1><p><small>postergenre · {stamp}</small></p>{overview}<div class='row'>{cards}</div>"
             f"<h2>Genre probabilities</h2>{chart}<h2>Palettes</h2><table>{palettes}</table>"
             f"<h2>Composition</h2>{measures_note}{_table(measure_rows(comparison, genre))}{heat}</body></html>")
 
