@@ -160,3 +160,23 @@ def test_fused_beats_image_only_on_real_posters(real_posters, predictor):
     keep = np.flatnonzero(y.sum(0) > 0)
     m = lambda s: np.mean([average_precision_score(y[:, j], s[:, j]) for j in keep])
     assert m(fused) > m(img) + 0.01, (m(fused), m(img))
+
+
+def test_legible_text_shows_confident_lines_once_and_says_what_was_hard_to_read():
+    """OCR noise was shown as if read: a tagline misread eleven times, a line of brackets. Only lines the
+    recogniser is confident of are shown, each once; the others are counted, and words are kept only
+    where they appear in a shown line."""
+    from postergenre.model.text_model import LEGIBLE_SCORE, legible_text
+
+    lines = ["POUY THIVK IT. · DON'T SAY E%R"] * 11 + ["(图)()(()()", "THE HOLLOW HOUSE", "the  hollow house",
+                                                     "SOME DOORS SHOULD STAY SHUT"]
+    scores = [0.62] * 11 + [0.93, 0.99, 0.97, LEGIBLE_SCORE]
+    read = legible_text(lines, scores, {"Horror": [("hollow", 0.3), ("don't", 0.7), ("doors", 0.2)],
+                                        "Drama": [("say", 0.1)]})
+    assert read.lines == ["THE HOLLOW HOUSE", "SOME DOORS SHOULD STAY SHUT"]
+    assert read.unsure == 2 and read.hard_to_read       # the misread tagline (once) and the brackets
+    assert read.words == {"Horror": [("hollow", 0.3), ("doors", 0.2)]}
+    clean = legible_text(["NIGHT OF THE", "ZOMBIES"], [0.99, 0.97])
+    assert clean.lines == ["NIGHT OF THE", "ZOMBIES"] and not clean.hard_to_read
+    assert legible_text(["CACHED TEXT", "CACHED TEXT"], None).lines == ["CACHED TEXT"]  # no scores: all shown, once
+    assert legible_text([], []).lines == [] and legible_text(None).unsure == 0

@@ -61,41 +61,73 @@ def test_served_logits_equal_scikit_learn(text_model, ocr_texts):
         np.testing.assert_allclose([got_row[k] for k in ref_row], list(ref_row.values()), atol=1e-6)
 
 
-def _reference_contributions(model, row, word_index, char_index, text, genre, top=5):
-    """word_contributions as computed before serving moved to NumPy (scikit-learn feature row)."""
+def _reference_parts(model, row, word, char, text, genre):
+    """{whitespace word: its share of the text's part of the fused logit} from scikit-learn's feature
+    row and analyzers: a char_wb n-gram belongs to the word it was cut from, a word term to the word(s)
+    holding its tokens, each feature's part shared evenly among its occurrences."""
     import re
 
-    w = model.coef[genre] * model.fusion[genre, 1]
-    vals = dict(zip(row.indices, row.data))
-    nw, contrib = len(model.word_vocab), {}
-    for word in {m.group(0).lower() for m in re.finditer(r"(?u)\b\w\w+\b", text)}:
-        s = vals[word_index[word]] * w[word_index[word]] if word_index.get(word) in vals else 0.0
-        seen, padded = set(), f" {word} "
-        for n in (3, 4, 5):
-            for i in range(len(padded) - n + 1):
-                k = char_index.get(padded[i:i + n])
-                if k is not None and k not in seen and nw + k in vals:
-                    seen.add(k)
-                    s += vals[nw + k] * w[nw + k]
-        contrib[word] = float(s)
-    return [(k, v) for k, v in sorted(contrib.items(), key=lambda kv: -kv[1])[:top] if v > 0]
+    w = model.coef[genre].astype(np.float64) * float(model.fusion[genre, 1])
+    part = {j: v * w[j] for j, v in zip(row.indices, row.data)}
+    nw = len(model.word_vocab)
+    char_grams = char.build_analyzer()
+    token_of = re.compile(word.token_pattern)
+    words = text.lower().split()
+    keys = [re.sub(r"^[^\w]+|[^\w]+$", "", x) or x for x in words]
+    owners, tokens = {}, []
+    for i, x in enumerate(words):
+        for g in char_grams(x):
+            if g in char.vocabulary_:
+                owners.setdefault(nw + char.vocabulary_[g], []).append(i)
+        tokens += [(t, i) for t in token_of.findall(x)]
+    for n in (1, 2):
+        for j in range(len(tokens) - n + 1):
+            term = " ".join(t for t, _ in tokens[j:j + n])
+            if term in word.vocabulary_:
+                owners.setdefault(word.vocabulary_[term], []).extend(sorted({i for _, i in tokens[j:j + n]}))
+    out = dict.fromkeys(keys, 0.0)
+    for col, places in owners.items():
+        for i in places:
+            out[keys[i]] += part.get(col, 0.0) / len(places)
+    return out
 
 
-def test_word_contributions_give_the_same_words(text_model, ocr_texts):
+def test_word_contributions_add_up_to_the_texts_part_of_the_logit(text_model, ocr_texts):
+    """Every word's contribution (noise included) adds up to the text's part of the fused logit, and
+    each is the share scikit-learn's features give that word; what is reported are words only."""
     from postergenre.model.text_model import has_text
 
-    texts = [t for t in ocr_texts if has_text(t)][:400] + EDGE_TEXTS
+    texts = [t for t in ocr_texts if has_text(t)][:300] + EDGE_TEXTS
     x, word, char = _sklearn_features(text_model, texts)
     checked = 0
     for i, text in enumerate(texts):
         for g in (0, 3, 7, len(text_model.genres) - 1):
-            got = text_model.word_contributions(text, g)
+            every = text_model.word_contributions(text, g, top=None, signed=True, words_only=False)
             if not has_text(text):
-                assert got == []
+                assert every == []
                 continue
-            ref = _reference_contributions(text_model, x[i], word.vocabulary_, char.vocabulary_, text, g)
-            assert [w for w, _ in got] == [w for w, _ in ref] or np.allclose(  # ties may swap places
-                sorted(v for _, v in got), sorted(round(v, 4) for _, v in ref), atol=2e-4), (text, got, ref)
-            np.testing.assert_allclose([v for _, v in got], [round(v, 4) for _, v in ref], atol=2e-4)
-            checked += bool(ref)
-    assert checked > 300
+            text_part = float((x[i] @ text_model.coef[g].astype(np.float64))[0]) * float(text_model.fusion[g, 1])
+            assert sum(v for _, v in every) == pytest.approx(text_part, abs=1e-3), text
+            ref = _reference_parts(text_model, x[i], word, char, text, g)
+            got = dict(every)
+            assert set(got) <= set(ref), (text, set(got) - set(ref))
+            for k, v in got.items():
+                assert v == pytest.approx(ref[k], abs=2e-4), (text, k)
+            shown = text_model.word_contributions(text, g)
+            assert all(text_model.is_word(w) and v > 0 for w, v in shown)
+            best = sorted((v for w, v in got.items() if v > 0 and text_model.is_word(w)), reverse=True)[:5]
+            assert [v for _, v in shown] == pytest.approx(best, abs=1e-4)   # the 5 strongest words (ties may swap)
+            checked += bool(shown)
+    assert checked > 200
+
+
+def test_only_words_are_reported_not_ocr_fragments(text_model):
+    """A misread tagline ("POUY THIVK IT. DON'T SAY E%R", read eleven times) gave 'don (+0.50), er
+    (+0.42)': fragments of tokens. The words reported are whole words as written, and words."""
+    text = " ".join(["POUY THIVK IT. DON'T SAY E%R"] * 11 + ["THE HOLLOW HOUSE"])
+    for g in range(len(text_model.genres)):
+        words = [w for w, _ in text_model.word_contributions(text, g, top=None, signed=True)]
+        assert not {"er", "e%r", "don", "pouy", "thivk", "it", "it."} & set(words), words
+        assert set(words) <= {"don't", "say", "the", "hollow", "house"}, words
+    assert text_model.is_word("hollow") and text_model.is_word("don't")
+    assert not any(text_model.is_word(w) for w in ("er", "e%r", "3d", "(图)", "x_men", "thivk"))

@@ -12,13 +12,15 @@ against scikit-learn's on real OCR text. Fused logit per genre g:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["TextConfig", "TextModel", "fit_text_model", "fit_fusion", "has_text", "sklearn_vectorizers"]
+__all__ = ["TextConfig", "TextModel", "fit_text_model", "fit_fusion", "has_text", "sklearn_vectorizers",
+           "LEGIBLE_SCORE", "LegibleText", "legible_text"]
 
 # the analyzers (one source: the NumPy serving code and the scikit-learn fitting code both read these)
 WORD_PATTERN = r"(?u)\b\w\w+\b"
@@ -26,6 +28,14 @@ WORD_NGRAMS = (1, 2)
 CHAR_NGRAMS = (3, 5)            # char_wb: within whitespace-separated words padded with one space
 _WORD = re.compile(WORD_PATTERN)
 _SPACES = re.compile(r"\s\s+")  # scikit-learn's whitespace normalisation before char n-grams
+_LETTERS_ONLY = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")  # letters, an apostrophe or hyphen between them
+_EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
+MIN_WORD_LETTERS = 3            # shorter 'words' read on posters are mostly OCR fragments ("er", "ss")
+
+
+def _word_key(word: str) -> str:
+    """A whitespace word as ``word_contributions`` names it: lower case, surrounding punctuation off."""
+    return _EDGE_PUNCT.sub("", word.lower())
 
 
 @dataclass
@@ -61,6 +71,60 @@ def char_terms(text: str) -> list[str]:
             if len(w) <= n:  # a short word gives its one n-gram once
                 break
     return out
+
+
+# --- what of the text read is shown to a person -------------------------------------------------------
+# The text channel uses every line the OCR keeps (confidence >= OCRConfig.text_score, 0.5); many of those
+# are misreadings ("POUY THIVK IT."). What is shown as read is stricter: LEGIBLE_SCORE was set by reading
+# the lines of 120 dataset posters by confidence: under 0.85 mostly garble, above mostly words.
+LEGIBLE_SCORE = 0.85
+
+
+@dataclass(frozen=True)
+class LegibleText:
+    """The text read on a poster as it is shown to a person (``legible_text``)."""
+    lines: list[str]       # the lines the recogniser is confident of, each once, in reading order
+    unsure: int            # other lines it read but was unsure of (or symbols, not text): not shown
+    words: dict[str, list[tuple[str, float]]]  # genre -> the words of the shown lines that pushed it
+
+    @property
+    def hard_to_read(self) -> bool:
+        """Some of the text read was too unsure to show."""
+        return self.unsure > 0
+
+
+def legible_text(lines: list[str] | None, scores: list[float] | None = None,
+                 words: dict[str, list[tuple[str, float]]] | None = None) -> LegibleText:
+    """The lines worth showing as read: a confidence of at least ``LEGIBLE_SCORE`` (every line when the
+    scores are unknown), mostly letters or digits (not "(图)()(()()"), repeats shown once (a tagline read
+    eleven times is one line); ``words`` (``Prediction.text_words``) kept only where they appear in a
+    shown line."""
+    lines = list(lines or [])
+    scores = list(scores) if scores is not None and len(scores) == len(lines) else [None] * len(lines)
+    shown: list[str] = []
+    seen: set[str] = set()
+    unsure: set[str] = set()
+    for line, score in zip(lines, scores):
+        text = " ".join(line.split())
+        key = text.casefold()
+        if not text or key in seen:
+            continue
+        if (score is not None and score < LEGIBLE_SCORE) or not _looks_like_text(text):
+            unsure.add(key)
+            continue
+        seen.add(key)
+        shown.append(text)
+    unsure -= seen
+    in_lines = {_word_key(w) for line in shown for w in line.split()}
+    kept = {g: [(w, c) for w, c in ws if w in in_lines] for g, ws in (words or {}).items()}
+    return LegibleText(shown, len(unsure), {g: ws for g, ws in kept.items() if ws})
+
+
+def _looks_like_text(line: str) -> bool:
+    """At least 2 letters or digits, and they make at least half of the line's visible characters."""
+    visible = [ch for ch in line if not ch.isspace()]
+    alnum = sum(ch.isalnum() for ch in visible)
+    return alnum >= 2 and alnum >= 0.5 * len(visible)
 
 
 class _Block:
@@ -122,36 +186,66 @@ class TextModel:
             out[with_text] = a * image_logits[with_text] + b * t + c
         return out.astype(np.float32)
 
-    def word_contributions(self, text: str, genre: int, top: int | None = 5,
-                           signed: bool = False) -> list[tuple[str, float]]:
+    def word_contributions(self, text: str, genre: int, top: int | None = 5, signed: bool = False,
+                           words_only: bool = True) -> list[tuple[str, float]]:
         """The words of ``text`` that pushed ``genre``'s fused logit most (highest first), each with its
-        contribution: its word n-gram terms plus the char n-grams inside it, times the genre's weight.
-        Only the positive ones, unless ``signed``: then those that pushed it down too (negative), every
+        contribution. Each feature's part of the logit (TF-IDF value x the genre's weight) is shared
+        among the places it comes from: a char n-gram belongs to the word (whitespace-separated, as
+        ``char_wb`` cuts them) it was cut from, a word term to the word(s) holding its tokens; so the
+        contributions of all words add up to the text's part of the fused logit. Words are keyed by
+        their lower-case form without surrounding punctuation ("DON'T" -> "don't").
+
+        ``words_only``: report only things that are words (``is_word``: letters, at least 3, every
+        token of it known to the model as a word), not OCR fragments such as "er" or "e%r". Only the
+        positive contributions, unless ``signed``: then those that pushed it down too (negative), every
         word with a non-zero contribution. ``top``: at most this many (None = all)."""
         if not has_text(text, self.cfg):
             return []
+        contrib = self._word_parts(text, genre)
+        rounded = [(k, round(v, 4)) for k, v in sorted(contrib.items(), key=lambda kv: -kv[1])]
+        return [(k, v) for k, v in rounded
+                if (v != 0 if signed else v > 0) and (not words_only or self.is_word(k))][:top]
+
+    def is_word(self, word: str) -> bool:
+        """Whether ``word`` (a key of ``word_contributions``) is a word rather than OCR noise: letters
+        only (an apostrophe or hyphen between them), at least ``MIN_WORD_LETTERS`` of them, and each of
+        its tokens in the model's word vocabulary (seen on at least 3 training posters)."""
+        if not _LETTERS_ONLY.fullmatch(word) or sum(ch.isalpha() for ch in word) < MIN_WORD_LETTERS:
+            return False
+        return all(t in self.word.index for t in _WORD.findall(word))
+
+    def _word_parts(self, text: str, genre: int) -> dict[str, float]:
+        """{word: its share of the text's part of ``genre``'s fused logit}, over every whitespace word."""
+        low = text.lower()
         cols, data = self.features(text)
-        vals = dict(zip(cols.tolist(), data.tolist()))
-        w = self.coef[genre] * self.fusion[genre, 1]
+        w = self.coef[genre].astype(np.float64) * float(self.fusion[genre, 1])
+        part = {int(c): float(v) * w[c] for c, v in zip(cols.tolist(), data.tolist())}
         nw = len(self.word_vocab)
-        contrib: dict[str, float] = {}
-        for word in {m.group(0).lower() for m in _WORD.finditer(text)}:
-            s = 0.0
-            j = self.word.index.get(word)
-            if j is not None and j in vals:
-                s += vals[j] * w[j]
-            padded = f" {word} "
-            seen = set()
-            for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
-                for i in range(len(padded) - n + 1):
-                    k = self.char.index.get(padded[i:i + n])
-                    if k is not None and k not in seen and nw + k in vals:
-                        seen.add(k)
-                        s += vals[nw + k] * w[nw + k]
-            contrib[word] = float(s)
-        ranked = [(k, round(v, 4)) for k, v in sorted(contrib.items(), key=lambda kv: -kv[1])
-                  if (v != 0 if signed else v > 0)]
-        return ranked[:top]
+        spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", low)]
+        keys = [_word_key(low[a:b]) or low[a:b] for a, b in spans]   # "--" stays itself (not a word)
+        out = dict.fromkeys(keys, 0.0)
+        # char n-grams: each occurrence lies in one whitespace word
+        owners: dict[int, list[int]] = {}
+        for i, (a, b) in enumerate(spans):
+            for gram in char_terms(low[a:b]):
+                k = self.char.index.get(gram)
+                if k is not None:
+                    owners.setdefault(nw + k, []).append(i)
+        # word terms: each token lies in one whitespace word; a bigram spans one or two
+        starts = [a for a, _ in spans]
+        tokens = [(m.group(0), bisect_right(starts, m.start()) - 1) for m in _WORD.finditer(low)]
+        lo, hi = WORD_NGRAMS
+        for n in range(lo, hi + 1):
+            for j in range(len(tokens) - n + 1):
+                k = self.word.index.get(" ".join(t for t, _ in tokens[j:j + n]))
+                if k is not None:
+                    owners.setdefault(k, []).extend(sorted({o for _, o in tokens[j:j + n]}))
+        for col, places in owners.items():
+            if col in part:
+                share = part[col] / len(places)
+                for i in places:
+                    out[keys[i]] += share
+        return {k: float(v) for k, v in out.items()}
 
     def save(self, path: str | Path) -> None:
         np.savez_compressed(path, word_vocab=np.array(self.word_vocab), char_vocab=np.array(self.char_vocab),
