@@ -10,8 +10,8 @@ the shipped default (``OCRConfig()``), one lever at a time:
   2+ each setting of ``OCRConfig`` that differs from the seed, added one at a time: the int8 detector,
      one line per recogniser call at its own width, skipping short lines, the Latin-only output layer,
      the int8 recogniser (calibrated for that layer), the detector's input size.
-Per row: detector and recogniser CPU ms per poster (thread time of one-thread sessions: a core's
-work, whatever else runs on the machine), wall ms p50 with the serving threads (first ``--wall``
+Per row: detector and recogniser CPU ms per poster (this process's CPU time with one-thread sessions,
+the lines recognised side by side on the line pool: a core's work, whatever else runs on the machine), wall ms p50 with the serving threads (first ``--wall``
 posters), lines recognised; the share of today's words it keeps (and of its words that are today's),
 posters whose text is identical; val macro-AP of the shipped text model alone and fused with the
 image model on the same posters (the text model was trained on today's text: a retrained one
@@ -120,11 +120,11 @@ def main() -> None:
             one, serving = ocr.ocr_engine(cfg, threads=1), ocr.ocr_engine(cfg)
             for k, f in enumerate(files):
                 bgr = ocr.poster_pixels(f)
-                t0 = time.thread_time()
+                t0 = time.process_time()  # the process's CPU: the recogniser's lines run on the line pool's threads
                 regions = one.detect(bgr)
-                t1 = time.thread_time()
+                t1 = time.process_time()
                 got = one.recognise(bgr, regions)
-                t2 = time.thread_time()
+                t2 = time.process_time()
                 det_ms.append(t1 - t0)
                 rec_ms.append(t2 - t1)
                 texts.append(" ".join(t for t, _ in got))

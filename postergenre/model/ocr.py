@@ -404,16 +404,21 @@ def _pool(name: str, workers: int) -> "ThreadPoolExecutor":
         return _POOLS[name]
 
 
+def _workers() -> int:
+    """Threads per OCR pool: one per core (POSTERGENRE_THREADS), at most 4."""
+    return max(1, min(4, settings.threads() or os.cpu_count() or 1))
+
+
 def _line_pool() -> "ThreadPoolExecutor":
-    """Threads that recognise a poster's lines side by side: one per core (POSTERGENRE_THREADS), at most 4."""
-    return _pool("ocr-lines", max(1, min(4, settings.threads() or os.cpu_count() or 1)))
+    """Threads that recognise a poster's lines side by side."""
+    return _pool("ocr-lines", _workers())
 
 
 def read_in_background(image: ImageSource, cfg: OCRConfig | None = None) -> "Future[TextReading]":
     """``read_poster_text`` started on the OCR's own thread, so the caller runs the image model on the
     other core meanwhile (``Predictor.prepare``): a poster with its text then costs about the OCR's
     time, not the sum of both."""
-    return _pool("ocr", 1).submit(read_poster_text, image, cfg)
+    return _pool("ocr", _workers()).submit(read_poster_text, image, cfg)  # several: concurrent requests
 
 
 def ocr_engine(cfg: OCRConfig | None = None, threads: int | None = None) -> Engine:
