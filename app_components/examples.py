@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from app_components.inputs import PosterInput
 from postergenre.errors import PosterGenreError
 
-__all__ = ["example_posters", "DRAWN", "drawn_poster"]
+__all__ = ["example_posters", "forget_example", "DRAWN", "drawn_poster"]
 
 THUMB_WIDTH = 92   # px: six in a row on a laptop, three on a phone
 TRENDING_COUNT = 6
@@ -167,6 +167,11 @@ def _trending() -> tuple[list[_Example], str | None]:
 def _drawn() -> list[_Example]:
     return [_Example(f"drawn:{i}", d.name, drawn_poster(i), lambda i=i: drawn_poster(i), f"{d.name} ({DRAWN_LABEL})")
             for i, d in enumerate(DRAWN)]
+
+
+def forget_example(key: str = "example") -> None:
+    """Drop the picked example (``example_posters(key)`` returns None until another is picked)."""
+    st.session_state.pop(f"{key}_picked", None)
 
 
 def example_posters(key: str = "example") -> PosterInput | None:

@@ -17,7 +17,8 @@ from app_components.model_cache import fetch_bytes
 from postergenre.errors import PosterGenreError
 from postergenre.sources.images import SUPPORTED_EXTENSIONS
 
-__all__ = ["POSTER_TYPES", "PosterInput", "poster_key", "poster_upload", "poster_link", "random_dataset_poster", "call_or_report"]
+__all__ = ["POSTER_TYPES", "PosterInput", "poster_key", "poster_upload", "upload_widget_key", "forget_upload", "poster_link",
+           "forget_link", "random_dataset_poster", "forget_random_poster", "call_or_report"]
 
 log = logging.getLogger("postergenre.app")
 T = TypeVar("T")
@@ -45,11 +46,25 @@ def poster_key(*images: bytes) -> str:
     return hashlib.sha1(b"".join(hashlib.sha1(d).digest() for d in images)).hexdigest()[:12]
 
 
-def poster_upload(key: str = "poster") -> PosterInput | None:
-    """A file drop zone for one poster."""
+def poster_upload(key: str = "poster", on_change: Callable[[], None] | None = None) -> PosterInput | None:
+    """A file drop zone for one poster. ``forget_upload(key)`` empties it (its widget starts afresh)."""
     f = st.file_uploader("Poster image (JPEG, PNG, WebP, GIF, BMP or TIFF; up to 15 MB)", type=POSTER_TYPES,
-                         key=key, help="Nothing you upload is stored: the poster is read in memory.")
+                         key=upload_widget_key(key), on_change=on_change,
+                         help="Nothing you upload is stored: the poster is read in memory.")
     return None if f is None else PosterInput(f.getvalue(), f.name)
+
+
+def upload_widget_key(key: str = "poster") -> str:
+    """The widget key of ``poster_upload(key)`` now: ``key`` until it is first emptied by
+    ``forget_upload``, then ``key~1``, ``key~2``... (a file uploader's value cannot be set; a new key
+    is a new, empty uploader, and the browser's memory of the old one's file is ignored)."""
+    n = st.session_state.get(f"{key}__emptied", 0)
+    return key if n == 0 else f"{key}~{n}"
+
+
+def forget_upload(key: str = "poster") -> None:
+    """Empty ``poster_upload(key)``: its next run draws a new, empty uploader."""
+    st.session_state[f"{key}__emptied"] = st.session_state.get(f"{key}__emptied", 0) + 1
 
 
 def poster_link(key: str = "url") -> PosterInput | None:
@@ -64,6 +79,16 @@ def poster_link(key: str = "url") -> PosterInput | None:
     except PosterGenreError as e:
         st.error(f"Could not use that link: {e}")
         return None
+
+
+def forget_link(key: str = "url") -> None:
+    """Empty ``poster_link(key)``'s box (from a widget callback, before the box is drawn again)."""
+    st.session_state[key] = ""
+
+
+def forget_random_poster(key: str = "random_poster") -> None:
+    """Drop ``random_dataset_poster(key)``'s pick."""
+    st.session_state.pop(f"{key}_pick", None)
 
 
 def random_dataset_poster(key: str = "random_poster") -> PosterInput | None:

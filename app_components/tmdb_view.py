@@ -1,6 +1,6 @@
 """TMDB in the app: search a film by title, pick its poster from a grid, compare genres, attribution.
 
-    choice = tmdb_search_ui()                   # None until the user picks a film
+    choice = tmdb_search_ui()                   # None until the user picks a film (forget_tmdb_pick() drops it)
     if choice:
         prediction = predictor.predict(choice.poster)
         draw_genre_comparison(prediction.predicted, list(choice.movie.genres), predictor.genres)
@@ -163,6 +163,12 @@ def tmdb_search_ui(key: str = "tmdb") -> TMDBChoice | None:
         st.error(str(e))
         return None
     return TMDBChoice(poster=data, movie=movie)
+
+
+def forget_tmdb_pick(key: str = "tmdb") -> None:
+    """Drop ``tmdb_search_ui(key)``'s pick and empty its title box (from a widget callback)."""
+    st.session_state.pop(f"{key}_picked", None)
+    st.session_state[f"{key}_query"] = ""
 
 
 def _deployment_has_credentials() -> bool:

@@ -3,6 +3,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -45,10 +46,14 @@ def test_predict_page_ranks_genres_and_shows_heatmaps(app, predictor, sample_pos
         assert app.warning[0].value == expected.summary
     else:
         assert app.subheader[0].value == expected.summary
-    if expected.text is not None:  # the text channel: what was read, or that nothing was
+    if expected.text is not None:  # the text channel: what was read legibly, or that nothing was
+        from postergenre.model.text_model import legible_text
+
         assert "Text on the poster" in [h.value for h in app.subheader]
         shown = " ".join(m.value for m in app.markdown)
-        assert (all(line in shown for line in expected.text) if expected.text else "No text found" in shown)
+        read = legible_text(expected.text, expected.text_scores)
+        assert (all(f"`{line}`" in shown for line in read.lines) if expected.text else "No text found" in shown)
+        assert ("hard to read" in shown) == read.hard_to_read
     bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
     assert bars["y"] == [s.genre for s in reversed(expected.scores)]   # plotly draws the last row on top
     assert bars["x"] == pytest.approx([s.probability for s in reversed(expected.scores)], abs=1e-4)
@@ -164,3 +169,117 @@ def test_generated_poster_png_upload(app):
     if guesses:  # flagged as not a poster: the bars wait behind "Show the guesses anyway"
         guesses[0].set_value(True).run()
     assert app.get("plotly_chart")
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` pixels (a decompression bomb's shape: refused
+    from the header, before any pixel is decoded)."""
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = 8 + 8                                   # signature, then the IHDR chunk's length and type
+    data[ihdr:ihdr + 8] = struct.pack(">II", width, height)
+    data[ihdr + 13:ihdr + 17] = struct.pack(">I", zlib.crc32(bytes(data[ihdr - 4:ihdr + 13])))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name, data, says, then", [
+    pytest.param("notes.jpg", b"These are my notes about the film, not an image.\n" * 20, "is text, not an image", "choose a poster", id="text"),
+    pytest.param("print.png", _png_declaring(8000, 12000), "96.0 megapixels, over the 40 MP limit", "resize", id="96MP-png"),
+    pytest.param("bomb.png", _png_declaring(20000, 20000), "too many pixels to decode safely", "resize", id="bomb")])
+def test_a_file_that_cannot_be_read_says_why_without_a_click(app, name, data, says, then):
+    """The reason and what to do are in the status box, and the box is open (it was folded under 'The
+    poster could not be read'); a text file named .jpg, a print-size PNG, a decompression bomb."""
+    app.file_uploader(key="poster").upload(name, data, "image/png" if name.endswith(".png") else "image/jpeg").run()
+    assert not app.exception and not app.get("plotly_chart")
+    status = app.status[0]
+    assert status.label == "The poster could not be read" and status.state == "error" and status.proto.expanded
+    reason = status.error[0].value
+    assert says in reason and then in reason.lower()
+
+
+def test_results_of_a_poster_that_is_gone_leave_with_it(app, sample_poster_bytes):
+    """Upload, open the Image link tab, come back: the browser's uploader is empty, and so is the page
+    (the previous poster's results used to stay, with nothing to clear them)."""
+    app.file_uploader(key="poster").upload("poster.jpg", sample_poster_bytes, "image/jpeg").run()
+    assert app.get("plotly_chart")
+    _open_tab(app, "Image link")
+    assert not app.exception and not app.get("plotly_chart") and not _image_captions(app)
+    _open_tab(app, "Upload")
+    assert not app.exception and not app.get("plotly_chart") and not app.status
+    assert all(u.value is None for u in app.file_uploader)
+    assert any(i.value.startswith("Choose a poster to start") for i in app.info)
+    app.file_uploader[0].upload("again.jpg", sample_poster_bytes, "image/jpeg").run()   # the fresh uploader works
+    assert not app.exception and app.get("plotly_chart") and "again.jpg" in _image_captions(app)
+
+
+def test_clear_removes_the_poster_and_its_results(app, sample_poster_bytes):
+    app.file_uploader(key="poster").upload("poster.jpg", sample_poster_bytes, "image/jpeg").run()
+    assert app.get("plotly_chart")
+    app.button(key="clear_poster").click().run()
+    assert not app.exception and not app.get("plotly_chart") and not app.status
+    assert all(u.value is None for u in app.file_uploader)
+    assert any(i.value.startswith("Choose a poster to start") for i in app.info)
+
+
+def test_emptying_the_uploader_does_not_bring_back_an_earlier_example(app, sample_poster_bytes):
+    from app_components.examples import DRAWN
+
+    app.button(key="example_drawn:0").click().run()
+    assert f"{DRAWN[0].name} (" in " ".join(_image_captions(app))
+    app.file_uploader(key="poster").upload("mine.jpg", sample_poster_bytes, "image/jpeg").run()
+    assert "mine.jpg" in _image_captions(app)
+    app.file_uploader(key="poster").clear().run()
+    assert not app.exception and not app.get("plotly_chart")
+    assert not any(DRAWN[0].name in c for c in _image_captions(app) if c)
+
+
+def test_an_image_that_is_not_a_poster_gets_no_poster_read_check(app, predictor):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (450, 300, 3), dtype=np.uint8)).save(buf, "PNG")
+    if predictor.predict(buf.getvalue()).warning is None:
+        pytest.skip("these weights do not flag the noise image")
+    app.file_uploader(key="poster").upload("noise.png", buf.getvalue(), "image/png").run()
+    assert not app.exception and app.warning and "does not look like a movie poster" in app.warning[0].value
+    assert not [s for s in app.status if s.label == "Poster read"]   # no green check for a non-poster
+
+
+def test_text_shown_is_what_was_read_legibly(app, predictor, monkeypatch, sample_poster_bytes):
+    """A misread tagline (eleven times), a line of brackets and a confident title: the page shows the
+    title once, says plainly that the rest was hard to read, and names only words of shown lines."""
+    import dataclasses
+
+    import app_components.model_cache as cache
+    import app_components.prediction_view as view
+
+    real = predictor.predict(sample_poster_bytes)
+    top = real.scores[0].genre
+    fake = dataclasses.replace(real, text=["POUY THIVK IT. DON'T SAY E%R"] * 11 + ["(图)()(()()", "THE HOLLOW HOUSE"],
+                               text_scores=[0.6] * 11 + [0.9, 0.99], text_words={top: [("don't", 0.5), ("hollow", 0.3)]})
+    for module in (cache, view):   # the page reads the poster through the view (the cache's function)
+        monkeypatch.setattr(module, "predict_bytes", lambda data: fake)
+    app.file_uploader(key="poster").upload("poster.jpg", sample_poster_bytes, "image/jpeg").run()
+    assert not app.exception
+    shown = [m.value for m in app.markdown]
+    text = " ".join(shown)
+    assert "`THE HOLLOW HOUSE`" in shown and "POUY" not in text and "(图)" not in text
+    assert any(m.startswith(f"**{top}** ← hollow (+0.30)") for m in shown) and "don't" not in text
+    assert any("Some of the text was hard to read" in m and "2 lines" in m for m in shown)
+
+
+def test_heatmaps_share_one_scale_and_the_caption_says_what_the_colours_mean(app, sample_poster_bytes):
+    app.file_uploader(key="poster").upload("poster.jpg", sample_poster_bytes, "image/jpeg").run()
+    captions = " ".join(c.value for c in app.caption)
+    assert "barely mattered" not in captions
+    shared = next(c.value for c in app.caption if c.value.startswith("Colour marks"))
+    assert "share that one scale" in shared and "faint map" in shared
+    app.toggle(key="cam_own_scale").set_value(True).run()
+    assert not app.exception
+    assert any(c.value.startswith("Each map is scaled to its own strongest area") for c in app.caption)

@@ -1,0 +1,119 @@
+"""The Predict page's sections about one poster: reading it, the text read on it, the heatmaps.
+
+    pred = read_poster(poster_in)                      # a status box while it is read; None + the reason
+    draw_poster_text(pred)                             # what was read on the poster, and the words
+    draw_heatmaps(poster_in, poster, pred, pkey)       # Grad-CAM of the genres picked
+"""
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import streamlit as st
+
+from app_components.inputs import PosterInput, call_or_report
+from app_components.model_cache import explain_bytes, heatmap_png, predict_bytes
+from app_components.poster_source import clear_button
+from postergenre.model.explain import TINT_FLOOR
+from postergenre.model.text_model import legible_text
+
+__all__ = ["read_poster", "draw_poster_text", "draw_heatmaps", "HEATMAP_WIDTH"]
+
+HEATMAP_WIDTH = 170  # px: four tiles in a row on a laptop, two on a phone
+
+
+def read_poster(poster_in: PosterInput):
+    """The poster's prediction, read under a status box, with a Clear button beside it. A file that
+    cannot be read leaves the box open on the reason and what to do (None); an image the poster check
+    flags gets no "Poster read" check (the warning below says what it is)."""
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        slot = st.empty()
+        clear_button()
+    with slot.status("Reading the poster…", expanded=False) as status:  # shown while a new poster is read
+        pred = call_or_report(predict_bytes, poster_in.data, failure="That file could not be read as a poster")
+        if pred is None:
+            status.update(label="The poster could not be read", state="error", expanded=True)  # the reason, in sight
+        else:
+            status.update(label="Poster read", state="complete", expanded=False)
+    if pred is not None and pred.warning is not None:
+        slot.empty()  # no green check for an image that does not look like a poster
+    return pred
+
+
+def _code(line: str) -> str:
+    return "`" + line.replace("`", "'") + "`"
+
+
+def draw_poster_text(pred) -> None:
+    """The text read on the poster as a person should see it (``legible_text``: lines the recogniser is
+    confident of, each once; words that are words), and plainly when some of it was hard to read."""
+    if pred.text is None:  # the text channel is off
+        return
+    st.subheader("Text on the poster")
+    if not pred.text:
+        st.markdown("No text found: the genres come from the image alone.")
+        return
+    read = legible_text(pred.text, pred.text_scores, pred.text_words)
+    if read.lines:
+        st.markdown(" · ".join(_code(line) for line in read.lines))
+        for genre, words in read.words.items():
+            st.markdown(f"**{genre}** ← " + ", ".join(f"{w} (+{c:.2f})" for w, c in words))
+    n = read.unsure
+    lines = f"{n} line{'s' if n != 1 else ''}"
+    if read.hard_to_read and read.lines:
+        st.markdown(f":material/blur_on: **Some of the text was hard to read:** {lines} the reader was unsure "
+                    "of are not shown. The genres still count them, and a misread word can move them.")
+    elif read.hard_to_read:
+        st.markdown(f":material/blur_on: **The text was hard to read:** the reader found {lines} but was unsure "
+                    "of every one, so none is shown. The genres still count what it read, and a misread word "
+                    "can move them.")
+    st.caption("Read from the pixels (OCR): the lines the reader is confident of, and the words that raised the "
+               "top genres' scores most in the text model. Stylised or non-English lettering is often misread "
+               "or missed.")
+
+
+def draw_heatmaps(poster_in: PosterInput, poster, pred, pkey: str) -> None:
+    """Grad-CAM of the genres picked (the top 3 by default; none for an image that is not a poster),
+    on the scale all genres of the poster share unless the visitor asks for each map's own."""
+    flagged = pred.warning is not None
+    ranked = [s.genre for s in pred.scores]
+    st.subheader("Where the model looked")
+    pick, opacity = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = pick.multiselect("Genres to explain", ranked, default=[] if flagged else ranked[:3],
+                              key=f"cam_genres_{pkey}",
+                              help="Grad-CAM on the head's logit for each genre: warm areas raised that genre's score.")
+    alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key="cam_alpha")
+    if not chosen:
+        st.caption("This image does not look like a poster: pick genres to see where the model looked anyway."
+                   if flagged else "Pick one or more genres to see where the model found evidence for them.")
+        return
+    own = st.toggle("Each map on its own scale", value=False, key="cam_own_scale",
+                    help="Off: the maps share one scale (the strongest evidence of any genre on this poster), so "
+                         "their strength compares. On: each map's strongest area is drawn in full colour, "
+                         "however weak it is, to see where a weak genre looks.")
+    with st.spinner("Computing heatmaps…"):
+        maps = call_or_report(explain_bytes, poster_in.data, tuple(chosen), failure="The heatmaps could not be computed")
+    if not maps:
+        return
+    with st.container(horizontal=True, gap="small"):
+        st.image(poster, caption="Poster", width=HEATMAP_WIDTH)
+        for h in maps:
+            st.image(h.overlay(poster, alpha, shared=not own), caption=f"{h.genre} · {pred.probabilities[h.genre]:.0%}",
+                     width=HEATMAP_WIDTH)
+    floor = f"{TINT_FLOOR:.0%}"
+    if own:
+        scale = ("Each map is scaled to its own strongest area, so compare where, not how much: a genre the "
+                 "picture barely supports looks as red as the top one. Colour marks the areas that raised the "
+                 f"genre's score, from blue (a little) to red (its most); areas under {floor} of its most are "
+                 "left untinted.")
+    else:
+        scale = ("Colour marks the areas that raised each genre's score, from blue (a little) to red (the most "
+                 f"evidence of any genre on this poster: {maps[0].strongest}'s). The maps share that one scale, so "
+                 "a genre the picture says little about gets a faint map; areas left untinted raised it by less "
+                 f"than {floor} of that.")
+    st.caption(scale + " The maps come from the network's last, coarse layer: they show regions, not details."
+               + (" They explain the image's part of each score; the words read from the poster (above) explain "
+                  "the text's part." if pred.text else ""))
+    st.download_button("Download heatmaps (PNG)", heatmap_png(poster_in.data, tuple(chosen), alpha, not own),
+                       file_name=f"{PurePosixPath(poster_in.name).stem or 'poster'}_heatmaps.png",
+                       mime="image/png", key="download_heatmaps", icon=":material/download:",
+                       help="The poster and each heatmap side by side, labelled with genre and probability.")
