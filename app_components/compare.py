@@ -146,7 +146,7 @@ def ticked_posters(batch: PosterBatch, key: str) -> list[int]:
     shares = batch.genre_order() + [MEASURES[k].label for k in TABLE_MEASURES if MEASURES[k].fmt.endswith("%")]
     table[shares] = table[shares].astype(float) * 100
     columns: dict[str, Any] = {
-        "thumbnail": st.column_config.ImageColumn("", width="small"),
+        "thumbnail": st.column_config.ImageColumn("", width="small", pinned=True),
         "poster": st.column_config.TextColumn("Poster", pinned=True),
         "headline": st.column_config.TextColumn("Headline", width="medium"),
         "poster check": st.column_config.TextColumn("Poster check", help="Whether the image looks like a movie poster; "

@@ -139,4 +139,7 @@ def test_compare_ranks_the_drafts(env, predictor, two_posters, monkeypatch):
     at.toggle(key=next(t.key for t in at.toggle if t.key.startswith("compare_flagged_maps_"))).set_value(True).run()
     assert "not a poster: heatmap on request" not in " ".join(m.value for m in at.markdown)
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
-    assert any(t.get("name") == "noise (not a poster: guesses)" and t["marker"]["opacity"] == 0.3 for t in chart)
+    from postergenre.compare.posters import PALE
+
+    noise = next(t for t in chart if t.get("name") == "noise (not a poster: guesses)")   # faint, hatched: guesses
+    assert set(noise["marker"]["opacity"]) == {PALE} and noise["marker"]["pattern"]["shape"] == "/"

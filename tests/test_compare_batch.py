@@ -155,7 +155,7 @@ def test_more_than_fifty_posters_is_a_clear_error(predictor):
 # --- the chart says which bars are in the headline, and why a bar past the tick is not ------------------
 
 
-def _comparison(probabilities: list[list[float]], rule):
+def _comparison(probabilities: list[list[float]], rule, flagged: tuple[int, ...] = ()):
     """A comparison of made-up predictions (the words must follow the rule, whatever the weights say)."""
     import numpy as np
 
@@ -169,8 +169,11 @@ def _comparison(probabilities: list[list[float]], rule):
     for n, probs in enumerate(probabilities):
         chosen = rule.select(np.array([probs]))[0]
         order = np.argsort(-np.array(probs), kind="stable")
-        scores = [GenreScore(genres[j], probs[j], rule.threshold_at_rank(r), bool(chosen[j])) for r, j in enumerate(order)]
-        posters.append(ComparedPoster(f"draft {n + 1}", make_poster(seed=n), Prediction(scores), analysis))
+        poster = n not in flagged
+        scores = [GenreScore(genres[j], probs[j], rule.threshold_at_rank(r), bool(chosen[j]), None, poster)
+                  for r, j in enumerate(order)]
+        prediction = Prediction(scores, looks_like_poster=poster)
+        posters.append(ComparedPoster(f"draft {n + 1}", make_poster(seed=n), prediction, analysis))
     return PosterComparison(posters, genres, {g: rule.cutoff for g in genres}, None, rule)
 
 
@@ -200,6 +203,12 @@ def test_a_bar_past_the_cut_off_that_is_not_in_the_headline_says_why():
 
     quiet = _comparison([[0.5, 0.4, 0.3, 0.2, 0.1], [0.6, 0.1, 0.05, 0.2, 0.02]], rule)
     assert quiet.left_out() == [] and len(quiet.chart_notes()) == 1   # nothing to explain: no second note
+
+    guesses = _comparison([[0.8, 0.6, 0.5, 0.4, 0.1], [0.6, 0.1, 0.05, 0.2, 0.02]], rule, flagged=(0,))
+    assert guesses.left_out() == []                                   # a non-poster has no headline to leave out of
+    assert "guesses" in guesses.headline_status(0, "Drama") and "Hatched bars" in " ".join(guesses.chart_notes())
+    bar = next(t for t in guesses.probability_figure().data if t.name == "draft 1 (not a poster: guesses)")
+    assert set(bar.marker.opacity) == {PALE} and bar.marker.pattern.shape == "/"
 
 
 # --- the Compare page: several files, one bad; a zip of N; the table; ticking ---------------------------

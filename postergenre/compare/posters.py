@@ -80,13 +80,19 @@ class PosterComparison:
         kind, why = self._status(index, genre)
         if kind == "in":
             return "in the headline"
+        if kind == "guess":
+            return why
         return ("past the cut-off, but not in the headline: " if kind in PAST_CUTOFF else "not in the headline: ") + why
 
     def _status(self, index: int, genre: str) -> tuple[str, str]:
-        """(kind, why): kind "in" (in the headline), "top" (the top genre under the rule's minimum),
-        "under" (under the cut-off), "full" (past it, but the headline names its most genres already) or
-        "after" (past it, but a genre ranked above it is left out); ``why`` says it in words."""
-        scores = self.posters[index].prediction.scores
+        """(kind, why): kind "guess" (an image the poster check flags), "in" (in the headline), "top" (the
+        top genre under the rule's minimum), "under" (under the cut-off), "full" (past it, but the headline
+        names its most genres already) or "after" (past it, but a genre ranked above it is left out); ``why``
+        says it in words."""
+        prediction = self.posters[index].prediction
+        if prediction.warning is not None:  # not a poster: no headline to be in, every bar a guess
+            return "guess", "the image does not look like a poster, so its genres are guesses"
+        scores = prediction.scores
         rank = next(r for r, s in enumerate(scores) if s.genre == genre)
         score, cutoff = scores[rank], self.thresholds[genre]
         if score.predicted:
@@ -120,6 +126,8 @@ class PosterComparison:
                 "genres" if self.rule else "")
         notes = [f"The tick is {cut} a genre below a poster's top one needs to enter its headline{rule}. "
                  "Solid bars: genres in the poster's headline; pale bars: the others."]
+        if any(p.prediction.warning is not None for p in self.posters):
+            notes.append("Hatched bars: an image that does not look like a poster; its genres are guesses.")
         left = self.left_out()
         if left:
             notes.append("Past the tick but not in the headline: " + "; ".join(
@@ -195,7 +203,7 @@ class PosterComparison:
         """Grouped horizontal bars: genres down the side (strongest on top; ``genres`` to show only those,
         else the ``top`` strongest or all), one bar per poster, each genre's threshold as a tick. A bar is
         solid when its genre is in the poster's headline and pale when not (its hover text says why:
-        ``headline_status``); an image the poster check flags gets hatched bars. Reads on a phone as well
+        ``headline_status``); an image the poster check flags gets pale, hatched bars (guesses). Reads on a phone as well
         as a desktop; the genre names get the margin they need (no clipped labels)."""
         import plotly.graph_objects as go
 
