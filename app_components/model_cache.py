@@ -67,12 +67,11 @@ def explain_bytes(data: bytes, genres: tuple[str, ...]) -> list:
 
 
 @st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
-def heatmap_png(data: bytes, genres: tuple[str, ...], alpha: float, shared: bool = True) -> bytes:
-    """The poster and its heatmaps as one labelled PNG (the same sheet `postergenre explain` saves); the
-    maps on the scale the poster's genres share, or each on its own (``shared=False``)."""
+def heatmap_png(data: bytes, genres: tuple[str, ...], alpha: float) -> bytes:
+    """The poster and its heatmaps as one labelled PNG (the same sheet `postergenre explain` saves)."""
     from postergenre.evaluation.explain_sheet import heatmap_sheet_png
 
-    return heatmap_sheet_png(data, explain_bytes(data, genres), alpha=alpha, shared=shared)
+    return heatmap_sheet_png(data, explain_bytes(data, genres), alpha=alpha)
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)

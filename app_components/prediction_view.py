@@ -72,8 +72,9 @@ def draw_poster_text(pred) -> None:
 
 
 def draw_heatmaps(poster_in: PosterInput, poster, pred, pkey: str) -> None:
-    """Grad-CAM of the genres picked (the top 3 by default; none for an image that is not a poster),
-    on the scale all genres of the poster share unless the visitor asks for each map's own."""
+    """Grad-CAM of the genres picked (the top 3 by default; none for an image that is not a poster).
+    Each map is relative (``postergenre.model.explain``: Grad-CAM's values do not compare across
+    genres), and the caption says so."""
     flagged = pred.warning is not None
     ranked = [s.genre for s in pred.scores]
     st.subheader("Where the model looked")
@@ -86,10 +87,6 @@ def draw_heatmaps(poster_in: PosterInput, poster, pred, pkey: str) -> None:
         st.caption("This image does not look like a poster: pick genres to see where the model looked anyway."
                    if flagged else "Pick one or more genres to see where the model found evidence for them.")
         return
-    own = st.toggle("Each map on its own scale", value=False, key="cam_own_scale",
-                    help="Off: the maps share one scale (the strongest evidence of any genre on this poster), so "
-                         "their strength compares. On: each map's strongest area is drawn in full colour, "
-                         "however weak it is, to see where a weak genre looks.")
     with st.spinner("Computing heatmaps…"):
         maps = call_or_report(explain_bytes, poster_in.data, tuple(chosen), failure="The heatmaps could not be computed")
     if not maps:
@@ -97,23 +94,16 @@ def draw_heatmaps(poster_in: PosterInput, poster, pred, pkey: str) -> None:
     with st.container(horizontal=True, gap="small"):
         st.image(poster, caption="Poster", width=HEATMAP_WIDTH)
         for h in maps:
-            st.image(h.overlay(poster, alpha, shared=not own), caption=f"{h.genre} · {pred.probabilities[h.genre]:.0%}",
+            st.image(h.overlay(poster, alpha), caption=f"{h.genre} · {pred.probabilities[h.genre]:.0%}",
                      width=HEATMAP_WIDTH)
-    floor = f"{TINT_FLOOR:.0%}"
-    if own:
-        scale = ("Each map is scaled to its own strongest area, so compare where, not how much: a genre the "
-                 "picture barely supports looks as red as the top one. Colour marks the areas that raised the "
-                 f"genre's score, from blue (a little) to red (its most); areas under {floor} of its most are "
-                 "left untinted.")
-    else:
-        scale = ("Colour marks the areas that raised each genre's score, from blue (a little) to red (the most "
-                 f"evidence of any genre on this poster: {maps[0].strongest}'s). The maps share that one scale, so "
-                 "a genre the picture says little about gets a faint map; areas left untinted raised it by less "
-                 f"than {floor} of that.")
-    st.caption(scale + " The maps come from the network's last, coarse layer: they show regions, not details."
+    st.caption("Each map is scaled to its own strongest area: it shows where the picture raised that genre's "
+               "score, not how much, so an unlikely genre's map has red areas too (its probability, under the "
+               "map, says how likely it is). Colours run from blue (a little) to red (the genre's strongest "
+               f"area); areas under {TINT_FLOOR:.0%} of that are left untinted. The maps come from the network's "
+               "last, coarse layer: they show regions, not details."
                + (" They explain the image's part of each score; the words read from the poster (above) explain "
                   "the text's part." if pred.text else ""))
-    st.download_button("Download heatmaps (PNG)", heatmap_png(poster_in.data, tuple(chosen), alpha, not own),
+    st.download_button("Download heatmaps (PNG)", heatmap_png(poster_in.data, tuple(chosen), alpha),
                        file_name=f"{PurePosixPath(poster_in.name).stem or 'poster'}_heatmaps.png",
                        mime="image/png", key="download_heatmaps", icon=":material/download:",
                        help="The poster and each heatmap side by side, labelled with genre and probability.")

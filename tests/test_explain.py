@@ -83,28 +83,6 @@ def test_overlay_blends(sample_poster_path):
         overlay(img, cam, 0.5, colormap="rainbow-unicorn")
 
 
-def test_maps_of_one_poster_share_a_scale(predictor, sample_poster_path):
-    """Each map scaled to its own maximum made a genre the picture barely supports look as red as the
-    top one: drawn maps share the scale of the strongest evidence of any genre on the poster, whichever
-    genres are asked for."""
-    every = {h.genre: h for h in explain(predictor, sample_poster_path, predictor.genres)}
-    strengths = {g: h.strength for g, h in every.items()}
-    strongest = max(strengths, key=strengths.get)
-    assert strengths[strongest] == pytest.approx(1.0) and min(strengths.values()) >= 0.0
-    assert {h.strongest for h in every.values()} == {strongest}
-    weak = min((g for g in strengths if strengths[g] > 0), key=strengths.get)
-    assert strengths[weak] < 0.5
-    alone = explain(predictor, sample_poster_path, [weak])[0]           # the scale does not move with the pick
-    assert alone.strength == pytest.approx(strengths[weak], abs=1e-6) and alone.strongest == strongest
-    assert alone.shared.max() == pytest.approx(strengths[weak], abs=0.02) and alone.cam.max() > 0.9
-    poster = np.asarray(Image.open(sample_poster_path).convert("RGB"), dtype=int)
-
-    def tint(img):
-        return np.abs(np.asarray(img, dtype=int) - poster).mean()
-    assert tint(alone.overlay(sample_poster_path, 0.8)) < tint(every[strongest].overlay(sample_poster_path, 0.8))
-    assert tint(alone.overlay(sample_poster_path, 0.8)) < tint(alone.overlay(sample_poster_path, 0.8, shared=False))
-
-
 def test_overlay_leaves_weak_evidence_untinted(sample_poster_path):
     """What the captions say: areas with little evidence (under TINT_FLOOR) keep the poster's colours;
     the jet colour map used to tint every area blue, however little it raised the score."""

@@ -27,15 +27,14 @@ def _font(size: int) -> ImageFont.ImageFont:
 
 
 def heatmap_sheet(image: ImageSource, heatmaps: Sequence[Heatmap], alpha: float = 0.6, colormap: str = "jet",
-                  tile_height: int = 480, include_poster: bool = True, shared: bool = True) -> Image.Image:
+                  tile_height: int = 480, include_poster: bool = True) -> Image.Image:
     """The poster (when ``include_poster``) and each heatmap overlay side by side, every tile labelled
-    under it with its genre and probability; tiles are scaled to ``tile_height`` px. The maps share one
-    scale (``Heatmap.overlay``), or with ``shared=False`` each is scaled to its own strongest area."""
+    under it with its genre and probability; tiles are scaled to ``tile_height`` px."""
     poster = load_image(image)
     scale = tile_height / poster.height
     size = (max(1, round(poster.width * scale)), tile_height)
     tiles = ([(poster, "Poster")] if include_poster else []) + [
-        (h.overlay(poster, alpha, colormap, shared=shared), f"{h.genre} · {h.probability:.0%}") for h in heatmaps]
+        (h.overlay(poster, alpha, colormap), f"{h.genre} · {h.probability:.0%}") for h in heatmaps]
     sheet = Image.new("RGB", (_PAD + len(tiles) * (size[0] + _PAD), _PAD + tile_height + _CAPTION), "white")
     draw, font = ImageDraw.Draw(sheet), _font(max(12, min(20, size[0] // 12)))
     for i, (tile, label) in enumerate(tiles):

@@ -26,11 +26,12 @@ gradient, ReLU of the weighted sum of the channels, scaled to [0, 1] per map, re
 and scaled again (its single-layer aggregation). tests/test_gradcam_numpy.py checks the result
 against pytorch-grad-cam on the twin.
 
-Scaled to [0, 1] per map, a genre at 12% would look as red as one at 90%. So each ``Heatmap`` also
-carries its ``strength``: its strongest evidence (in units of the fused logit) over the strongest of
-*every* genre's map on the same poster, whatever genres were asked. Overlays draw ``cam * strength``:
-maps of one poster share one scale, a genre with little evidence gets a faint map, and the scale does
-not change with the genres picked.
+Each map is relative: scaled to its own strongest area, it shows *where* a genre's evidence is, not how
+much there is. Grad-CAM's raw values do not compare across genres here: a genre the head weighs with
+large weights (a rare one) gets large positive and negative evidence alike, so on 25 dataset posters
+the strongest positive evidence of all 17 genres belonged to a genre under 5% on 13 of them (Animation,
+Western, Music...) and to the most probable genre on 3; a shared scale would have drawn the likely
+genres faint. The genre's probability says how likely it is; its map says where the picture says it.
 """
 from __future__ import annotations
 
@@ -62,19 +63,9 @@ class Heatmap:
     genre: str
     probability: float   # the model's probability for this genre (flip-TTA, as in predict())
     cam: np.ndarray      # H x W float32 in [0, 1], at the poster's own size (1 = this genre's most evidence)
-    strength: float = 1.0  # this map's strongest evidence over the strongest of every genre on the poster (0-1)
-    strongest: str = ""    # the genre whose evidence is the strongest on the poster (sets the shared scale)
 
-    @property
-    def shared(self) -> np.ndarray:
-        """The map on the scale every genre of this poster shares (1 = the most evidence of any genre)."""
-        return self.cam * np.float32(self.strength)
-
-    def overlay(self, image: ImageSource, alpha: float = 0.5, colormap: str = "jet",
-                shared: bool = True) -> Image.Image:
-        """The poster with this map on the shared scale (a genre with little evidence is faint), or
-        with ``shared=False`` on its own (its strongest area in full colour, however weak)."""
-        return overlay(image, self.shared if shared else self.cam, alpha, colormap)
+    def overlay(self, image: ImageSource, alpha: float = 0.5, colormap: str = "jet") -> Image.Image:
+        return overlay(image, self.cam, alpha, colormap)
 
 
 @dataclass
@@ -118,11 +109,8 @@ class Explainer:
             arr, reading = p.prepare(img, text=read, known_text=known)  # model-size uint8; OCR
             lines = None if reading is None else list(reading.lines or [])
         with self.lock:
-            probs, cols, cams, peaks = self._cams_and_peaks(arr, lines, cols, max(1, top_k), probs)
-        top = int(np.argmax(peaks))
-        return [Heatmap(p.genres[c], float(probs[c]), _poster_cam(m, img, p.preprocessing),
-                        float(peaks[c] / peaks[top]) if peaks[top] > 0 else 0.0, p.genres[top])
-                for c, m in zip(cols, cams)]
+            probs, cols, cams = self._cams(arr, lines, cols, max(1, top_k), probs)
+        return [Heatmap(p.genres[c], float(probs[c]), _poster_cam(m, img, p.preprocessing)) for c, m in zip(cols, cams)]
 
     def contrasts(self, image: ImageSource, pairs: Sequence[tuple[str, str | None]]) -> list[ContrastMap]:
         """For each (genre, against) pair, Grad-CAM of ``genre``'s logit minus ``against``'s (``against``
@@ -167,14 +155,6 @@ class Explainer:
         probable; ``probs``: the poster's probabilities when already known (not computed again).
         Called holding ``self.lock``."""
         raise NotImplementedError
-
-    def _cams_and_peaks(self, arr: np.ndarray, lines: list[str] | None, cols: list[int] | None, top_k: int,
-                        probs: np.ndarray | None = None) -> tuple[np.ndarray, list[int], np.ndarray, np.ndarray]:
-        """``_cams``, plus every genre's strongest evidence (G, in units of the fused logit: ReLU'd
-        Grad-CAM before any scaling), the shared scale of the maps. Called holding ``self.lock``."""
-        probs, cols, cams = self._cams(arr, lines, cols, top_k, probs)
-        evidence = self._evidence(arr, np.diag(self._logit_scale()))
-        return probs, cols, cams, np.maximum(evidence, 0.0).max(axis=(1, 2))
 
     def _prepare(self) -> None:
         """Build whatever ``_cams`` needs (called holding ``self.lock``); nothing by default."""
@@ -221,9 +201,6 @@ class NumpyExplainer(Explainer):
             self._fp32 = feature_extractor(self.predictor.preprocessing, "cpu", precision="fp32")
 
     def _cams(self, arr, lines, cols, top_k, probs=None):
-        return self._cams_and_peaks(arr, lines, cols, top_k, probs)[:3]
-
-    def _cams_and_peaks(self, arr, lines, cols, top_k, probs=None):
         p = self.predictor
         if probs is None and p.precision == "fp32":  # one forward of both views: probabilities and the map
             feats, acts = p.encode([arr], with_map=True)           # view 0 = the poster (1 = its mirror)
@@ -237,12 +214,9 @@ class NumpyExplainer(Explainer):
             else:
                 feats, acts = self._fp32.features_and_map(to_nchw([arr], flip=False))
         cols = _top(probs, cols, top_k)
+        grads = p.head.feature_gradients(feats[0], cols)
         cfg = p.preprocessing
-        # every genre's evidence (the head's gradients of all genres cost about what three do): the maps
-        # asked for, and each genre's peak for the scale the maps share
-        evidence = gradcam_evidence(acts[0], p.head.feature_gradients(feats[0], range(len(p.genres))), cfg.pooling)
-        peaks = np.maximum(evidence, 0.0).max(axis=(1, 2)) * self._logit_scale()
-        return probs, cols, scale_cams(np.maximum(evidence[cols], 0.0), cfg.input_size), peaks
+        return probs, cols, scale_cams(gradcam_maps(acts[0], grads, cfg.pooling), cfg.input_size)
 
     def evidence_backbone(self):
         """The backbone graph the maps come from: the predictor's own in fp32, else its fp32 twin."""
