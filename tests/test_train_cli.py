@@ -155,3 +155,43 @@ def test_feature_cache_resumes_after_an_interruption(toy_dataset, tmp_path):
     assert np.allclose(resumed, full, atol=1e-3)
     # the mirror view differs from the poster (flip augmentation really happened)
     assert not np.allclose(full[:, 0], full[:, 1])
+
+
+WORDS = {"Horror": "GHOST", "Science Fiction": "GALAXY", "Comedy": "LAUGHS"}
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+def test_train_text_reads_with_the_default_ocr_and_records_it(toy_dataset, toy_weights, tmp_path, monkeypatch):
+    """`postergenre train-text` end to end on the toy posters with each genre's word printed on them:
+    the text is read with the default OCR settings (cached), the text model learns word -> genre, and
+    the weights record the settings the predictor then reads with."""
+    import shutil
+
+    from PIL import ImageFont
+
+    from postergenre.model.ocr import OCRConfig
+    from postergenre.model.text_model import TextModel
+
+    pytest.importorskip("rapidocr")
+    pytest.importorskip("sklearn")
+    if not FONT.exists():
+        pytest.skip(f"font {FONT} not installed (apt-get install fonts-dejavu-core)")
+    data = tmp_path / "toy-text"
+    shutil.copytree(toy_dataset, data)
+    for row in csv.DictReader(open(data / "labels.csv")):
+        img = Image.open(data / row["file"]).convert("RGB")
+        ImageDraw.Draw(img).text((8, 140), WORDS[row["genres"].split("|")[0]], font=ImageFont.truetype(str(FONT), 22),
+                                 fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
+        img.save(data / row["file"])
+    weights = tmp_path / "weights"
+    shutil.copytree(toy_weights, weights)
+    monkeypatch.setenv("POSTERGENRE_CACHE", str(tmp_path / "cache"))
+    assert main(["train-text", "--data", str(data), "--weights", str(weights)]) == 0
+    meta = json.loads((weights / "metadata.json").read_text())
+    assert meta["text"]["ocr"] == OCRConfig().to_dict()
+    assert list((tmp_path / "cache" / "ocr").glob(f"*-{OCRConfig().key()}/text.jsonl"))
+    model = TextModel.load(weights / "text.npz", meta["genres"])
+    for genre, word in WORDS.items():
+        assert meta["genres"][int(np.argmax(model.logits([word])[0]))] == genre, word
+    p = postergenre.load(weights, device="cpu")
+    assert p.has_text and p.ocr_config == OCRConfig()

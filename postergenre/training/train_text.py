@@ -92,7 +92,7 @@ def train_text(data: str | Path, weights: str | Path | None = None, cfg: TextCon
     report = {"val": ablation(img_va, txt_va, h_va, y[va]), "with_text_share_val": float(h_va.mean())}
     model.fusion = fit_fusion(img_va, txt_va, h_va, y[va])
     from postergenre.evaluation.metrics import best_f1_thresholds
-    from postergenre.model.predictor import sigmoid
+    from postergenre.model.head import sigmoid
 
     # the decision thresholds now apply to fused probabilities: re-tuned on val like the image model's
     thresholds = best_f1_thresholds(y[va], sigmoid(model.fuse(img_va, list(texts[va]))))
