@@ -35,10 +35,10 @@ def batch(predictor):
     return read_posters(predictor, data + [b"meeting notes, not a poster"], names, atlas=atlas)
 
 
-def _open_at_phone_width(browser, html: str, tmp_path, name: str) -> dict:
+def _open_at_phone_width(browser, html: str, tmp_path, name: str, width: int = 390) -> dict:
     path = tmp_path / f"{name}.html"
     path.write_text(html, encoding="utf-8")
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = browser.new_page(viewport={"width": width, "height": 844 if width < 600 else 800})
     page.goto(path.as_uri())
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
     page.wait_for_timeout(500)
@@ -72,3 +72,5 @@ def test_the_batch_report_lists_every_poster_and_the_unreadable_one_on_a_phone(b
     sizes = _open_at_phone_width(browser, html, tmp_path, "batch-report-390")
     assert sizes["scroll"] <= sizes["client"] == 390, sizes
     assert sizes["widest"] <= 390 + 1, sizes
+    sizes = _open_at_phone_width(browser, html, tmp_path, "batch-report-1280", width=1280)   # a long name breaks
+    assert sizes["scroll"] <= sizes["client"] == 1280, sizes

@@ -23,12 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = ["to_html_report", "to_png_report", "measure_rows", "overview_rows", "data_uri", "ordinal"]
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px;overflow-wrap:anywhere}
+_CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px;overflow-wrap:break-word}
 table{border-collapse:collapse;margin:8px 0 24px}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}
 .row{display:flex;flex-wrap:wrap;gap:16px}.card{flex:1 1 220px;max-width:280px;min-width:0}
-.card img{width:100%;border-radius:4px}img{max-width:100%}.thumb{width:48px;border-radius:3px}
+.card img{width:100%;border-radius:4px}img{max-width:100%}img.thumb{width:48px;max-width:none;border-radius:3px}
 .chip{display:inline-block;width:26px;height:26px;border-radius:4px;border:1px solid #8884;vertical-align:middle}
-.plot{max-width:100%;overflow:hidden}small{color:#666}
+.plot{max-width:100%;overflow:hidden}small{color:#666}.name{overflow-wrap:anywhere}
 @media (max-width:600px){body{margin:12px}.card{flex-basis:140px}
 table,tbody,tr,td{display:block}thead{display:none}tr{border-bottom:1px solid #ddd;padding:6px 0}
 td{border:0;padding:2px 0}td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
@@ -76,7 +76,7 @@ def _table(rows: list[dict[str, str]], raw: tuple[str, ...] = ()) -> str:
     carries its column's name, shown before it when the table stacks at phone width."""
     if not rows:
         return ""
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
+    head = "".join(f"<th>{_breakable(k)}</th>" for k in rows[0])
     body = "".join("<tr>" + "".join(
         f'<td{f" data-label={chr(34)}{html.escape(k)}{chr(34)}" if k else ""}>{v if k in raw else html.escape(str(v))}</td>'
         for k, v in r.items())
@@ -84,15 +84,23 @@ def _table(rows: list[dict[str, str]], raw: tuple[str, ...] = ()) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _breakable(text: str, longest: int = 16) -> str:
+    """``text`` escaped; one with a word over ``longest`` characters (a file name as a poster's name) may
+    break anywhere, so it never widens a table past the page."""
+    escaped = html.escape(text)
+    return f'<span class="name">{escaped}</span>' if any(len(w) > longest for w in text.split()) else escaped
+
+
 def overview_rows(batch: PosterBatch, top: int = 3) -> list[dict[str, str]]:
     """The table of every poster read, as display strings (the HTML report's first section): thumbnail
-    (HTML), poster, headline, poster check, its ``top`` genres with probabilities, the table's measures."""
+    and poster name (HTML), headline, poster check, its ``top`` genres with probabilities, the table's measures."""
     from postergenre.compare.batch import TABLE_MEASURES, poster_check_words, table_headline
     from postergenre.look.analysis import MEASURES
 
     rows = []
     for p in batch.posters:
-        row = {"": f'<img class="thumb" src="{data_uri(p.image, 96)}" alt="">', "poster": p.name,
+        row = {"": f'<img class="thumb" src="{data_uri(p.image, 96)}" alt="">',
+               "poster": _breakable(p.name),
                "headline": table_headline(p.prediction), "poster check": poster_check_words(p.prediction),
                "top genres": ", ".join(f"{s.genre} {s.probability:.0%}" for s in p.prediction.scores[:top])}
         row.update({MEASURES[k].label: MEASURES[k].format(p.analysis.measures.get(k)) for k in TABLE_MEASURES})
@@ -135,7 +143,7 @@ def to_html_report(comparison: PosterComparison, genre: str | None = None, heatm
     overview = ""
     if batch is not None:
         unread = "".join(f"<li><b>{esc(u.name)}</b>: {esc(u.reason)}</li>" for u in batch.unreadable)
-        overview = (f"<h2>All {len(batch.posters)} posters read</h2>{_table(overview_rows(batch), raw=('',))}"
+        overview = (f"<h2>All {len(batch.posters)} posters read</h2>{_table(overview_rows(batch), raw=('', 'poster'))}"
                     + (f"<h3>Not read ({len(batch.unreadable)})</h3><ul>{unread}</ul>" if unread else "")
                     + "<h2>Side by side</h2>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
