@@ -25,7 +25,7 @@ def read_poster(poster_in: PosterInput):
     """The poster's prediction, read under a status box, with a Clear button beside it. A file that
     cannot be read leaves the box open on the reason and what to do (None); an image the poster check
     flags gets no "Poster read" check (the warning below says what it is)."""
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+    with st.container(horizontal=True, vertical_alignment="top", gap="small"):
         slot = st.empty()
         clear_button()
     with slot.status("Reading the poster…", expanded=False) as status:  # shown while a new poster is read

@@ -78,5 +78,8 @@ if data_dir is None:
 else:
     with st.spinner(f"Scoring {genre} posters…"):
         posters = call_or_report(get_typical, str(data_dir), genre, failure="The typical posters could not be found")
-    if posters is not None:
+    if posters:
         view.draw_typical(posters)
+    elif posters is not None:  # listed, but no image file of the genre could be read: say so, not a blank
+        st.caption(f"No {genre} poster to show: the poster dataset on this deployment lists some, but their "
+                   "image files are missing or could not be read.")

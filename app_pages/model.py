@@ -5,11 +5,8 @@ from app_components.charts import per_genre_ap_chart, reliability_chart
 from app_components.inputs import call_or_report
 from app_components.model_cache import get_predictor
 from postergenre.genres import TMDB_GENRES
-from postergenre.evaluation.card import LIMITATIONS
+from postergenre.evaluation.card import LIMITATIONS, MEASURES, plain_measures
 
-SUMMARY = {"macro_ap": "macro-AP", "micro_ap": "micro-AP", "macro_auc": "macro ROC-AUC", "micro_auc": "micro ROC-AUC",
-           "macro_f1": "macro-F1", "micro_f1": "micro-F1", "samples_f1": "samples-F1", "hamming_loss": "Hamming loss", "ece": "ECE",
-           "genres_per_poster": "genres per poster"}
 HEADLINE = ("macro_ap", "micro_ap", "macro_auc", "micro_f1")
 
 st.title("Model card")
@@ -33,22 +30,23 @@ if r is None:
 st.subheader(f"Quality on the {split} split ({r['n_posters']:,} posters)")
 baselines = r.get("baselines", {})
 prior = baselines.get("training_prior", {})
+plain = plain_measures(r)  # one plain sentence per measure, from these numbers
 with st.container(horizontal=True, gap="medium"):
     for key in HEADLINE:
         delta = f"{r[key] - prior[key]:+.3f} vs prior" if prior.get(key) is not None else None
-        st.metric(SUMMARY[key], f"{r[key]:.3f}", delta, border=True)
-rows = [("model", r)] + [(name.replace("_", " "), b) for name, b in baselines.items()]
-st.dataframe([{"": name, **{label: m.get(key) for key, label in SUMMARY.items()}} for name, m in rows],
-             hide_index=True, column_config={label: st.column_config.NumberColumn(format="%.3f")
-                                             for label in SUMMARY.values()})
+        st.metric(MEASURES[key], f"{r[key]:.3f}", delta, border=True, help=plain.get(key))
+columns = {"model": r, **{name.replace("_", " "): b for name, b in baselines.items()}}
+st.dataframe([{"measure": label, **{name: m.get(key) for name, m in columns.items()}} for key, label in MEASURES.items()],
+             hide_index=True, height="content",   # one row per measure: as narrow as a phone, never clipped
+             column_config={name: st.column_config.NumberColumn(format="%.3f") for name in columns})
+st.markdown("\n".join(f"- **{MEASURES[key]}** {r[key]:.3f}: {text}" for key, text in plain.items()))
 notes = ["The baselines: **training prior** scores every poster with each genre's share of the training posters; "
          "**no genre** predicts nothing."]
 if baselines.get("no_genre", {}).get("hamming_loss") is not None:
     notes.append(f"Predicting no genre at all is right for {1 - baselines['no_genre']['hamming_loss']:.0%} of the "
                  "poster-genre pairs, which is why accuracy is not shown.")
-notes.append("AP and ROC-AUC do not depend on the headline rule; F1 and genres per poster use it "
-             f"(films have {r.get('true_genres_per_poster', 0):.2f} genres per poster here). ECE: expected "
-             "calibration error, 10 equal-width bins over all genre probabilities.")
+notes.append("AP and ROC-AUC do not depend on the headline rule; F1, the Hamming loss and genres per poster "
+             "use it. ECE: expected calibration error.")
 st.caption(" ".join(notes))
 
 # --- per genre ----------------------------------------------------------------------------------------------

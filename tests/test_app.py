@@ -136,6 +136,26 @@ def test_model_page_numbers_come_from_the_metadata(app, predictor):
     assert {"calibrated", "raw sigmoid"} <= names
 
 
+def test_model_card_measures_fit_and_each_says_in_plain_words_what_it_means(app, predictor):
+    """The summary table was 11 columns wide (clipped at 1280 px); it is one row per measure, and each
+    jargon term (macro-AP, ROC-AUC, F1, Hamming loss, ECE) has a plain sentence made from its numbers."""
+    from postergenre.evaluation.card import MEASURES
+
+    app.switch_page("app_pages/model.py").run()
+    assert not app.exception and not app.error
+    test = predictor.metadata.metrics["test"]
+    table = app.dataframe[0].value
+    assert list(table.columns)[:2] == ["measure", "model"] and len(table.columns) <= 4
+    assert table.set_index("measure")["model"].to_dict() == pytest.approx({MEASURES[k]: test[k] for k in MEASURES})
+    text = " ".join(m.value for m in app.markdown)
+    for key, label in MEASURES.items():
+        assert f"**{label}** {test[key]:.3f}: " in text, label
+    assert f"about {test['macro_ap'] * 10:.0f} in 10 of the posters passed have it" in text
+    assert f"higher probability {test['macro_auc']:.0%} of the time" in text
+    assert f"{test['hamming_loss']:.0%} of the yes/no calls" in text and f"{test['ece'] * 100:.1f} percentage points" in text
+    assert {m.label: m.proto.help for m in app.metric}["macro ROC-AUC"].startswith("Take a poster that has a genre")
+
+
 def test_two_uploads_in_a_row_explain_and_compare_the_second_poster(app, predictor, real_posters):
     import pandas as pd
 

@@ -113,3 +113,18 @@ def test_analysis_view_helpers(atlas_env):
     assert "vs Horror" in with_atlas.columns and len(with_atlas) >= len(MEASURES) - 1
     assert "in plain words" in with_atlas.columns and with_atlas["in plain words"].str.len().min() > 5
     assert list(without.columns) == ["measure", "value", "in plain words"] and len(without) == len(MEASURES)
+
+
+def test_typical_posters_with_a_dataset_whose_images_are_missing_say_so(atlas_env, predictor, tmp_path, monkeypatch):
+    """A dataset folder whose labels.csv lists posters that are not there: the section said nothing at
+    all (an empty grid); it says why it is empty."""
+    data = tmp_path / "posters"
+    data.mkdir()
+    pd.DataFrame({"file": [f"images/missing{i}.jpg" for i in range(4)], "genres": ["Horror"] * 4,
+                  "split": ["train"] * 4}).to_csv(data / "labels.csv", index=False)
+    monkeypatch.setenv("POSTERGENRE_DATA", str(data))
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.get("imgs") and not [i for i in at.get("image")]
+    said = next(c.value for c in at.caption if c.value.startswith("No Horror poster to show"))
+    assert "missing" in said

@@ -47,6 +47,11 @@ def test_model_card_page(app_url, browser, tmp_path, width, height):
     page.get_by_role("heading", name="Per genre").wait_for(timeout=60_000)
     page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     assert page.get_by_test_id("stMetric").count() == 4
+    page.wait_for_timeout(1000)
+    # the measures table fits its box (it was 11 columns, clipped at 1280 px)
+    scroll, box = page.get_by_test_id("stDataFrame").first.locator(".dvn-scroller").evaluate(
+        "s => [s.scrollWidth, s.clientWidth]")
+    assert scroll <= box + 1, (scroll, box)
     full_page_shot(page, tmp_path / f"model_card_{width}x{height}.png")
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1

@@ -9,7 +9,66 @@ from pathlib import Path
 
 from postergenre.model.weights import CARD_FILE, read_metadata, write_metadata
 
-__all__ = ["render_model_card", "write_model_card", "record_metrics", "record_section", "record_finetune"]
+__all__ = ["render_model_card", "write_model_card", "record_metrics", "record_section", "record_finetune",
+           "MEASURES", "plain_measures"]
+
+# the summary measures of an evaluation report, by key, with the names the card and the app show
+MEASURES = {"macro_ap": "macro-AP", "micro_ap": "micro-AP", "macro_auc": "macro ROC-AUC", "micro_auc": "micro ROC-AUC",
+            "macro_f1": "macro-F1", "micro_f1": "micro-F1", "samples_f1": "samples-F1", "hamming_loss": "Hamming loss",
+            "ece": "ECE", "genres_per_poster": "genres per poster"}
+
+
+def plain_measures(r: dict) -> dict[str, str]:
+    """One plain sentence per summary measure of an evaluation report ``r`` (``evaluate``'s dict, as
+    recorded in the metadata), its numbers taken from the report and its baselines; measures the
+    report lacks are left out."""
+    prior = r.get("baselines", {}).get("training_prior", {})
+    none = r.get("baselines", {}).get("no_genre", {})
+
+    def in10(x: float) -> str:
+        return f"{x * 10:.0f} in 10"
+
+    def has(*keys: str, d: dict | None = None) -> bool:
+        return all((d if d is not None else r).get(k) is not None for k in keys)
+
+    out: dict[str, str] = {}
+    if has("macro_ap"):
+        out["macro_ap"] = ("Go down the posters from the most to the least likely for one genre: on average about "
+                           f"{in10(r['macro_ap'])} of the posters passed have it. Averaged over the genres, each "
+                           "counting the same" + (f" (ranking by each genre's share of the training posters: "
+                                                  f"{in10(prior['macro_ap'])})." if has("macro_ap", d=prior) else "."))
+    if has("micro_ap"):
+        out["micro_ap"] = ("The same with every poster-genre pair in one list, so common genres weigh more: about "
+                           f"{in10(r['micro_ap'])}" + (f" (by the genres' shares: {in10(prior['micro_ap'])})."
+                                                      if has("micro_ap", d=prior) else "."))
+    if has("macro_auc"):
+        out["macro_auc"] = (f"Take a poster that has a genre and one that does not: the model gives the first the higher "
+                            f"probability {r['macro_auc']:.0%} of the time, averaged over the genres (a coin toss: 50%).")
+    if has("micro_auc"):
+        out["micro_auc"] = f"The same with every poster-genre pair pooled: {r['micro_auc']:.0%} of the time."
+    if has("macro_f1"):
+        out["macro_f1"] = (f"How well the headline's genres match the film's (1 = exactly, 0 = never), for each genre "
+                           f"and then averaged, so rare genres count as much as common ones: {r['macro_f1']:.2f}.")
+    if has("micro_f1"):
+        out["micro_f1"] = (f"The same over all the headline's genre calls pooled: {r['micro_f1']:.2f} (naming no genre "
+                           "scores 0).")
+    if has("samples_f1"):
+        out["samples_f1"] = (f"The same for each poster, then averaged over the posters: {r['samples_f1']:.2f}.")
+    if has("hamming_loss"):
+        out["hamming_loss"] = (f"{r['hamming_loss']:.0%} of the yes/no calls (every poster, every genre) are wrong"
+                               + (f"; naming no genre at all gets {none['hamming_loss']:.0%} wrong, since most genres are "
+                                  "absent from most posters." if has("hamming_loss", d=none) else "."))
+    if has("ece"):
+        near = [b for b in r.get("reliability") or [] if b.get("count") and b["lo"] <= 0.7 < b["hi"]]
+        out["ece"] = (f"How far the probabilities are from what happens: {r['ece'] * 100:.1f} percentage points on "
+                      "average, over 10 bins of all the genre probabilities"
+                      + (f"; of the poster-genre pairs given about {near[0]['mean_probability']:.0%}, "
+                         f"{near[0]['observed_rate']:.0%} had the genre." if near else "."))
+    if has("genres_per_poster"):
+        out["genres_per_poster"] = (f"The headline names {r['genres_per_poster']:.2f} genres per poster on average"
+                                    + (f"; the films have {r['true_genres_per_poster']:.2f}."
+                                       if has("true_genres_per_poster") else "."))
+    return out
 
 LIMITATIONS = """\
 - **Label noise.** Genres come from MovieLens users, are per film (not per poster), and are incomplete:
@@ -100,6 +159,8 @@ def render_model_card(meta: dict) -> str:
         lines += _summary_table(rows) + [""]
     test = meta.get("metrics", {}).get("test") or meta.get("metrics", {}).get("val")
     if test:
+        lines += ["In plain words:", ""] + [f"- **{MEASURES[k]}** {_f(test[k])}: {text}"
+                                             for k, text in plain_measures(test).items()] + [""]
         prior = test.get("baselines", {}).get("training_prior", {}).get("per_genre", {})
         methods = meta.get("calibration", {}).get("methods", {})
         raw_ece = test.get("uncalibrated", {}).get("per_genre_ece", {})
