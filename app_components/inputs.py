@@ -121,14 +121,14 @@ def random_dataset_poster(key: str = "random_poster") -> PosterInput | None:
 
 def call_or_report(fn: Callable[..., T], *args: Any, failure: str, **kwargs: Any) -> T | None:
     """``fn(*args, **kwargs)``, or None after an ``st.error``: a core error's own message (it says what
-    to do) after ``failure``; anything unexpected gets a generic message, and its traceback goes to the
-    log only."""
+    to do) after ``failure`` (``failure=""``: the message alone, where a heading above already says what
+    failed); anything unexpected gets a generic message, and its traceback goes to the log only."""
     try:
         return fn(*args, **kwargs)
     except PosterGenreError as e:
-        st.error(f"{failure}: {e}")
+        st.error(f"{failure}: {e}" if failure else str(e))
     except Exception:  # never a traceback in the page
-        log.exception("%s (%s)", failure, getattr(fn, "__name__", fn))
-        st.error(f"{failure}: something unexpected went wrong. Try another image; if it keeps happening, "
-                 "report it with the file.")
+        log.exception("%s (%s)", failure or "failed", getattr(fn, "__name__", fn))
+        st.error(f"{failure + ': s' if failure else 'S'}omething unexpected went wrong. Try another image; if it "
+                 "keeps happening, report it with the file.")
     return None

@@ -22,14 +22,14 @@ HEATMAP_WIDTH = 170  # px: four tiles in a row on a laptop, two on a phone
 
 
 def read_poster(poster_in: PosterInput):
-    """The poster's prediction, read under a status box, with a Clear button beside it. A file that
-    cannot be read leaves the box open on the reason and what to do (None); an image the poster check
-    flags gets no "Poster read" check (the warning below says what it is)."""
-    with st.container(horizontal=True, vertical_alignment="top", gap="small"):
-        slot = st.empty()
-        clear_button()
+    """The poster's prediction, read under a status box, with a Clear button under it. A file that
+    cannot be read leaves the box open on the reason and what to do (None), full width so a phone
+    shows it whole; an image the poster check flags gets no "Poster read" check (the warning below
+    says what it is)."""
+    slot = st.empty()
+    clear_button()
     with slot.status("Reading the poster…", expanded=False) as status:  # shown while a new poster is read
-        pred = call_or_report(predict_bytes, poster_in.data, failure="That file could not be read as a poster")
+        pred = call_or_report(predict_bytes, poster_in.data, failure="")  # the box's label says what failed
         if pred is None:
             status.update(label="The poster could not be read", state="error", expanded=True)  # the reason, in sight
         else:

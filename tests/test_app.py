@@ -83,7 +83,7 @@ def test_predict_page_ranks_genres_and_shows_heatmaps(app, predictor, sample_pos
 def test_corrupt_upload_shows_an_error_not_an_exception(app):
     app.file_uploader(key="poster").upload("broken.jpg", b"\xff\xd8\xff\xe0 truncated", "image/jpeg").run()
     assert not app.exception
-    assert app.error and "could not be read" in app.error[0].value
+    assert app.status[0].label == "The poster could not be read" and app.status[0].error   # the reason inside
     assert not app.get("plotly_chart")
 
 

@@ -113,6 +113,34 @@ def test_a_broken_file_after_a_poster_says_why_where_one_looks(app_url, browser,
     full_page_shot(page, tmp_path / "predict_broken_after_poster.png")
 
 
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
+@pytest.mark.parametrize("kind", ["text", "huge"])
+def test_an_unreadable_file_says_why_in_view_without_a_click(app_url, browser, tmp_path, kind, width, height):
+    """A first upload that cannot be read, at both widths: a text file named .jpg, or a 96 MP PNG (a
+    print file; big JPEGs are now decoded at a reduced scale, PNGs are not). The reason and what to do
+    are in view, without a click or a scroll."""
+    from PIL import Image
+
+    path = tmp_path / ("notes.jpg" if kind == "text" else "print.png")
+    if kind == "text":
+        path.write_text("These are my notes about the film, not an image.\n" * 20)
+        says, then = "is text, not an image", "choose a poster image file"
+    else:
+        Image.new("L", (8000, 12000), 40).save(path)     # small on disk, 96 MP declared
+        says, then = "96.0 megapixels", "resize it"
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(app_url)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(path))
+    reason = page.get_by_test_id("stAlert").filter(has_text=says)
+    reason.wait_for(timeout=90_000)
+    page.wait_for_timeout(1000)
+    box = reason.bounding_box()
+    assert reason.is_visible() and then in reason.inner_text()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= height, box   # in view as the page stands
+    assert page.locator("[data-testid=stException]").count() == 0
+    page.screenshot(path=str(tmp_path / f"unreadable_{kind}_{width}x{height}.png"))
+
+
 def test_a_first_visitor_opening_a_page_link_gets_the_apps_navigation(browser, predictor, tmp_path):
     """The first session after the server starts opens /compare directly (a shared link, a restarted
     hosted demo): the entry's st.navigation routes it, never Streamlit's own pages-folder navigation
