@@ -58,14 +58,14 @@ def draw_poster_text(pred) -> None:
         for genre, words in read.words.items():
             st.markdown(f"**{genre}** ← " + ", ".join(f"{w} (+{c:.2f})" for w, c in words))
     n = read.unsure
-    lines = f"{n} line{'s' if n != 1 else ''}"
     if read.hard_to_read and read.lines:
-        st.markdown(f":material/blur_on: **Some of the text was hard to read:** {lines} the reader was unsure "
-                    "of are not shown. The genres still count them, and a misread word can move them.")
+        st.markdown(f":material/blur_on: **Some of the text was hard to read:** "
+                    + (f"{n} lines the reader was unsure of are" if n != 1 else "1 line the reader was unsure of is")
+                    + " not shown. The genres still count what it read there, and a misread word can move them.")
     elif read.hard_to_read:
-        st.markdown(f":material/blur_on: **The text was hard to read:** the reader found {lines} but was unsure "
-                    "of every one, so none is shown. The genres still count what it read, and a misread word "
-                    "can move them.")
+        st.markdown(f":material/blur_on: **The text was hard to read:** the reader found {n} line{'s' if n != 1 else ''} "
+                    "but was unsure of " + ("every one" if n != 1 else "it") + ", so nothing is shown. The genres still "
+                    "count what it read, and a misread word can move them.")
     st.caption("Read from the pixels (OCR): the lines the reader is confident of, and the words that raised the "
                "top genres' scores most in the text model. Stylised or non-English lettering is often misread "
                "or missed.")

@@ -292,6 +292,10 @@ def test_text_shown_is_what_was_read_legibly(app, predictor, monkeypatch, sample
     assert "`THE HOLLOW HOUSE`" in shown and "POUY" not in text and "(图)" not in text
     assert any(m.startswith(f"**{top}** ← hollow (+0.30)") for m in shown) and "don't" not in text
     assert any("Some of the text was hard to read" in m and "2 lines" in m for m in shown)
+    fake = dataclasses.replace(fake, text=["POUY THIVK IT."] * 3, text_scores=[0.55] * 3)   # nothing legible
+    app.file_uploader(key="poster").upload("other.jpg", sample_poster_bytes + b"\0", "image/jpeg").run()
+    shown = " ".join(m.value for m in app.markdown)
+    assert "POUY" not in shown and "**The text was hard to read:** the reader found 1 line but was unsure of it" in shown
 
 
 def test_heatmap_caption_says_each_map_is_relative_and_what_untinted_means(app, sample_poster_bytes):
