@@ -194,7 +194,9 @@ def _text_section(text: dict | None) -> list[str]:
     ab, ocr = text.get("ablation", {}), OCRConfig.from_dict(text.get("ocr"))  # the settings the predictor reads with
     lines = ["## Text channel (poster OCR)", "",
              f"- Text read from the pixels only, with the PP-OCR models of rapidocr=={ocr.rapidocr_version} "
-             f"({ocr.det_model} at a {ocr.det_side} px short side, {ocr.rec_model}; angle classifier off"
+             f"({ocr.det_model}, {ocr.det_precision}, at a {ocr.det_side} px short side; {ocr.rec_model}, "
+             f"{ocr.rec_precision}, {'all its' if ocr.rec_charset == 'all' else ocr.rec_charset} output classes; "
+             f"angle classifier off"
              + (f"; lines under {ocr.min_line_height:.1%} of the height skipped" if ocr.min_line_height else "")
              + "); never from titles, metadata or file names.",
              f"- TF-IDF of word 1-2-grams and char 3-5-grams ({text.get('vocabulary')} terms) -> one logistic regression "

@@ -61,8 +61,8 @@ class OCRConfig:
                                    # letters, digits, punctuation: 99% of poster text; the output layer shrinks 40x)
     rec_min_width: int = 48        # a call's input is padded to at least this width (PaddleOCR: 320)
     rec_batch: int = 1             # lines per call (sorted by width ratio, padded to the widest); 0: all
-    min_line_height: float = 0.045  # skip lines lower than this share of the poster's height (12 of 268 px:
-                                    # credit blocks; a third fewer lines to recognise)
+    min_line_height: float = 0.02  # skip lines lower than this share of the poster's height (5 of 268 px: smaller
+                                   # than the detector at 256 px resolves; 4.5% lost 0.009 val macro-AP)
     text_score: float = 0.5        # lines with a lower mean character confidence are dropped
     det_precision: str = "int8"    # 'fp32', or 'int8': the statically quantized graph (QDQ, quantize.py;
     rec_precision: str = "int8"    #  7-bit weights on CPUs without an int8 dot product)
@@ -266,7 +266,7 @@ class Engine:
             idx, batch = idx_batch
             return idx, self.rec.run(None, {"x": batch})[0]
 
-        batches = list(self.rec_batches(crops)) if crops else []
+        batches = list(self.rec_batches(crops))[::-1] if crops else []  # widest first: the threads end together
         for idx, probs in (_line_pool().map(run, batches) if len(batches) > 1 else map(run, batches)):
             for k, i in enumerate(idx):
                 texts[i] = self._ctc(probs[k])
