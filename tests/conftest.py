@@ -92,3 +92,14 @@ def browser(tmp_path):
                                    "XDG_CACHE_HOME": str(tmp_path / ".cache")})
         yield b
         b.close()
+
+
+@pytest.fixture
+def page_env(monkeypatch, predictor):
+    """An AppTest of a page that reads posters: the repo root importable (pages import app_components),
+    no TMDB key from the environment, the predictor's weights."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent))
+    for name in ("TMDB_API_TOKEN", "TMDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    if predictor.weights_dir is not None:
+        monkeypatch.setenv("POSTERGENRE_WEIGHTS", str(predictor.weights_dir))

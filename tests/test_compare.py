@@ -120,15 +120,6 @@ def test_wrong_poster_counts_and_bad_images_are_clear_errors(predictor):
 PAGE = str(ROOT / "app_pages" / "compare.py")
 
 
-@pytest.fixture
-def page_env(monkeypatch, predictor):
-    monkeypatch.syspath_prepend(str(ROOT))  # pages import app_components from the repo root
-    for name in ("TMDB_API_TOKEN", "TMDB_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    if predictor.weights_dir is not None:
-        monkeypatch.setenv("POSTERGENRE_WEIGHTS", str(predictor.weights_dir))
-
-
 def test_compare_page_asks_for_two_posters(page_env):
     from streamlit.testing.v1 import AppTest
 

@@ -216,15 +216,6 @@ def test_a_bar_past_the_cut_off_that_is_not_in_the_headline_says_why():
 PAGE = str(ROOT / "app_pages" / "compare.py")
 
 
-@pytest.fixture
-def page_env(monkeypatch, predictor):
-    monkeypatch.syspath_prepend(str(ROOT))  # pages import app_components from the repo root
-    for name in ("TMDB_API_TOKEN", "TMDB_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    if predictor.weights_dir is not None:
-        monkeypatch.setenv("POSTERGENRE_WEIGHTS", str(predictor.weights_dir))
-
-
 def test_one_bad_file_among_four_does_not_block_the_comparison(page_env, predictor, real):
     from streamlit.testing.v1 import AppTest
 
