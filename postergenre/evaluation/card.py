@@ -13,7 +13,7 @@ __all__ = ["render_model_card", "write_model_card", "record_metrics", "record_se
            "MEASURES", "plain_measures"]
 
 # the summary measures of an evaluation report, by key, with the names the card and the app show
-MEASURES = {"macro_ap": "macro-AP", "micro_ap": "micro-AP", "macro_auc": "macro ROC-AUC", "micro_auc": "micro ROC-AUC",
+MEASURES = {"top1_precision": "first genre right", "macro_ap": "macro-AP", "micro_ap": "micro-AP", "macro_auc": "macro ROC-AUC", "micro_auc": "micro ROC-AUC",
             "macro_f1": "macro-F1", "micro_f1": "micro-F1", "samples_f1": "samples-F1", "hamming_loss": "Hamming loss",
             "ece": "ECE", "genres_per_poster": "genres per poster"}
 
@@ -32,6 +32,10 @@ def plain_measures(r: dict) -> dict[str, str]:
         return all((d if d is not None else r).get(k) is not None for k in keys)
 
     out: dict[str, str] = {}
+    if has("top1_precision"):
+        out["top1_precision"] = (f"The most probable genre is one of the film's about {in10(r['top1_precision'])} times"
+                                 + (f" (always naming the most common genre: {in10(prior['top1_precision'])})."
+                                    if has("top1_precision", d=prior) else "."))
     if has("macro_ap"):
         out["macro_ap"] = ("Go down the posters from the most to the least likely for one genre: on average about "
                            f"{in10(r['macro_ap'])} of the posters passed have it. Averaged over the genres, each "

@@ -57,6 +57,18 @@ def best_f1_thresholds(y: np.ndarray, probs: np.ndarray, grid: np.ndarray | None
     return out
 
 
+def top1_precision(y: np.ndarray, probs: np.ndarray) -> float | None:
+    """Share of the posters (with at least one genre) whose most probable genre is one of theirs; a poster
+    whose probabilities are all 0 names no genre and counts as wrong."""
+    y, probs = np.asarray(y) > 0, np.asarray(probs, dtype=np.float64)
+    keep = y.any(axis=1)
+    if not keep.any():
+        return None
+    top = probs[keep].argmax(axis=1)
+    named = probs[keep].max(axis=1) > 0
+    return float((y[keep][np.arange(int(keep.sum())), top] & named).mean())
+
+
 def multilabel_report(y: np.ndarray, probs: np.ndarray, thresholds: np.ndarray | float, genres: list[str],
                       pred: np.ndarray | None = None) -> dict:
     """Every metric the evaluate command prints/writes, for N x G targets and probabilities.
@@ -90,6 +102,7 @@ def multilabel_report(y: np.ndarray, probs: np.ndarray, thresholds: np.ndarray |
         "micro_f1": f1["micro"],
         "samples_f1": f1["samples"],
         "hamming_loss": float((pred != (y > 0)).mean()),
+        "top1_precision": top1_precision(y, probs),
         "ece": expected_calibration_error(y, probs),
         "max_genre_ece": max((m["ece"] for m in per_genre.values()), default=0.0),
         "genres_per_poster": float(pred.sum(1).mean()) if len(pred) else 0.0,
