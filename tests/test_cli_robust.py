@@ -103,3 +103,14 @@ def test_text_output_words_agree_with_the_percentage_shown():
     assert score_line(GenreScore("Action", 0.2449, 0.24, True)).split() == ["*", "Action", "24%", "possible"]
     assert score_line(GenreScore("Drama", 0.249, None, False)).split() == ["Drama", "25%", "possible"]
     assert score_line(GenreScore("Horror", 0.8, 0.24, True)).split() == ["*", "Horror", "80%", "very", "likely"]
+
+
+def test_predict_prints_the_text_as_the_app_shows_it():
+    """The CLI's 'text on the poster' line shows confident lines once and counts the rest, as the
+    Predict page does (it printed every OCR line, noise and repeats included)."""
+    from postergenre.commands.predict import text_line
+
+    lines = ["DON'T SAY A WORD", "DON'T SAY A WORD", "(图)()(()()", "POUY THIVK IT"]
+    assert text_line(lines, [0.97, 0.96, 0.9, 0.6]) == "DON'T SAY A WORD; 2 lines hard to read"
+    assert text_line([], []) == "no text found"
+    assert text_line(["(图)()"], [0.99]) == "1 line hard to read"

@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"{display_name(name)}: {pred.summary}")
                 if pred.text is not None:
-                    print(f"  text on the poster: {' / '.join(pred.text) if pred.text else 'no text found'}")
+                    print(f"  text on the poster: {text_line(pred.text, pred.text_scores)}")
                 if pred.warning:
                     print(f"  ! {pred.warning} (poster score {pred.poster_score:.3f})")
                 for s in pred.scores[: args.top]:
@@ -243,3 +243,15 @@ def _summary(predicted: int, failed: list[tuple[str, str]], shown: int = 5) -> s
         more = f", and {len(failed) - shown} more" if len(failed) > shown else ""
         text += ": " + ", ".join(parts) + more
     return text
+
+
+def text_line(lines: list[str], scores: list[float] | None) -> str:
+    """The poster's text as the app shows it: the lines the recogniser is confident of, each once, and
+    how many more it could not read surely (the genres still count every line)."""
+    from postergenre.model.text_model import legible_text
+
+    if not lines:
+        return "no text found"
+    shown = legible_text(lines, scores)
+    unsure = f"{shown.unsure} line{'s' if shown.unsure != 1 else ''} hard to read" if shown.unsure else ""
+    return " / ".join(shown.lines) + ("; " if shown.lines and unsure else "") + unsure
