@@ -204,7 +204,9 @@ def _text_section(text: dict | None) -> list[str]:
              + (f"; lines under {ocr.min_line_height:.1%} of the height skipped" if ocr.min_line_height else "")
              + "); never from titles, metadata or file names.",
              f"- TF-IDF of word 1-2-grams and char 3-5-grams ({text.get('vocabulary')} terms) -> one logistic regression "
-             f"per genre, trained on train; fused per genre with the image logits (a logistic regression on "
+             f"per genre, trained on train" + (" (each poster's text as served, plus the dataset's own reading of it "
+                                               "as augmentation)" if len(text.get("train_readings") or []) > 1 else "")
+             + f"; fused per genre with the image logits (a logistic regression on "
              f"[image logit, text logit, has text], fitted on val). Posters without text use the image alone.",
              "- Macro/micro AP. val: fusion cross-fitted (2 halves, each scored by weights fitted on the other); "
              "test: scored once with the shipped fusion.", "",
