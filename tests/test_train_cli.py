@@ -163,13 +163,14 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
 def test_train_text_reads_with_the_default_ocr_and_records_it(toy_dataset, toy_weights, tmp_path, monkeypatch):
     """`postergenre train-text` end to end on the toy posters with each genre's word printed on them:
-    the text is read with the default OCR settings (cached), the text model learns word -> genre, and
-    the weights record the settings the predictor then reads with."""
+    the text is read with the default OCR settings (cached), the dataset's own reading (ocr_text.jsonl)
+    augments the train posters, the text model learns word -> genre, and the weights record the settings
+    the predictor then reads with."""
     import shutil
 
     from PIL import ImageFont
 
-    from postergenre.model.ocr import OCRConfig
+    from postergenre.model.ocr import SEED_CONFIG, OCRConfig
     from postergenre.model.text_model import TextModel
 
     pytest.importorskip("rapidocr")
@@ -183,12 +184,16 @@ def test_train_text_reads_with_the_default_ocr_and_records_it(toy_dataset, toy_w
         ImageDraw.Draw(img).text((8, 140), WORDS[row["genres"].split("|")[0]], font=ImageFont.truetype(str(FONT), 22),
                                  fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
         img.save(data / row["file"])
+    with open(data / "ocr_text.jsonl", "w") as fh:  # the dataset's own reading: the train posters' second reading
+        for row in csv.DictReader(open(data / "labels.csv")):
+            fh.write(json.dumps({"file": row["file"], "text": WORDS[row["genres"].split("|")[0]].lower()}) + "\n")
     weights = tmp_path / "weights"
     shutil.copytree(toy_weights, weights)
     monkeypatch.setenv("POSTERGENRE_CACHE", str(tmp_path / "cache"))
     assert main(["train-text", "--data", str(data), "--weights", str(weights)]) == 0
     meta = json.loads((weights / "metadata.json").read_text())
     assert meta["text"]["ocr"] == OCRConfig().to_dict()
+    assert meta["text"]["train_readings"] == [OCRConfig().to_dict(), SEED_CONFIG.to_dict()]  # augmented
     assert list((tmp_path / "cache" / "ocr").glob(f"*-{OCRConfig().key()}/text.jsonl"))
     model = TextModel.load(weights / "text.npz", meta["genres"])
     for genre, word in WORDS.items():
