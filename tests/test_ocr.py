@@ -187,3 +187,27 @@ def test_int8_ocr_reads_mostly_the_words_fp32_ocr_reads(real_posters):
     assert total > 200, total  # the posters do have text to read
     assert common / total >= 0.60, (common, total)
     assert common / total8 >= 0.60, (common, total8)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_process_reads_text_too():
+    """The OCR reads on its own thread pools; a process forked after a reading (a server's worker, a
+    multiprocessing pool) has none of those threads and must make its own instead of waiting forever."""
+    script = textwrap.dedent('''
+        import os, sys
+        from PIL import Image
+        from postergenre.model.ocr import read_in_background
+        img = Image.new("RGB", (182, 268), (200, 30, 30))
+        read_in_background(img).result()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                read_in_background(img).result(timeout=20)
+                os._exit(0)
+            except Exception:
+                os._exit(3)
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+    ''')
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]

@@ -393,6 +393,7 @@ _READINGS: OrderedDict[tuple[str, str], TextReading] = OrderedDict()  # (config 
 _KEEP = 64                     # readings kept: a catalog batch's posters are predicted, then analysed
 _LOCK = threading.Lock()
 _POOLS: dict[str, "ThreadPoolExecutor"] = {}
+os.register_at_fork(after_in_child=_POOLS.clear)  # a forked child has none of its parent's threads
 
 
 def _pool(name: str, workers: int) -> "ThreadPoolExecutor":
