@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--analyze", action="store_true", help="add the palette and composition measures (for the atlas)")
     p.add_argument("--text", action=argparse.BooleanOptionalAction, default=True,
                    help="read each poster's text (default: on): OCR for the model's text channel and, with "
-                        "--analyze, the text-coverage measure. --no-text: image alone, several times faster; "
+                        "--analyze, the text-coverage measure. --no-text: image alone, about 3-4x the posters per core; "
                         "docs/model-and-trust.md gives the quality both ways")
     p.add_argument("--embeddings", action="store_true", help="add the similarity embedding column")
     p.add_argument("--limit", type=int, default=None, help="tag at most N of the inputs still to do")
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _worker_options(p)
     p.add_argument("--text", action=argparse.BooleanOptionalAction, default=True,
                    help="when the posters are tagged first: read each poster's text for the genres stored "
-                        "beside the vectors (default: on). --no-text: image alone, several times faster; "
+                        "beside the vectors (default: on). --no-text: image alone, about 3-4x the posters per core; "
                         "the similarity vectors are the same either way")
     p.set_defaults(func=run_index)
 
