@@ -15,6 +15,8 @@ a line whose mean character confidence is under ``text_score`` is dropped.
 ``read_poster_text(image) -> TextReading(lines, regions, size)`` is the entry: the text channel reads
 ``lines``, the composition's text coverage reads ``regions``; the last readings are kept by pixel
 digest, so a poster predicted and then analysed (the Predict page, ``tag --analyze``) is detected once.
+``read_in_background`` reads on the OCR's own thread (the predictor runs the backbone meanwhile), and a
+poster's lines are recognised side by side on a small thread pool: neither changes the text.
 """
 from __future__ import annotations
 
@@ -38,8 +40,9 @@ from postergenre.sources.images import ImageSource, load_image
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
-__all__ = ["OCRConfig", "SEED_CONFIG", "TextReading", "read_poster_text", "read_in_background", "read_text", "cache_text", "warm_up",
-           "serving_config", "ocr_engine", "Engine", "poster_pixels", "export_graphs", "SEED_FILE"]
+__all__ = ["OCRConfig", "SEED_CONFIG", "TextReading", "read_poster_text", "read_in_background", "read_text",
+           "cache_text", "warm_up", "serving_config", "ocr_engine", "Engine", "poster_pixels", "export_graphs",
+           "SEED_FILE"]
 
 SEED_FILE = "ocr_text.jsonl"   # optional, in the dataset folder: {"file", "text", "scores"} per row
 RAPIDOCR_VERSION = "3.10.0"    # the pinned wheel whose bundled models (and pipeline) this follows
@@ -417,8 +420,8 @@ def _line_pool() -> "ThreadPoolExecutor":
 
 def read_in_background(image: ImageSource, cfg: OCRConfig | None = None) -> "Future[TextReading]":
     """``read_poster_text`` started on the OCR's own thread, so the caller runs the image model on the
-    other core meanwhile (``Predictor.prepare``): a poster with its text then costs about the OCR's
-    time, not the sum of both."""
+    other core meanwhile (the predictor starts the reading, encodes the image, then waits for it): a
+    poster with its text then costs about the OCR's time, not the sum of both."""
     return _pool("ocr", _workers()).submit(read_poster_text, image, cfg)  # several: concurrent requests
 
 
