@@ -93,26 +93,30 @@ def tmdb_picks() -> list[tuple[str, bytes]]:
     return list(picks.values())
 
 
+def between(items: list, most: int, too_few: str, too_many: str) -> list:
+    """``items`` when there are at least two (else ``too_few`` is said and the page stops), the first
+    ``most`` of them (``too_many`` said) when there are more."""
+    if len(items) < 2:
+        st.info(too_few.format(n=len(items)))
+        st.stop()
+    if len(items) > most:
+        st.warning(too_many.format(n=len(items), most=most))
+    return items[:most]
+
+
 st.title("Compare posters")
 st.caption(f"Up to {MAX_BATCH} drafts in a table you can sort, and {MAX_POSTERS} of them side by side: which genres "
            "each one signals, its colours and composition against a genre's typical range, and where the model "
            "looks. Export everything at the end.")
-given = gather_posters()
-if len(given) < 2:
-    st.info(f"Add at least two posters (files, a zip, links or TMDB picks); {len(given)} so far.")
-    st.stop()
-if len(given) > MAX_BATCH:
-    st.warning(f"{len(given)} posters given; reading the first {MAX_BATCH}.")
-    given = given[:MAX_BATCH]
+given = between(gather_posters(), MAX_BATCH, "Add at least two posters (files, a zip, links or TMDB picks); {n} so far.",
+                "{n} posters given; reading the first {most}.")
 
 batch = read_or_report(tuple(given))
 if batch is None:
     st.stop()
 report_unreadable(batch, len(given))
 readable = [(name, given[i][1]) for name, i in zip(batch.names, batch.given)]
-if len(readable) < 2:
-    st.info(f"Add at least two posters that can be read; {len(readable)} so far.")
-    st.stop()
+between(readable, len(readable), "Add at least two posters that can be read; {n} so far.", "")
 everyone = tuple(renamed(readable))
 batch = batch.renamed([n for n, _ in everyone])
 picks = list(range(len(everyone)))
@@ -122,12 +126,8 @@ if len(everyone) > MAX_POSTERS:  # more than fit side by side: the table of all,
     picks = ticked_posters(batch, key=f"compare_table_{poster_key(*(d for _, d in everyone))}")
     st.download_button(f"CSV of the table ({len(everyone)} posters)", batch.to_csv(), "poster-table.csv", "text/csv",
                        icon=":material/download:", key="compare_table_csv")
-    if len(picks) < 2:
-        st.info(f"Tick 2 to {MAX_POSTERS} posters in the table to see them side by side; {len(picks)} ticked.")
-        st.stop()
-    if len(picks) > MAX_POSTERS:
-        st.warning(f"{len(picks)} ticked: side by side shows the first {MAX_POSTERS} of them. Untick some to choose.")
-        picks = picks[:MAX_POSTERS]
+    picks = between(picks, MAX_POSTERS, f"Tick 2 to {MAX_POSTERS} posters in the table to see them side by side; "
+                    "{n} ticked.", "{n} ticked: side by side shows the first {most} of them. Untick some to choose.")
     st.subheader("Side by side")
 posters = tuple(everyone[i] for i in picks)
 comparison = batch.comparison(picks)
