@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 __all__ = ["ROOT", "SHARED_POSTERS", "CHROMIUM", "browser_marks", "make_poster", "jpeg_bytes", "free_port",
            "streamlit_server", "full_page_shot"]
@@ -30,6 +30,27 @@ def make_poster(width: int = 182, height: int = 268, seed: int = 0) -> Image.Ima
         mask = (x - cx) ** 2 + (y - cy) ** 2 < r**2
         base[mask] = rng.integers(0, 256, 3)
     return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+def bold_font(size: int) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans Bold at ``size`` px (text the OCR reads reliably); the test is skipped without it."""
+    if not FONT.exists():
+        pytest.skip(f"font {FONT} not installed (apt-get install fonts-dejavu-core)")
+    return ImageFont.truetype(str(FONT), size)
+
+
+def poster_with_words(words: list[str], seed: int = 0) -> Image.Image:
+    """A 182x268 generated poster with ``words`` in large light letters, one per line, on a dark top."""
+    font = bold_font(26)
+    img = Image.new("RGB", (182, 268), (20, 20, 30))
+    img.paste(make_poster(182, 120, seed), (0, 148))
+    draw = ImageDraw.Draw(img)
+    for k, w in enumerate(words):
+        draw.text((12, 12 + 40 * k), w, font=font, fill=(250, 250, 240))
+    return img
 
 
 def jpeg_bytes(img: Image.Image, **kw) -> bytes:

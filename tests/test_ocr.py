@@ -14,24 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
-from fixtures import jpeg_bytes, make_poster
+from fixtures import jpeg_bytes, poster_with_words
 
 ROOT = Path(__file__).resolve().parent.parent
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 pytest.importorskip("rapidocr")
-
-
-def poster_with_words(words: list[str], seed: int = 0) -> Image.Image:
-    if not FONT.exists():
-        pytest.skip(f"font {FONT} not installed (apt-get install fonts-dejavu-core)")
-    img = Image.new("RGB", (182, 268), (20, 20, 30))
-    img.paste(make_poster(182, 120, seed), (0, 148))
-    draw = ImageDraw.Draw(img)
-    for k, w in enumerate(words):
-        draw.text((12, 12 + 40 * k), w, font=ImageFont.truetype(str(FONT), 26), fill=(250, 250, 240))
-    return img
 
 
 def test_seed_settings_read_the_dataset_text_word_for_word(real_posters):

@@ -7,31 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
-from fixtures import make_poster
+from fixtures import make_poster, poster_with_words
 
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 GENRES = ["Comedy", "Horror"]
-
-
-def _poster_with_words(words: list[str], seed: int = 0) -> Image.Image:
-    if not FONT.exists():
-        pytest.skip(f"font {FONT} not installed (apt-get install fonts-dejavu-core)")
-    img = Image.new("RGB", (182, 268), (20, 20, 30))
-    img.paste(make_poster(182, 120, seed), (0, 148))
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.truetype(str(FONT), 26)
-    for k, w in enumerate(words):
-        draw.text((12, 12 + 40 * k), w, font=font, fill=(250, 250, 240))
-    return img
 
 
 def test_read_text_recovers_rendered_words():
     pytest.importorskip("rapidocr")
     from postergenre.model.ocr import read_text
 
-    lines = read_text(_poster_with_words(["ZOMBIE", "NIGHT"]))
+    lines = read_text(poster_with_words(["ZOMBIE", "NIGHT"]))
     got = " ".join(lines).upper()
     assert "ZOMBIE" in got and "NIGHT" in got, lines
 
@@ -130,7 +116,7 @@ def test_prediction_carries_text_fields():
 def test_predictor_reads_text_and_can_turn_it_off(predictor):
     if predictor.text_model is None:
         pytest.skip("these weights have no text channel (weights/text.npz); train it with `postergenre train-text`")
-    poster = _poster_with_words(["ZOMBIE", "TERROR"])
+    poster = poster_with_words(["ZOMBIE", "TERROR"])
     pred = predictor.predict(poster)
     assert pred.text and "ZOMBIE" in " ".join(pred.text).upper()
     assert json.loads(json.dumps(pred.to_dict()))["text"] == pred.text

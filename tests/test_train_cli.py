@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 import postergenre
+from fixtures import bold_font
 from postergenre.cli import main
 from postergenre.errors import DatasetError
 from postergenre.sources.dataset import load_dataset
@@ -158,7 +159,6 @@ def test_feature_cache_resumes_after_an_interruption(toy_dataset, tmp_path):
 
 
 WORDS = {"Horror": "GHOST", "Science Fiction": "GALAXY", "Comedy": "LAUGHS"}
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
 
 def test_train_text_reads_with_the_default_ocr_and_records_it(toy_dataset, toy_weights, tmp_path, monkeypatch):
@@ -168,20 +168,17 @@ def test_train_text_reads_with_the_default_ocr_and_records_it(toy_dataset, toy_w
     the predictor then reads with."""
     import shutil
 
-    from PIL import ImageFont
-
     from postergenre.model.ocr import SEED_CONFIG, OCRConfig
     from postergenre.model.text_model import TextModel
 
     pytest.importorskip("rapidocr")
     pytest.importorskip("sklearn")
-    if not FONT.exists():
-        pytest.skip(f"font {FONT} not installed (apt-get install fonts-dejavu-core)")
+    font = bold_font(22)
     data = tmp_path / "toy-text"
     shutil.copytree(toy_dataset, data)
     for row in csv.DictReader(open(data / "labels.csv")):
         img = Image.open(data / row["file"]).convert("RGB")
-        ImageDraw.Draw(img).text((8, 140), WORDS[row["genres"].split("|")[0]], font=ImageFont.truetype(str(FONT), 22),
+        ImageDraw.Draw(img).text((8, 140), WORDS[row["genres"].split("|")[0]], font=font,
                                  fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
         img.save(data / row["file"])
     with open(data / "ocr_text.jsonl", "w") as fh:  # the dataset's own reading: the train posters' second reading
