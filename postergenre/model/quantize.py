@@ -19,8 +19,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from postergenre.errors import WeightsError
 from postergenre.model.backbone import BackboneConfig, graph_stem, resize_poster, to_nchw
 from postergenre.sources.images import load_image
@@ -48,13 +46,13 @@ def _method(name: str):
     return methods[name]
 
 
-class _PosterReader:
-    """ONNX Runtime's CalibrationDataReader over poster files, in batches, with ``set_range`` so the
-    calibrator merges ranges stride by stride instead of holding every activation."""
+class _Reader:
+    """ONNX Runtime's CalibrationDataReader over ``items``, each turned into a model input by ``feed``
+    when it is read, with ``set_range`` so the calibrator merges ranges stride by stride instead of
+    holding every activation."""
 
-    def __init__(self, paths: list[Path], cfg: BackboneConfig):
-        self.cfg = cfg
-        self.items = [paths[i:i + _BATCH] for i in range(0, len(paths), _BATCH)]
+    def __init__(self, items: list, feed):
+        self.items, self.feed = items, feed
         self.set_range(0, len(self.items))
 
     def __len__(self) -> int:
@@ -64,10 +62,14 @@ class _PosterReader:
         self._it = iter(self.items[start_index:end_index])
 
     def get_next(self) -> dict | None:
-        batch = next(self._it, None)
-        if batch is None:
-            return None
-        return {"image": to_nchw([resize_poster(load_image(p), self.cfg) for p in batch])}
+        item = next(self._it, None)
+        return None if item is None else self.feed(item)
+
+
+def _poster_reader(paths: list[Path], cfg: BackboneConfig) -> _Reader:
+    """Poster files in batches of ``_BATCH``, decoded and resized only when the calibrator reads them."""
+    return _Reader([paths[i:i + _BATCH] for i in range(0, len(paths), _BATCH)],
+                   lambda batch: {"image": to_nchw([resize_poster(load_image(p), cfg) for p in batch])})
 
 
 def calibration_paths(data: str | Path, n: int = CALIBRATION_POSTERS, seed: int = 0) -> list[Path]:
@@ -125,7 +127,7 @@ def quantize_backbone(fp32: Path, out: Path, cfg: BackboneConfig, calibration: l
             raise WeightsError(
                 f"no int8 calibration ships for this backbone config ({cache.name}); calibrate on posters: "
                 "`postergenre export-onnx --precision int8 --calibration DATA` (a dataset folder with train posters)")
-    return _quantize(fp32, out, _PosterReader(calibration, cfg) if calibration else None, cache,
+    return _quantize(fp32, out, _poster_reader(calibration, cfg) if calibration else None, cache,
                      reduce_range=reduce_range, method=method,
                      keep_float=lambda graph: [n.name for n in graph.node if n.op_type in ("ReduceMean", "ReduceMax")
                                                or set(n.output) & {"features"}])
@@ -165,24 +167,6 @@ def ocr_int8_graph(model: Path, reduce_range: bool | None = None, cache_dir: str
     return out
 
 
-class _Inputs:
-    """ONNX Runtime's CalibrationDataReader over prepared inputs (``set_range``: a stride at a time)."""
-
-    def __init__(self, inputs: list[np.ndarray]):
-        self.inputs = inputs[:len(inputs) // _STRIDE * _STRIDE]
-        self.set_range(0, len(self.inputs))
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-    def set_range(self, start_index: int, end_index: int) -> None:
-        self._it = iter(self.inputs[start_index:end_index])
-
-    def get_next(self) -> dict | None:
-        x = next(self._it, None)
-        return None if x is None else {"x": x}
-
-
 def calibrate_ocr(data: str | Path, n: int = OCR_CALIBRATION_POSTERS, seed: int = 0, det_side: int | None = None
                   ) -> list[Path]:
     """Measure the activation ranges of the default OCR settings' fp32 detector and recogniser on ``n``
@@ -207,7 +191,8 @@ def calibrate_ocr(data: str | Path, n: int = OCR_CALIBRATION_POSTERS, seed: int 
         cache = ocr_calibration_file(model)
         cache.unlink(missing_ok=True)
         with tempfile.TemporaryDirectory() as tmp:  # the ranges are what ships; the graph is made below
-            _quantize(model, Path(tmp) / "int8.onnx", _Inputs(inputs), cache, reduce_range=False, opset=13,
+            whole_strides = _Reader(inputs[:len(inputs) // _STRIDE * _STRIDE], lambda x: {"x": x})
+            _quantize(model, Path(tmp) / "int8.onnx", whole_strides, cache, reduce_range=False, opset=13,
                       symbolic_shapes=False)
         cache.chmod(0o644)  # ONNX Runtime writes it owner-only; it ships with the package
         out.append(ocr_int8_graph(model))
