@@ -68,9 +68,9 @@ def main() -> int:
     if p.text_model is not None:
         from postergenre.model.ocr import cache_text
 
-        cached = cache_text(ds, p.ocr_config, progress=False)
         rows = np.flatnonzero((ds.table["split"] == args.split).to_numpy())
-        texts = [[cached[i]] if cached[i].strip() else [] for i in rows]  # as postergenre evaluate does
+        cached = cache_text(ds, p.ocr_config, files=list(ds.table["file"].iloc[rows]), progress=False)
+        texts = [[t] if t.strip() else [] for t in cached]  # as postergenre evaluate does
     probs, reports = {}, {}
     for precision in ("fp32", "int8"):
         f = split_features(ds, args.split, p.preprocessing, precision).astype(np.float32)

@@ -72,14 +72,17 @@ def main() -> None:
     ds = load_dataset(args.data)
     splits = ds.table["split"].to_numpy()
     prior = np.array([meta["training_data"]["train_prior"][g] for g in genres])
-    texts = cache_text(ds, predictor.ocr_config, progress=False) if predictor.text_model is not None else None  # the OCR cache
+    texts = None
+    if predictor.text_model is not None:  # the OCR cache, val and the split measured only
+        files = list(ds.table["file"][np.isin(splits, ["val", args.split])])
+        texts = dict(zip(files, cache_text(ds, predictor.ocr_config, files=files, progress=False)))
     z_val = None
     for split in ("val", args.split):
         rows = np.flatnonzero(splits == split)
         feats = cache_features(ds, cfg, rows=rows, progress=False, precision=args.precision)
         z = predictor.head.view_logits(feats)
         if texts is not None:  # image + text fused, as shipped (on val the fusion weights are in-sample)
-            z = predictor.fuse(z, [[texts[i]] if texts[i].strip() else [] for i in rows])
+            z = predictor.fuse(z, [[t] if (t := texts[ds.table["file"].iloc[i]]).strip() else [] for i in rows])
         y = ds.targets(genres, split)
         raw, p = sigmoid(z), cal(z)
         if split == "val":

@@ -59,8 +59,9 @@ def evaluate(predictor, data: str | Path, split: str | None = "test", *, limit: 
     texts = None
     text = text and predictor.has_text
     if text:
-        cached = cache_text(ds, predictor.ocr_config, progress=progress)  # read as the weights' text channel reads
-        texts = [[cached[i]] if cached[i].strip() else [] for i in table.index]  # one line: the cache joins them
+        # read as the weights' text channel reads; only this table's posters (a --limit sample reads its own)
+        cached = cache_text(ds, predictor.ocr_config, files=list(table["file"]), progress=progress)
+        texts = [[t] if t.strip() else [] for t in cached]  # one line: the cache joins them
     probs, raw, chosen, flags, keep, unreadable = [], [], [], [], [], []
     results = (_cached_predictions(predictor, ds, table, texts, progress) if from_cache
                else predictor.iter_predictions(paths, batch_size=batch_size, progress=progress, texts=texts,

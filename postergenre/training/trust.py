@@ -60,8 +60,8 @@ def _default_val_logits(folder: Path, params: dict, meta: dict, y_va: np.ndarray
 
     def fused(ds: PosterDataset, rows: np.ndarray, f: np.ndarray) -> np.ndarray:
         model = TextModel.load(folder / TEXT_FILE, list(meta["genres"]))
-        every = cache_text(ds, OCRConfig.from_dict(meta["text"].get("ocr")), progress=False)  # as the weights read
-        texts = [every[i] for i in rows]
+        texts = cache_text(ds, OCRConfig.from_dict(meta["text"].get("ocr")), files=list(ds.table["file"].iloc[rows]),
+                           progress=False)  # as the weights read, these rows only
         img, txt = Head(params).view_logits(f), model.logits(texts)
         log(f"val logits: image head fused with the text channel ({np.mean([has_text(t) for t in texts]):.0%} of "
             "val posters have text), fusion cross-fitted on val")
