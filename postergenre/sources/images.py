@@ -209,8 +209,14 @@ def _open_encoded(data: bytes, what: str) -> Image.Image:
     except Image.UnidentifiedImageError as e:
         raise ImageLoadError(f"{what} is {_describe_non_image(data)}.") from e
     except Exception as e:  # a header that crashes a decoder is a corrupt file, not our bug
-        raise ImageLoadError(f"{what} is a damaged image file ({type(e).__name__}: {e}); "
-                             "re-export or re-download it.") from e
+        raise _damaged(what, e) from e
+
+
+def _damaged(what: str, e: Exception) -> ImageLoadError:
+    """The message for a file whose header or pixels fail to decode: cut off, or otherwise damaged."""
+    reason = "is cut off (truncated)" if "truncated" in str(e).lower() else "is a damaged image file"
+    return ImageLoadError(f"{what} {reason} and cannot be decoded ({e}); re-download or re-export the "
+                          "poster and try again.")
 
 
 def _describe_non_image(data: bytes) -> str:
@@ -362,9 +368,7 @@ def _decoded(image: Image.Image, what: str) -> Image.Image:
     try:
         image.load()  # ImageFile.LOAD_TRUNCATED_IMAGES stays False: truncation raises OSError
     except Exception as e:
-        reason = "is cut off (truncated)" if "truncated" in str(e).lower() else "is damaged"
-        raise ImageLoadError(f"{what} {reason} and cannot be decoded ({e}); re-download or re-export "
-                             "the poster and try again.") from e
+        raise _damaged(what, e) from e
     try:
         upright = ImageOps.exif_transpose(image)
     except Exception:  # malformed EXIF: keep the pixels as stored
