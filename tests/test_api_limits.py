@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import hostile_corpus as corpus
-from fixtures import ROOT, jpeg_bytes, make_poster
+from fixtures import ROOT, jpeg_bytes, make_poster, poster_with_words
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from postergenre.api import APIConfig, create_app, get_config, get_predictor  # noqa: E402
@@ -110,11 +110,15 @@ def test_explain_output_is_capped_for_a_huge_upload(predictor):
     app = create_app(config=APIConfig(request_timeout_s=180), preload=False)  # the first one builds the torch twin
     app.dependency_overrides[get_predictor] = lambda: predictor
     client = fastapi_testclient.TestClient(app)
-    big = make_poster(300, 450, seed=5).resize((4000, 6000))
-    r = client.post("/v1/explain", files={"file": ("big.jpg", jpeg_bytes(big, quality=60), "image/jpeg")})
+    big = poster_with_words(["NIGHT", "HOUSE"], seed=5).resize((4000, 5890))
+    upload = {"files": {"file": ("big.jpg", jpeg_bytes(big, quality=60), "image/jpeg")}}
+    r = client.post("/v1/explain", **upload)
     assert r.status_code == 200, r.text
     png = Image.open(io.BytesIO(r.content))
-    assert max(png.size) <= APIConfig.explain_max_side and png.size[0] * 3 == pytest.approx(png.size[1] * 2, abs=6)
+    assert max(png.size) <= APIConfig.explain_max_side and png.size[0] / png.size[1] == pytest.approx(4000 / 5890, rel=5e-3)
+    # the heatmap's probability is /v1/predict's for the same upload (text read on the same decode, not the copy)
+    said = {g["genre"]: g["probability"] for g in client.post("/v1/predict", **upload).json()["genres"]}
+    assert float(r.headers["X-Probability"]) == pytest.approx(said[r.headers["X-Genre"]], abs=1e-4)
 
 
 # --- a real server --------------------------------------------------------------------------------

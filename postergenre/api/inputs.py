@@ -15,7 +15,7 @@ from postergenre.api.errors import ErrorBody, InvalidRequest, RequestTimeout
 from postergenre.api.gate import Deadline, run_gated, timeout_message
 from postergenre.model.predictor import Predictor
 
-__all__ = ["POSTER_BODY", "ERRORS", "read_poster", "on_poster", "decode_for_model", "decode_for_explain"]
+__all__ = ["POSTER_BODY", "ERRORS", "read_poster", "on_poster", "decode_for_model", "overlay_copy"]
 
 T = TypeVar("T")
 
@@ -95,14 +95,15 @@ def decode_for_model(data: bytes, cfg: APIConfig, predictor: Predictor) -> Image
     return load_image(data, max_bytes=cfg.max_upload_bytes, draft=draft)
 
 
-def decode_for_explain(data: bytes, cfg: APIConfig) -> Image.Image:
-    """The poster decoded and shrunk to at most ``explain_max_side`` px (the Grad-CAM overlay's size)."""
+def overlay_copy(image: Image.Image, cfg: APIConfig) -> Image.Image:
+    """The poster shrunk to at most ``explain_max_side`` px: what the Grad-CAM map is computed and drawn
+    on (the prediction it explains is made on the poster as ``decode_for_model`` decodes it, as
+    /v1/predict's is)."""
     from PIL import Image
 
-    from postergenre.sources.images import load_image
-
     side = cfg.explain_max_side
-    image = load_image(data, max_bytes=cfg.max_upload_bytes, draft=(side // 2, side // 2))
-    if max(image.size) > side:
-        image.thumbnail((side, side), Image.BILINEAR, reducing_gap=3.0)
-    return image
+    if max(image.size) <= side:
+        return image
+    small = image.copy()
+    small.thumbnail((side, side), Image.BILINEAR, reducing_gap=3.0)
+    return small

@@ -13,7 +13,7 @@ from postergenre.api.config import APIConfig
 from postergenre.api.dependencies import ModelState, get_atlas, get_config, get_predictor, get_state
 from postergenre.api.errors import ErrorBody
 from postergenre.api.gate import Deadline
-from postergenre.api.inputs import ERRORS, POSTER_BODY, decode_for_explain, decode_for_model, on_poster
+from postergenre.api.inputs import ERRORS, POSTER_BODY, decode_for_model, on_poster, overlay_copy
 from postergenre.errors import WeightsError
 from postergenre.look.atlas import Atlas
 from postergenre.model.predictor import Predictor
@@ -115,17 +115,22 @@ async def explain(request: Request, predictor: Predictor = Depends(get_predictor
     if genre is not None:
         genre = predictor.genres[predictor.genre_index(genre)]  # UnknownGenreError -> 422 before any work
     (heatmap, png), _ = await on_poster(request, config, deadline, state.gradcam_pool,
-                                        lambda data: decode_for_explain(data, config),
-                                        lambda image: _explain_png(predictor, image, genre, alpha))
+                                        lambda data: decode_for_model(data, config, predictor),
+                                        lambda image: _explain_png(predictor, image, genre, alpha, config))
     return Response(png, media_type="image/png", headers={
         "X-Genre": heatmap.genre, "X-Probability": f"{heatmap.probability:.6f}"})
 
 
-def _explain_png(predictor: Predictor, image: Any, genre: str | None, alpha: float) -> tuple[Any, bytes]:
-    """(the Heatmap, the poster with it blended on top as PNG); ``genre`` None = the most probable one."""
+def _explain_png(predictor: Predictor, image: Any, genre: str | None, alpha: float,
+                 config: APIConfig) -> tuple[Any, bytes]:
+    """(the Heatmap, the poster with it blended on top as PNG, at most explain_max_side px); ``genre``
+    None = the most probable one. The prediction (text included) is /v1/predict's, on the same decode;
+    the map is computed and drawn on the small copy (memory bounded by its size, not the upload's)."""
     from postergenre.model.explain import explain
 
-    heatmap = explain(predictor, image, genres=[genre] if genre else None, top_k=1)[0]
+    small = overlay_copy(image, config)
+    heatmap = explain(predictor, small, genres=[genre] if genre else None, top_k=1,
+                      prediction=predictor.predict(image))[0]
     buf = io.BytesIO()
-    heatmap.overlay(image, alpha).save(buf, "PNG")
+    heatmap.overlay(small, alpha).save(buf, "PNG")
     return heatmap, buf.getvalue()
