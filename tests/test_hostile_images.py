@@ -124,3 +124,14 @@ def test_a_cut_off_file_is_called_cut_off_whether_the_header_or_the_pixels_are_m
     with pytest.raises(ImageLoadError, match=r"is cut off \(truncated\).*re-download or re-export"):
         load_image(data[: keep if isinstance(keep, int) else int(len(data) * keep)])
 
+
+
+def test_a_print_size_jpeg_decodes_without_pillows_bomb_warning() -> None:
+    """8000x12000 key art is over Pillow's warning size (89 MP): the warning went to the server log and
+    the app's console on every such upload, and turned into a refusal where warnings are errors. The
+    bounds are ours (_check_size), so the warning is silenced and the file is read at a reduced scale."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_image(corpus.CASES["jpeg_print_96mp_baseline"]()).size == (4000, 6000)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 from typing import Any, BinaryIO, Union
 
@@ -200,9 +201,12 @@ def _read_file_object(src: BinaryIO, max_bytes: int) -> tuple[bytes, str]:
 
 def _open_encoded(data: bytes, what: str) -> Image.Image:
     """Open (header only) bytes of a supported format. Pillow's own bomb check raises over twice its
-    MAX_IMAGE_PIXELS; between once and twice it only warns, and ``_check_size`` then refuses."""
+    MAX_IMAGE_PIXELS; between once and twice it only warns (silenced here: ``_check_size`` decides,
+    refusing or, for a large baseline JPEG, decoding at a reduced scale)."""
     try:
-        return Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
     except Image.DecompressionBombError as e:
         raise ImageLoadError(f"{what} declares too many pixels to decode safely ({e}); "
                              "resize the poster (e.g. 2000 px on the long side) and try again.") from e
