@@ -4,7 +4,7 @@ the Compare page's ranking of drafts. The work is one cached call into ``posterg
     intended = intended_genre_selector(predictor.genres, key="intended_genres")
     if intended:
         draw_brief_check(data, intended, name, pkey)        # Predict: the section at the top
-    draw_variant_ranking(posters, comparison, intended)    # Compare: which draft says it best
+    draw_variant_ranking(batch.posters, intended)         # Compare: which draft says it best (all of them)
 """
 from __future__ import annotations
 
@@ -144,22 +144,24 @@ def draw_brief_check(data: bytes, intended: list[str], pkey: str, alpha: float =
         st.caption(LIMITS)
 
 
-def draw_variant_ranking(posters, comparison, intended: list[str]) -> list[BriefCheck] | None:
-    """The Compare page's ranking of the drafts by how well each says the intended genre(s)."""
+def draw_variant_ranking(posters, intended: list[str]) -> list[BriefCheck] | None:
+    """The Compare page's ranking of every draft read (not only the ticked ones) by how well each says
+    the intended genre(s), from the predictions and looks already computed (nothing is read again)."""
     from postergenre.compare.check import rank_variants
 
     genre_text = " + ".join(intended)
     st.subheader(f"Which draft says {genre_text} best?")
-    with st.spinner("Checking each draft…"):
-        checks = call_or_report(lambda: [check_bytes(data, tuple(intended), heatmaps=False) for _, data in posters],
-                                failure="The drafts could not be checked")
+    predictor, atlas = get_predictor(), get_atlas()
+    checks = call_or_report(lambda: [check_poster(predictor, p.image, intended, atlas=atlas, heatmaps=False,
+                                                  prediction=p.prediction, analysis=p.analysis) for p in posters],
+                            failure="The drafts could not be checked")
     if not checks:
         return None
     order = rank_variants(checks)
     rows = []
     for place, i in enumerate(order, 1):
         c = checks[i]
-        row = {"rank": place, "poster": comparison.names[i],
+        row = {"rank": place, "poster": posters[i].name,
                "verdict": "not a poster: no verdict" if c.flagged else c.headline}
         for g in c.genres:
             row[f"{g.genre} probability"] = g.fit.probability
@@ -171,7 +173,8 @@ def draw_variant_ranking(posters, comparison, intended: list[str]) -> list[Brief
         columns[f"{g} percentile"] = st.column_config.NumberColumn(format="%.0f", help=(
             f"Among {g} posters of the Genre Atlas: 72 = reads as {g} more strongly than 72% of them"))
     st.dataframe(rows, hide_index=True, column_config=columns)
-    st.caption(f"Ranked by the mean percentile of {genre_text} among the genre's own posters (probability when "
-               "the atlas has none); an image that does not look like a poster is ranked last, without a verdict. "
+    st.caption(f"All {len(posters)} drafts, ranked by the mean percentile of {genre_text} among the genre's own "
+               "posters (probability when the atlas has none); an image that does not look like a poster is ranked "
+               "last, without a verdict. "
                + LIMITS)
     return checks

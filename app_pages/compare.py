@@ -155,7 +155,7 @@ for name, p in zip(comparison.names, comparison.posters):
 intended = intended_genre_selector(predictor.genres, key="compare_intended",
                                    help_extra=" Here: the drafts ranked by how well each one says it.")
 if intended:
-    draw_variant_ranking(posters, comparison, intended)
+    draw_variant_ranking(batch.posters, intended)  # every draft read, not only the ticked ones
 
 st.subheader("Genre probabilities")
 relevant = comparison.relevant_genres()

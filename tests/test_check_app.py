@@ -143,3 +143,23 @@ def test_compare_ranks_the_drafts(env, predictor, two_posters, monkeypatch):
 
     noise = next(t for t in chart if t.get("name") == "noise (not a poster: guesses)")   # faint, hatched: guesses
     assert set(noise["marker"]["opacity"]) == {PALE} and noise["marker"]["pattern"]["shape"] == "/"
+
+
+def test_compare_ranks_every_draft_read_not_only_the_ticked_ones(env, predictor, real_posters, monkeypatch):
+    """Six drafts: four are ticked for the side by side, and "which draft says Drama best" ranks all six
+    (it ranked the ticked four), from the predictions the table already holds."""
+    import pandas as pd
+
+    if predictor.weights_dir is not None:
+        monkeypatch.setenv("POSTERGENRE_WEIGHTS", str(predictor.weights_dir))
+    table = pd.read_csv(real_posters / "labels.csv")
+    files = table[table["split"] == "val"]["file"].iloc[10:16]
+    drafts = [(f"draft-{i}.jpg", (real_posters / f).read_bytes(), "image/jpeg") for i, f in enumerate(files)]
+    at = AppTest.from_file(COMPARE, default_timeout=300).run()
+    at.file_uploader[0].set_value(drafts).run()
+    at.multiselect(key="compare_intended").set_value(["Drama"]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ranking = next(d.value for d in at.dataframe if "rank" in d.value.columns)
+    assert sorted(ranking["poster"]) == [f"draft-{i}" for i in range(6)] and list(ranking["rank"]) == list(range(1, 7))
+    scores = {n: expected_check(d, ["Drama"]).score for n, d, _ in drafts}
+    assert list(ranking["poster"]) == sorted(ranking["poster"], key=lambda n: -scores[n + ".jpg"])
