@@ -48,7 +48,7 @@ def poster_key(*images: bytes) -> str:
 
 def poster_upload(key: str = "poster", on_change: Callable[[], None] | None = None) -> PosterInput | None:
     """A file drop zone for one poster. ``forget_upload(key)`` empties it (its widget starts afresh)."""
-    f = st.file_uploader("Poster image (JPEG, PNG, WebP, GIF, BMP or TIFF; up to 15 MB)", type=POSTER_TYPES,
+    f = st.file_uploader("Poster image (JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF; up to 15 MB)", type=POSTER_TYPES,
                          key=upload_widget_key(key), on_change=on_change,
                          help="Nothing you upload is stored: the poster is read in memory.")
     return None if f is None else PosterInput(f.getvalue(), f.name)
@@ -70,7 +70,7 @@ def forget_upload(key: str = "poster") -> None:
 def poster_link(key: str = "url") -> PosterInput | None:
     """A text box for an image link, fetched safely (public http/https addresses, size and time limits)."""
     url = st.text_input("Image link (http or https)", key=key, placeholder="https://…/poster.jpg",
-                        help="A direct link to a JPEG, PNG or WebP image of up to 15 MB.").strip()
+                        help="A direct link to a JPEG, PNG, WebP or AVIF image of up to 15 MB.").strip()
     if not url:
         return None
     try:

@@ -390,11 +390,24 @@ def polyglot_pdf_jpeg() -> bytes:
     return b"%PDF-1.4\n" + _save(Image.new("RGB", (300, 450)), "JPEG")
 
 
+@case
+def avif_key_art_24mp() -> bytes:  # a large modern web format: decoded (libavif/dav1d) within the bounds
+    return _save(_noise((400, 600)).resize((4000, 6000)), "AVIF", speed=10, quality=40)
+
+
+@case
+def avif_header_claims_81mp() -> bytes:  # ispe says 9000x9000, the AV1 data is 64x96: refused from the header
+    data = bytearray(_save(Image.new("RGB", (64, 96), (9, 9, 9)), "AVIF", speed=10))
+    at = data.find(b"ispe")
+    data[at + 8:at + 16] = struct.pack(">II", 9000, 9000)
+    return bytes(data)
+
+
 def _noise(size=(600, 900)) -> Image.Image:
     return Image.fromarray(np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
 
 
-for _fmt, _kw in (("JPEG", {}), ("PNG", {}), ("WEBP", {}), ("GIF", {}), ("BMP", {}), ("TIFF", {})):
+for _fmt, _kw in (("JPEG", {}), ("PNG", {}), ("WEBP", {}), ("AVIF", {"speed": 10}), ("GIF", {}), ("BMP", {}), ("TIFF", {})):
     for _frac in (0.5, 0.99):
         def _truncated(fmt=_fmt, kw=_kw, frac=_frac) -> bytes:
             data = _save(_noise().convert("P") if fmt == "GIF" else _noise(), fmt, **kw)
@@ -402,7 +415,7 @@ for _fmt, _kw in (("JPEG", {}), ("PNG", {}), ("WEBP", {}), ("GIF", {}), ("BMP", 
         CASES[f"truncated_{_fmt.lower()}_{int(_frac * 100)}"] = _truncated
 
 # cases that must be refused (never decode)
-MUST_FAIL = {"png_bomb_100mp", "png_bomb_2gp", "tiff_bomb_100mp", "jpeg_huge_declared", "gif_logical_screen_huge",
+MUST_FAIL = {"png_bomb_100mp", "avif_header_claims_81mp", "png_bomb_2gp", "tiff_bomb_100mp", "jpeg_huge_declared", "gif_logical_screen_huge",
              "jpeg_scan_bomb_1000", "jpeg_scan_bomb_20000", "jpeg_scans_over_the_work_budget",
              "jpeg_scan_bomb_small_image", "polyglot_html_png", "polyglot_pdf_jpeg", "bmp_header_lies",
              "jpeg_print_96mp_progressive",

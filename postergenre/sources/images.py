@@ -2,7 +2,7 @@
 ``ImageLoadError`` that says what was wrong and what to do.
 
 ``load_image`` accepts a path, raw bytes, an open binary file, a PIL image or a NumPy array.
-Encoded input is limited to a few common formats (JPEG, PNG, WebP, GIF, BMP, TIFF) so untrusted
+Encoded input is limited to a few common formats (JPEG, PNG, WebP, AVIF, GIF, BMP, TIFF) so untrusted
 uploads never reach Pillow's rarer decoders. Sizes are checked from the header *before* decoding
 (image bombs), truncated files are errors (never half-decoded images), EXIF orientation is applied,
 transparency is composited on white and 16-bit/float images are scaled by their actual range.
@@ -38,15 +38,16 @@ __all__ = ["ImageSource", "SUPPORTED_FORMATS", "SUPPORTED_EXTENSIONS", "FORMAT_E
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO, Image.Image, np.ndarray]
 
-# Pillow format names we decode (its JPEG opener also returns multi-picture "MPO" camera JPEGs).
-SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+# Pillow format names we decode (its JPEG opener also returns multi-picture "MPO" camera JPEGs). AVIF is
+# what many sites now serve key art as (Pillow's wheels carry libavif; the first image of a sequence).
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "BMP", "TIFF")
 # File-name endings of those formats, the one list the app's uploaders, the CLI's and the catalog's folder
 # scans and the zip reader accept (JPEG's include .jfif, .jpe and .pjpeg/.pjp, which browsers save JPEGs as).
 FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
-    "JPEG": ("jpg", "jpeg", "jpe", "jfif", "pjpeg", "pjp"), "PNG": ("png",), "WEBP": ("webp",), "GIF": ("gif",),
-    "BMP": ("bmp",), "TIFF": ("tif", "tiff")}
+    "JPEG": ("jpg", "jpeg", "jpe", "jfif", "pjpeg", "pjp"), "PNG": ("png",), "WEBP": ("webp",), "AVIF": ("avif",),
+    "GIF": ("gif",), "BMP": ("bmp",), "TIFF": ("tif", "tiff")}
 SUPPORTED_EXTENSIONS = tuple(ext for exts in FORMAT_EXTENSIONS.values() for ext in exts)
-_SUPPORTED_TEXT = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+_SUPPORTED_TEXT = "JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF"
 _ACCEPTED_TYPES = "a file path (str or pathlib.Path), bytes, an open binary file, a PIL.Image.Image or a NumPy array"
 _WHITE = (255, 255, 255)
 # Real progressive JPEGs have about 10 scans (libjpeg's default script: 10; mozjpeg: up to ~20). Each
@@ -228,8 +229,10 @@ def _describe_non_image(data: bytes) -> str:
     for magic, text in _KNOWN_NON_IMAGES:
         if head.startswith(magic):
             return text
-    if head[4:8] == b"ftyp":
-        return "a HEIC/AVIF image or a video, which is not supported; save the poster as JPEG or PNG"
+    if head[4:8] == b"ftyp":  # ISO media: AVIF opens above, so this is HEIC, a video, or a damaged AVIF
+        if head[8:12] in (b"avif", b"avis"):
+            return "a damaged AVIF file; re-export or re-download it"
+        return "a HEIC image or a video, which is not supported; save the poster as JPEG, PNG or AVIF"
     stripped = head.lstrip().lower()
     if stripped.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in stripped:
         return ("a web page (HTML), not an image; if you copied a link, use the image's own address "
