@@ -119,9 +119,9 @@ def _measure(name: str, path: Path) -> dict:
 @pytest.mark.parametrize("keep", [200, 600, 0.5])
 def test_a_cut_off_file_is_called_cut_off_whether_the_header_or_the_pixels_are_missing(keep) -> None:
     """A download cut short in its header read "a damaged image file (OSError: Truncated File Read)";
-    in its pixels, "cut off". Both are the same fault for the user: one message, with what to do."""
+    in its pixels, "cut off". Both say "cut off", with what to do (in the header: "damaged or cut off")."""
     data = corpus.CASES["truncated_jpeg_99"]()
-    with pytest.raises(ImageLoadError, match=r"is cut off \(truncated\).*re-download or re-export"):
+    with pytest.raises(ImageLoadError, match=r"cut off \(truncated\).*re-download or re-export"):
         load_image(data[: keep if isinstance(keep, int) else int(len(data) * keep)])
 
 

@@ -214,12 +214,15 @@ def _open_encoded(data: bytes, what: str) -> Image.Image:
     except Image.UnidentifiedImageError as e:
         raise ImageLoadError(f"{what} is {_describe_non_image(data)}.") from e
     except Exception as e:  # a header that crashes a decoder is a corrupt file, not our bug
-        raise _damaged(what, e) from e
+        raise _damaged(what, e, header=True) from e
 
 
-def _damaged(what: str, e: Exception) -> ImageLoadError:
-    """The message for a file whose header or pixels fail to decode: cut off, or otherwise damaged."""
-    reason = "is cut off (truncated)" if "truncated" in str(e).lower() else "is a damaged image file"
+def _damaged(what: str, e: Exception, header: bool = False) -> ImageLoadError:
+    """The message for a file whose header or pixels fail to decode. Data that ends inside the pixels is
+    a file cut off; inside the header it is as often garbage after a valid signature."""
+    reason = "is a damaged image file"
+    if "truncated" in str(e).lower():
+        reason = "is damaged or cut off (truncated)" if header else "is cut off (truncated)"
     return ImageLoadError(f"{what} {reason} and cannot be decoded ({e}); re-download or re-export the "
                           "poster and try again.")
 
