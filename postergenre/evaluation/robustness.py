@@ -69,6 +69,19 @@ def _strip(img: Image.Image, text: str = "COMING SOON") -> Image.Image:
     return out
 
 
+def _on_a_wall(img: Image.Image) -> Image.Image:
+    """A phone photo of the poster on a wall: a sharp 500x750 print, turned 2 degrees, filling 80% of a
+    beige wall's height (uneven light), slightly soft, saved as a camera JPEG."""
+    rng = np.random.default_rng(0)
+    poster = _sharp_resize(img, (500, 750)).convert("RGBA").rotate(2, resample=Image.BICUBIC, expand=True)
+    h, w = 940, 720
+    light = np.linspace(1.05, 0.8, w)[None, :, None] * np.linspace(1.0, 0.9, h)[:, None, None]
+    wall = np.clip(np.array([214, 204, 186]) * light + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
+    out = Image.fromarray(wall)
+    out.paste(poster, ((w - poster.width) // 2 + 14, (h - poster.height) // 2 - 10), poster)
+    return _encode(out.filter(ImageFilter.GaussianBlur(0.8)), "JPEG", quality=85)
+
+
 TRANSFORMS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "original": lambda im: im,
     "500x750 sharp": lambda im: _encode(_sharp_resize(im, (500, 750)), "JPEG", quality=92),
@@ -82,6 +95,8 @@ TRANSFORMS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "letterboxed 1:1": _letterbox,
     "cropped 5%": _crop,
     "coming-soon strip": _strip,
+    "AVIF 500x750 sharp": lambda im: _encode(_sharp_resize(im, (500, 750)), "AVIF", quality=50, speed=8),
+    "photo of it on a wall": _on_a_wall,
 }
 
 
