@@ -5,8 +5,9 @@
 # app as an environment variable and is never logged or shown.
 #
 # Two stages. "export" has the full pinned install (torch included) and only exports the backbone's
-# ONNX graphs, fp32 and int8; the final image installs the serving set (requirements-serve.txt: no
-# torch, torchvision or pytorch-grad-cam), copies those two graphs in and runs on ONNX Runtime.
+# ONNX graphs, fp32 and int8; the final image installs the app's serving set (requirements-space.txt: no
+# torch, torchvision or pytorch-grad-cam, nor the catalog engines Ray and LanceDB), copies those graphs
+# in and runs on ONNX Runtime.
 
 # ---- base: what both stages share (system libraries, the UID-1000 user, the environment) ----------
 FROM python:3.11-slim AS base
@@ -43,8 +44,8 @@ RUN python -m postergenre export-onnx
 FROM base
 
 # The serving pins (each one copied exactly from requirements.txt).
-COPY --chown=user requirements-serve.txt .
-RUN pip install --user -r requirements-serve.txt
+COPY --chown=user requirements-space.txt .
+RUN pip install --user -r requirements-space.txt
 
 COPY --chown=user . .
 COPY --from=export --chown=user /home/user/.cache/postergenre/onnx /home/user/.cache/postergenre/onnx

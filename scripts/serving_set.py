@@ -1,7 +1,7 @@
 """The packages a requirements file installs (its transitive closure, read from the installed
 distributions' metadata of this venv, markers and extras evaluated) and their size on disk.
 
-    .venv/bin/python scripts/serving_set.py [requirements-serve.txt] [requirements.txt]
+    .venv/bin/python scripts/serving_set.py [requirements-space.txt] [requirements-serve.txt] [requirements.txt]
 
 For each file: how many distributions, their disk use (what `du` counts of every file in their
 RECORD, the site-packages folders and the scripts), the largest ones, and whether the closure holds
@@ -24,11 +24,14 @@ TRAINING_ONLY = ("torch", "torchvision", "grad-cam", "triton", "efficientnet-lit
 
 
 def requirements(path: Path) -> list[Requirement]:
-    """The requirement lines of a pip requirements file (comments and options left out)."""
+    """The requirement lines of a pip requirements file, with those of the files it includes (``-r``);
+    comments and other options left out."""
     out = []
     for line in Path(path).read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
+        if line.startswith(("-r ", "--requirement ")):
+            out += requirements(Path(path).parent / line.split(None, 1)[1].strip())
+        elif line and not line.startswith("-"):
             out.append(Requirement(line))
     return out
 
@@ -73,7 +76,7 @@ def training_only(names) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    files = [Path(a) for a in argv] or [ROOT / "requirements-serve.txt", ROOT / "requirements.txt"]
+    files = [Path(a) for a in argv] or [ROOT / f"requirements{s}.txt" for s in ("-space", "-serve", "")]
     for path in files:
         dists, missing = closure(requirements(path))
         sizes = {n: disk_bytes(n) for n in dists}

@@ -138,8 +138,8 @@ def _serving_set():
 
 def test_dockerfile_is_multi_stage_and_the_final_stage_holds_no_torch():
     """The export stage installs everything and exports the fp32 + int8 graphs; the final stage (and
-    the stages it is built on) install only requirements-serve.txt, copy the graphs from the export
-    stage and never name torch."""
+    the stages it is built on) install only requirements-space.txt (the app and the API: no torch, no
+    catalog engines), copy the graphs from the export stage and never name torch."""
     named = {frm.split()[-1]: (frm.split()[0], body) for frm, body in stages() if re.search(r"\sAS\s", frm, re.I)}
     assert len(stages()) >= 2 and "export" in named, "the Dockerfile must be multi-stage with an export stage"
     assert "-r requirements.txt" in named["export"][1] and "export-onnx" in named["export"][1]
@@ -151,23 +151,26 @@ def test_dockerfile_is_multi_stage_and_the_final_stage_holds_no_torch():
     assert parent.startswith("python:3.11-slim") and named.get(final_from.split()[0]) is not named["export"]
     served = "\n".join(chain)
     installs = [line for line in served.splitlines() if "pip install" in line]
-    assert installs and all("-r requirements-serve.txt" in line for line in installs), installs
-    assert "torch" not in " ".join(installs) and "requirements.txt" not in served.replace("requirements-serve.txt", "")
+    assert installs and all("-r requirements-space.txt" in line for line in installs), installs
+    assert "torch" not in " ".join(installs) and "requirements.txt" not in served.replace("requirements-space.txt", "")
     copies = [line for line in final.splitlines() if line.upper().startswith("COPY ") and "--from=export" in line]
     assert copies and all(".cache/postergenre/onnx" in line for line in copies), copies
 
 
-def test_the_serving_requirements_pull_in_no_torch():
-    """requirements-serve.txt: every pin is requirements.txt's own, and neither it nor anything it
-    pulls in (the closure, from this venv's package metadata) is torch or another training-only package."""
+@pytest.mark.parametrize("name", ["requirements-space.txt", "requirements-serve.txt"])
+def test_the_serving_requirements_pull_in_no_torch(name):
+    """requirements-space.txt (the Space's image) and requirements-serve.txt (it, plus the catalog engines):
+    every pin is requirements.txt's own, and neither file nor anything it pulls in (the closure, from this
+    venv's package metadata) is torch or another training-only package; Ray and LanceDB only in the latter."""
     serving = _serving_set()
-    serve = serving.requirements(ROOT / "requirements-serve.txt")
+    serve = serving.requirements(ROOT / name)
     full = {r.name: str(r) for r in serving.requirements(ROOT / "requirements.txt")}
     assert all(str(r) == full.get(r.name) for r in serve), [str(r) for r in serve if str(r) != full.get(r.name)]
     assert not serving.training_only(r.name.lower() for r in serve)
     dists, missing = serving.closure(serve)
     assert not missing, f"not installed in this venv, so the closure cannot be checked: {missing}"
-    assert {"onnxruntime", "streamlit", "fastapi", "rapidocr"} <= set(dists)
+    assert {"onnxruntime", "streamlit", "fastapi", "rapidocr", "duckdb"} <= set(dists)
+    assert ({"ray", "lancedb"} <= set(dists)) == (name == "requirements-serve.txt"), name
     assert serving.training_only(dists) == [], serving.training_only(dists)
     # the check can fail: the full set does pull torch in
     assert "torch" in serving.training_only(serving.closure(serving.requirements(ROOT / "requirements.txt"))[0])

@@ -1,5 +1,6 @@
 """Serving never imports torch on CPU: the CLI (predict, explain, analyze), the API and the app's
-Predict page run in a subprocess where torch, torchvision and pytorch-grad-cam cannot be imported."""
+Predict page run in a subprocess where torch, torchvision and pytorch-grad-cam cannot be imported, nor
+Ray and LanceDB (the Space's image installs requirements-space.txt, without the catalog engines)."""
 import os
 import subprocess
 import sys
@@ -13,8 +14,10 @@ BLOCKER = textwrap.dedent('''
     import sys
 
     class _NoTorch:  # a meta-path finder that answers "not installed" for the training-only packages
+        blocked = {"torch", "torchvision", "pytorch_grad_cam", "ray", "lancedb"}  # the Space's install has none
+
         def find_spec(self, name, path=None, target=None):
-            if name.partition(".")[0] in {"torch", "torchvision", "pytorch_grad_cam"}:
+            if name.partition(".")[0] in self.blocked:
                 raise ModuleNotFoundError(f"No module named {name!r} (blocked by test_no_torch)", name=name)
             return None
 
@@ -91,3 +94,29 @@ def test_load_and_explain_cli_import_neither_scikit_learn_nor_pandas(sample_post
     r = subprocess.run([sys.executable, "-c", code, str(sample_poster_path), str(tmp_path / "h.png")], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_without_the_catalog_engines_tag_and_index_say_what_to_install(tmp_path):
+    """The Space's install has no Ray or LanceDB: `tag --engine ray` and `index` say what to install (and
+    the local engine), instead of a traceback; the local tag still works."""
+    code = textwrap.dedent('''
+        import sys
+        from postergenre.cli import main
+        folder, out = sys.argv[1], sys.argv[2]
+        assert main(["tag", folder, "--out", out + "/ray.parquet", "--engine", "ray", "--no-text", "--quiet"]) != 0
+        assert main(["index", folder, "--out", out + "/index", "--no-text", "--quiet"]) != 0
+        assert main(["tag", folder, "--out", out + "/local.parquet", "--no-text", "--quiet"]) == 0
+        assert "ray" not in sys.modules and "lancedb" not in sys.modules
+    ''')
+    from fixtures import make_poster
+
+    folder = tmp_path / "posters"
+    folder.mkdir()
+    for i in range(3):
+        make_poster(seed=i).save(folder / f"draft-{i}.jpg", quality=85)
+    r = _run(tmp_path, code, str(folder), str(tmp_path))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    said = r.stderr + r.stdout
+    assert "needs Ray Data" in said and "--engine local" in said and "needs LanceDB" in said, said[-2000:]
+    assert said.count("pip install -r requirements-serve.txt") == 2, said[-2000:]
+

@@ -52,8 +52,11 @@ def _lancedb():
     import os
 
     os.environ.setdefault("LANCEDB_LOG", "error")  # lance's Rust side logs "creating dataset" warnings otherwise
-    import lancedb
-
+    try:
+        import lancedb
+    except ImportError:  # the Space's install (requirements-space.txt) has no catalog engines
+        raise PosterGenreError("the similar-poster index needs LanceDB, which this install leaves out: "
+                               "`pip install -r requirements-serve.txt`") from None
     return lancedb
 
 

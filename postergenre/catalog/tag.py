@@ -144,7 +144,11 @@ def ray_init(address: str | None = None, num_cpus: int | None = None, quiet: boo
     """Connect to ``address`` or start a local cluster (no dashboard), unless Ray is already up."""
     import logging
 
-    import ray
+    try:
+        import ray
+    except ImportError:  # the Space's install (requirements-space.txt) has no catalog engines
+        raise DatasetError("the Ray engine needs Ray Data, which this install leaves out: `pip install -r "
+                           "requirements-serve.txt`, or tag with the local engine (--engine local)") from None
 
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": not quiet}
@@ -159,9 +163,9 @@ def ray_init(address: str | None = None, num_cpus: int | None = None, quiet: boo
 
 def _tag_ray(src: CatalogSource, todo: list[str], out: Path, config: TagConfig, wcfg: WorkerConfig) -> int:
     import pyarrow.parquet as pq
-    import ray
 
-    ray_init(config.address, quiet=not config.progress)
+    ray_init(config.address, quiet=not config.progress)  # says what to install when Ray is missing
+    import ray
     labels, meta = _labels_for(src, todo)
     threads = max(1, int(config.num_cpus))
     wcfg = replace(wcfg, threads=wcfg.threads or threads)
