@@ -174,7 +174,7 @@ def _comparison(probabilities: list[list[float]], rule, flagged: tuple[int, ...]
                   for r, j in enumerate(order)]
         prediction = Prediction(scores, looks_like_poster=poster)
         posters.append(ComparedPoster(f"draft {n + 1}", make_poster(seed=n), prediction, analysis))
-    return PosterComparison(posters, genres, {g: rule.cutoff for g in genres}, None, rule)
+    return PosterComparison(posters, genres, rule)
 
 
 def test_a_bar_past_the_cut_off_that_is_not_in_the_headline_says_why():

@@ -89,8 +89,7 @@ class PosterBatch:
         picks = list(picks)
         if not MIN_POSTERS <= len(picks) <= MAX_POSTERS:
             raise PosterGenreError(f"compare {MIN_POSTERS} to {MAX_POSTERS} posters side by side; got {len(picks)}")
-        thresholds = {g: float(self.rule.cutoff) for g in self.genres}
-        return PosterComparison([self.posters[i] for i in picks], list(self.genres), thresholds, self.atlas, self.rule)
+        return PosterComparison([self.posters[i] for i in picks], list(self.genres), self.rule, self.atlas)
 
     def genre_order(self) -> list[str]:
         """The genres by their highest probability in the batch, strongest first (the table's columns)."""

@@ -50,13 +50,17 @@ class ComparedPoster:
 class PosterComparison:
     posters: list[ComparedPoster]
     genres: list[str]               # the model's genres, model order
-    thresholds: dict[str, float]    # the probability a genre below a poster's top one needs (the headline rule's cutoff)
+    rule: DecisionRule              # the headline rule (its cut-off is the chart's tick; why a bar is in a headline)
     atlas: Atlas | None = None      # for genre ranges, or None
-    rule: DecisionRule | None = None  # the headline rule the thresholds come from (why a bar is in a headline or not)
 
     @property
     def names(self) -> list[str]:
         return [p.name for p in self.posters]
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The probability a genre below a poster's top one needs, per genre: the headline rule's cut-off."""
+        return {g: float(self.rule.cutoff) for g in self.genres}
 
     def default_genre(self) -> str:
         """The genre the posters score highest on together (a sensible reference for ranges/heatmaps)."""
@@ -98,11 +102,10 @@ class PosterComparison:
         if score.predicted:
             return "in", ""
         if rank == 0:
-            return "top", (f"the top genre needs {self.rule.top_min:.0%} to enter it" if self.rule else
-                           "the top genre is under the rule's minimum")
+            return "top", f"the top genre needs {self.rule.top_min:.0%} to enter it"
         if score.probability < cutoff:
             return "under", f"under the {cutoff:.0%} cut-off"
-        if self.rule is not None and rank >= self.rule.max_genres:
+        if rank >= self.rule.max_genres:
             return "full", f"a headline names at most {self.rule.max_genres} genres"
         return "after", "a genre ranked above it is not in it either"
 
@@ -120,11 +123,9 @@ class PosterComparison:
     def chart_notes(self) -> list[str]:
         """How to read the probability chart, in sentences (the page's caption and the HTML report's):
         what the tick and the pale bars mean, and why each bar past the tick is not in a headline."""
-        cutoffs = sorted(set(self.thresholds.values()))
-        cut = f"the {cutoffs[0]:.0%}" if len(cutoffs) == 1 else "the probability"
-        rule = (f" (the top genre needs {self.rule.top_min:.0%}); a headline names at most {self.rule.max_genres} "
-                "genres" if self.rule else "")
-        notes = [f"The tick is {cut} a genre below a poster's top one needs to enter its headline{rule}. "
+        rule = self.rule
+        notes = [f"The tick is the {rule.cutoff:.0%} a genre below a poster's top one needs to enter its headline "
+                 f"(the top genre needs {rule.top_min:.0%}); a headline names at most {rule.max_genres} genres. "
                  "Solid bars: genres in the poster's headline; pale bars: the others."]
         if any(p.prediction.warning is not None for p in self.posters):
             notes.append("Hatched bars: an image that does not look like a poster; its genres are guesses.")
