@@ -162,8 +162,8 @@ def ticked_posters(batch: PosterBatch, key: str) -> list[int]:
 
 
 def _heatmaps(posters: Posters, comparison: PosterComparison, genre: str, alpha: float) -> list[Image.Image]:
-    return [explain_bytes(data, (genre,))[0].overlay(poster.image, alpha)   # cached per poster, shared with Predict
-            for (_, data), poster in zip(posters, comparison.posters)]
+    return [explain_bytes(data, (genre,), poster.prediction)[0].overlay(poster.image, alpha)  # cached per poster,
+            for (_, data), poster in zip(posters, comparison.posters)]                      # shared with Predict
 
 
 def heatmaps_or_report(posters: Posters, comparison: PosterComparison, genre: str,

@@ -59,11 +59,13 @@ def predict_bytes(data: bytes) -> postergenre.Prediction:
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def explain_bytes(data: bytes, genres: tuple[str, ...]) -> list:
+def explain_bytes(data: bytes, genres: tuple[str, ...], _prediction: postergenre.Prediction | None = None) -> list:
+    """Heatmaps of ``genres`` on the poster ``data``. Its prediction gives the probabilities and text, so
+    neither OCR nor the prediction runs again: ``_prediction`` when the caller holds it (Compare's batch;
+    not part of the cache key, as it follows from ``data``), else the cached ``predict_bytes``."""
     from postergenre.model.explain import explain
 
-    # its (cached) prediction gives the probabilities and text: neither OCR nor the prediction runs again
-    return explain(get_predictor(), data, list(genres), prediction=predict_bytes(data))
+    return explain(get_predictor(), data, list(genres), prediction=_prediction or predict_bytes(data))
 
 
 @st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
