@@ -15,7 +15,7 @@ import streamlit as st
 
 from app_components.model_cache import fetch_bytes
 from postergenre.errors import PosterGenreError
-from postergenre.sources.images import SUPPORTED_EXTENSIONS
+from postergenre.sources.images import SUPPORTED_EXTENSIONS, SUPPORTED_TEXT
 
 __all__ = ["POSTER_TYPES", "PosterInput", "poster_key", "poster_upload", "upload_widget_key", "forget_upload", "poster_link",
            "forget_link", "random_dataset_poster", "forget_random_poster", "call_or_report"]
@@ -48,7 +48,7 @@ def poster_key(*images: bytes) -> str:
 
 def poster_upload(key: str = "poster", on_change: Callable[[], None] | None = None) -> PosterInput | None:
     """A file drop zone for one poster. ``forget_upload(key)`` empties it (its widget starts afresh)."""
-    f = st.file_uploader("Poster image (JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF; up to 15 MB)", type=POSTER_TYPES,
+    f = st.file_uploader(f"Poster image ({SUPPORTED_TEXT}; up to 15 MB)", type=POSTER_TYPES,
                          key=upload_widget_key(key), on_change=on_change,
                          help="Nothing you upload is stored: the poster is read in memory. A photo of a poster "
                               "(on a wall, in a frame): crop it to the poster first; the surroundings are read as "

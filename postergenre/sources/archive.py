@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import Sequence
 
 from postergenre.errors import ImageLoadError
-from postergenre.sources.images import SUPPORTED_EXTENSIONS, SUPPORTED_FORMATS
+from postergenre.sources.images import SUPPORTED_EXTENSIONS, SUPPORTED_TEXT
 
 __all__ = ["ARCHIVE_EXTENSIONS", "MAX_ARCHIVE_ENTRIES", "MAX_ARCHIVE_BYTES", "MAX_EXPANSION", "Unpacked",
            "unpack_uploads", "is_archive"]
@@ -118,7 +118,7 @@ def _refusal(member: zipfile.ZipInfo, budget: int) -> str | None:
     if suffix in ARCHIVE_EXTENSIONS:
         return "an archive inside the archive is not opened; unzip it and add its posters"
     if suffix not in SUPPORTED_EXTENSIONS:
-        return f"not an image file (posters can be {', '.join(SUPPORTED_FORMATS[:-1])} or {SUPPORTED_FORMATS[-1]})"
+        return f"not an image file (posters can be {SUPPORTED_TEXT})"
     if member.flag_bits & 0x1:
         return "is encrypted; zip the posters without a password"
     if member.file_size > MAX_EXPANSION * max(member.compress_size, 1) and member.file_size > 2**20:

@@ -33,8 +33,8 @@ from PIL import Image, ImageOps
 
 from postergenre.errors import ImageLoadError
 
-__all__ = ["ImageSource", "SUPPORTED_FORMATS", "SUPPORTED_EXTENSIONS", "FORMAT_EXTENSIONS", "load_image",
-           "image_info"]
+__all__ = ["ImageSource", "SUPPORTED_FORMATS", "SUPPORTED_EXTENSIONS", "FORMAT_EXTENSIONS", "SUPPORTED_TEXT",
+           "load_image", "image_info"]
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO, Image.Image, np.ndarray]
 
@@ -47,7 +47,7 @@ FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "JPEG": ("jpg", "jpeg", "jpe", "jfif", "pjpeg", "pjp"), "PNG": ("png",), "WEBP": ("webp",), "AVIF": ("avif",),
     "GIF": ("gif",), "BMP": ("bmp",), "TIFF": ("tif", "tiff")}
 SUPPORTED_EXTENSIONS = tuple(ext for exts in FORMAT_EXTENSIONS.values() for ext in exts)
-_SUPPORTED_TEXT = "JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF"
+SUPPORTED_TEXT = "JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF"   # those formats in words, for messages and labels
 _ACCEPTED_TYPES = "a file path (str or pathlib.Path), bytes, an open binary file, a PIL.Image.Image or a NumPy array"
 _WHITE = (255, 255, 255)
 # Real progressive JPEGs have about 10 scans (libjpeg's default script: 10; mozjpeg: up to ~20). Each
@@ -155,7 +155,7 @@ def _read_encoded(src: Any, max_bytes: int) -> tuple[bytes, str]:
     else:
         raise ImageLoadError(f"Cannot read an image from a {type(src).__name__}; pass {_ACCEPTED_TYPES}.")
     if not data:
-        raise ImageLoadError(f"{what} is empty (0 bytes); choose a poster image file ({_SUPPORTED_TEXT}).")
+        raise ImageLoadError(f"{what} is empty (0 bytes); choose a poster image file ({SUPPORTED_TEXT}).")
     if len(data) > max_bytes:
         raise ImageLoadError(f"{what} is larger than the {_mib(max_bytes)} limit; save the poster smaller "
                              f"(e.g. JPEG, 2000 px on the long side) and try again.")
@@ -243,8 +243,8 @@ def _describe_non_image(data: bytes) -> str:
     if stripped.startswith(b"<svg") or (stripped.startswith(b"<?xml") and b"<svg" in stripped):
         return "an SVG drawing, which is not supported; export the poster as PNG or JPEG"
     if _looks_like_text(head):
-        return f"text, not an image; choose a poster image file ({_SUPPORTED_TEXT})"
-    return f"not an image in a supported format; use {_SUPPORTED_TEXT}"
+        return f"text, not an image; choose a poster image file ({SUPPORTED_TEXT})"
+    return f"not an image in a supported format; use {SUPPORTED_TEXT}"
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -281,12 +281,11 @@ def _draft_scale(size: tuple[int, int], draft: tuple[int, int]) -> int:
 
 
 def _too_large_hint(image: Image.Image) -> str:
-    """What to do with an image over the pixel limit, by its kind."""
-    if image.format in ("JPEG", "MPO"):  # progressive or several scans: no reduced decode within the bounds
-        return ("resize it (e.g. 2000 px on the long side), or save it as an ordinary (baseline, not "
-                "progressive) JPEG, which is read at a reduced scale")
-    return ("resize it (e.g. 2000 px on the long side), or save it as an ordinary (baseline) JPEG, which is "
-            "read at a reduced scale")
+    """What to do with an image over the pixel limit, by its kind (a JPEG this large is progressive or has
+    several scans: no reduced decode within the bounds)."""
+    kind = "baseline, not progressive" if image.format in ("JPEG", "MPO") else "baseline"
+    return (f"resize it (e.g. 2000 px on the long side), or save it as an ordinary ({kind}) JPEG, which is read "
+            "at a reduced scale")
 
 
 def _check_size(size: tuple[int, int], *, max_pixels: int, max_aspect: float, min_side: int,
