@@ -35,11 +35,8 @@ class Chosen:
 
 def _forget_upload_tab() -> None:
     """Empty the Upload tab: the uploader, the example picked, the dataset poster drawn."""
-    from app_components.examples import forget_example
-
     forget_upload()
-    forget_example()
-    forget_random_poster()
+    _drop_picks()
 
 
 def _drop_picks() -> None:
